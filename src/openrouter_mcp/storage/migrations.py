@@ -1,0 +1,124 @@
+"""The schema, as numbered migrations that run once each on either backend and are recorded in
+`schema_migrations`; append new steps at the end and never edit one that has shipped."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from .base import Connection, Dialect, Lock, SQLStorage
+
+Step = Callable[[Connection, Dialect], Awaitable[None]]
+
+
+class Migration(NamedTuple):
+    version: int
+    name: str
+    step: Step
+
+
+MIGRATIONS: list[Migration] = []
+
+
+def _migration(step: Step) -> Step:
+    name = step.__name__
+    version = len(MIGRATIONS) + 1
+    # The number in the name is what a reader sees; refuse to let it disagree with the order.
+    if not name.startswith(f"m{version:03d}_"):
+        raise RuntimeError(f"migration {name} must be named m{version:03d}_...")
+    MIGRATIONS.append(Migration(version, name, step))
+    return step
+
+
+@_migration
+async def m001_ledger(db: Connection, d: Dialect) -> None:
+    await db.execute(
+        f"""CREATE TABLE ledger (
+            call_id TEXT PRIMARY KEY,
+            tool TEXT NOT NULL,
+            model_requested TEXT NOT NULL,
+            caller TEXT,
+            estimate_e10 BIGINT NOT NULL,
+            created_at {d.timestamp_type} NOT NULL,
+            status TEXT NOT NULL,
+            settled_at {d.timestamp_type},
+            model_used TEXT,
+            provider TEXT,
+            generation_id TEXT,
+            prompt_tokens BIGINT NOT NULL DEFAULT 0,
+            completion_tokens BIGINT NOT NULL DEFAULT 0,
+            reasoning_tokens BIGINT NOT NULL DEFAULT 0,
+            cached_tokens BIGINT NOT NULL DEFAULT 0,
+            cost_e10 BIGINT,
+            cost_source TEXT,
+            latency_ms DOUBLE PRECISION,
+            error_code TEXT
+        )"""
+    )
+    await db.execute("CREATE INDEX ledger_created_at ON ledger (created_at)")
+    await db.execute("CREATE INDEX ledger_generation_id ON ledger (generation_id)")
+    # Only the few rows the reconciler still has to visit, so the index stays small.
+    await db.execute("CREATE INDEX ledger_unreconciled ON ledger (settled_at) WHERE generation_id IS NOT NULL AND cost_e10 IS NULL AND status <> 'pending'")
+
+
+@_migration
+async def m002_jobs(db: Connection, d: Dialect) -> None:
+    await db.execute(
+        f"""CREATE TABLE jobs (
+            job_id TEXT PRIMARY KEY,
+            tool TEXT NOT NULL,
+            arguments {d.json_type} NOT NULL,
+            status TEXT NOT NULL,
+            progress DOUBLE PRECISION,
+            total DOUBLE PRECISION,
+            message TEXT,
+            result {d.json_type},
+            error {d.json_type},
+            cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
+            owner TEXT NOT NULL,
+            created_at {d.timestamp_type} NOT NULL,
+            updated_at {d.timestamp_type} NOT NULL,
+            heartbeat_at {d.timestamp_type} NOT NULL
+        )"""
+    )
+    await db.execute("CREATE INDEX jobs_running_heartbeat ON jobs (heartbeat_at) WHERE status = 'running'")
+    await db.execute("CREATE INDEX jobs_running_owner ON jobs (owner) WHERE status = 'running'")
+
+
+@_migration
+async def m003_kv(db: Connection, d: Dialect) -> None:
+    await db.execute(
+        f"""CREATE TABLE kv (
+            namespace TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value {d.json_type} NOT NULL,
+            updated_at {d.timestamp_type} NOT NULL,
+            PRIMARY KEY (namespace, key)
+        )"""
+    )
+
+
+async def migrate(storage: SQLStorage, *, target: int | None = None) -> list[int]:
+    """Apply the migrations not yet recorded, up to `target` (all by default), in one transaction that
+    holds the migration lock, so a second process starting at the same time waits and then finds nothing
+    to do. Returns the versions applied."""
+    d = storage.dialect
+    applied: list[int] = []
+    async with storage.transaction(lock=Lock.MIGRATIONS) as db:
+        await db.execute(
+            f"CREATE TABLE IF NOT EXISTS schema_migrations ( version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at {d.timestamp_type} NOT NULL)"
+        )
+        done = {row["version"] for row in await db.fetch("SELECT version FROM schema_migrations")}
+        for migration in MIGRATIONS:
+            if migration.version in done or (target is not None and migration.version > target):
+                continue
+            await migration.step(db, d)
+            await db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                migration.version,
+                migration.name,
+                d.encode_ts(datetime.now(UTC)),
+            )
+            applied.append(migration.version)
+    return applied
