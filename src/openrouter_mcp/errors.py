@@ -57,6 +57,7 @@ class ToolFailure(Exception):
         retry_after_s: float | None = None,
         suggestions: list[str] | None = None,
         details: dict[str, Any] | None = None,
+        generation_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -65,6 +66,8 @@ class ToolFailure(Exception):
         self.retry_after_s = retry_after_s
         self.suggestions = suggestions
         self.details = details
+        # Set when the failure came after OpenRouter started a (billable) generation.
+        self.generation_id = generation_id
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code.value, "message": self.message, "retryable": self.retryable}

@@ -1,0 +1,263 @@
+"""One validated `Settings` object, read from the environment (and CLI flags) once at start-up.
+
+A bad value stops the server with a message that names the variable, the value's problem and the
+values allowed. The API key is kept in a `Secret` that never prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+DEFAULT_MODEL = "openai/gpt-4o-mini"
+SIMULATOR_KEY = "sk-or-sim-local-0000"
+DEFAULT_REFERER = "https://github.com/openrouter-mcp/openrouter-mcp"
+DEFAULT_TITLE = "openrouter-mcp"
+DEFAULT_REQUEST_TIMEOUT_S = 600.0
+DEFAULT_RETRY_MAX_WAIT_S = 30.0
+
+TOOLSETS = ("chat", "models", "media", "usage", "collective", "bench", "free", "jobs")
+PROVIDER_SORTS = ("price", "throughput", "latency")
+QUANTIZATIONS = ("int4", "int8", "fp4", "fp6", "fp8", "fp16", "bf16", "fp32", "unknown")
+DATA_COLLECTION = ("allow", "deny")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the server cannot run with."""
+
+
+class Secret:
+    """A string that shows only its last four characters, so it cannot leak through a log or a repr."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def masked(self) -> str:
+        return "…" + self._value[-4:] if len(self._value) >= 8 else "(set)"
+
+    def __repr__(self) -> str:
+        return f"Secret({self.masked()})"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    api_key: Secret | None
+    base_url: str = DEFAULT_BASE_URL
+    default_model: str = DEFAULT_MODEL
+    max_tokens: int | None = None
+    provider_defaults: dict[str, Any] = field(default_factory=dict)
+    home: Path = Path(".")
+    input_dir: Path = Path(".")
+    output_dir: Path = Path(".")
+    database_url: str = ""
+    toolsets: tuple[str, ...] = TOOLSETS
+    http_referer: str = DEFAULT_REFERER
+    app_title: str = DEFAULT_TITLE
+    connect_timeout_s: float = 10.0
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
+    max_retries: int = 3
+    retry_max_wait_s: float = DEFAULT_RETRY_MAX_WAIT_S
+    simulate: bool = False
+    log_level: str = "INFO"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _user_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("openrouter-mcp", appauthor=False))
+
+
+def _csv(name: str, raw: str, allowed: tuple[str, ...] | None = None) -> list[str]:
+    items = [x.strip() for x in raw.split(",") if x.strip()]
+    if allowed is not None:
+        bad = [x for x in items if x not in allowed]
+        if bad:
+            raise ConfigError(f"{name}={raw!r}: {', '.join(bad)} not allowed; use a comma list of {', '.join(allowed)}")
+    return items
+
+
+def _bool(name: str, raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false")
+
+
+def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"{name}={raw!r}: not allowed; use one of {', '.join(allowed)}")
+    return value
+
+
+def _positive_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number greater than 0") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number greater than 0")
+    return value
+
+
+def _positive_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a number of seconds greater than 0") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r}: expected a number of seconds greater than 0")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    return _positive_float(name, raw) if raw else default
+
+
+def _max_price(name: str, raw: str) -> dict[str, float]:
+    """`{"prompt": 1, "completion": 2}` (JSON) or `prompt=1,completion=2`: USD per million tokens."""
+    text = raw.strip()
+    pairs: dict[str, Any]
+    if text.startswith("{"):
+        try:
+            pairs = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{name}: not valid JSON ({exc.msg})") from None
+    else:
+        pairs = {}
+        for part in _csv(name, text):
+            key, sep, value = part.partition("=")
+            if not sep:
+                raise ConfigError(f"{name}={raw!r}: expected prompt=N,completion=N (USD per million tokens)")
+            pairs[key.strip()] = value.strip()
+    allowed = ("prompt", "completion", "image", "audio", "request")
+    out: dict[str, float] = {}
+    for key, value in pairs.items():
+        if key not in allowed:
+            raise ConfigError(f"{name}: unknown price {key!r}; use {', '.join(allowed)}")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ConfigError(f"{name}: {key}={value!r} is not a number") from None
+        if number < 0:
+            raise ConfigError(f"{name}: {key} must be 0 or more")
+        out[key] = float(number)
+    return out
+
+
+def provider_defaults_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The `provider` routing object that every chat request starts from."""
+    p = "OPENROUTER_PROVIDER_"
+    out: dict[str, Any] = {}
+    for suffix, key in (("ORDER", "order"), ("ONLY", "only"), ("IGNORE", "ignore")):
+        if raw := env.get(p + suffix, "").strip():
+            out[key] = _csv(p + suffix, raw)
+    if raw := env.get(p + "QUANTIZATIONS", "").strip():
+        out["quantizations"] = _csv(p + "QUANTIZATIONS", raw.lower(), QUANTIZATIONS)
+    if raw := env.get(p + "SORT", "").strip():
+        out["sort"] = _choice(p + "SORT", raw, PROVIDER_SORTS)
+    if raw := env.get(p + "DATA_COLLECTION", "").strip():
+        out["data_collection"] = _choice(p + "DATA_COLLECTION", raw, DATA_COLLECTION)
+    for suffix, key in (("REQUIRE_PARAMETERS", "require_parameters"), ("ALLOW_FALLBACKS", "allow_fallbacks"), ("ZDR", "zdr")):
+        if raw := env.get(p + suffix, "").strip():
+            out[key] = _bool(p + suffix, raw)
+    if raw := env.get(p + "MAX_PRICE", "").strip():
+        out["max_price"] = _max_price(p + "MAX_PRICE", raw)
+    return out
+
+
+def _folder(name: str, raw: str) -> Path:
+    path = Path(raw).expanduser().resolve()
+    if path == Path(path.anchor):
+        raise ConfigError(f"{name}={raw!r}: the root folder is not allowed; name a folder for this server's files")
+    if path == Path.cwd().resolve() and not raw.strip():
+        raise ConfigError(f"{name}: the bare working directory is not allowed; name a folder")
+    return path
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read and validate every setting; raises `ConfigError` naming the first bad variable."""
+    env = os.environ if env is None else env
+    simulate = bool(overrides.pop("simulate", False))
+
+    key_raw = env.get("OPENROUTER_API_KEY", "").strip()
+    api_key = Secret(key_raw) if key_raw else None
+
+    base_url = env.get("OPENROUTER_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"OPENROUTER_BASE_URL={base_url!r}: expected an http(s) URL such as {DEFAULT_BASE_URL}")
+    base_url = base_url.rstrip("/")
+
+    max_tokens = None
+    if raw := env.get("OPENROUTER_MAX_TOKENS", "").strip():
+        max_tokens = _positive_int("OPENROUTER_MAX_TOKENS", raw)
+
+    home_raw = env.get("OPENROUTER_MCP_HOME", "").strip()
+    home = _folder("OPENROUTER_MCP_HOME", home_raw) if home_raw else _user_home()
+    input_raw = env.get("OPENROUTER_INPUT_DIR", "").strip()
+    output_raw = env.get("OPENROUTER_OUTPUT_DIR", "").strip()
+    input_dir = _folder("OPENROUTER_INPUT_DIR", input_raw) if input_raw else home / "input"
+    output_dir = _folder("OPENROUTER_OUTPUT_DIR", output_raw) if output_raw else home / "output"
+
+    database_url = env.get("OPENROUTER_MCP_DATABASE_URL", "").strip() or f"sqlite:///{home / 'openrouter-mcp.db'}"
+    if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError(
+            f"OPENROUTER_MCP_DATABASE_URL: unsupported scheme in {database_url.split(':', 1)[0]!r}; "
+            "use sqlite:///path/to/file.db or postgresql://user@host:5432/db"
+        )
+
+    toolsets_raw = env.get("OPENROUTER_MCP_TOOLSETS", "").strip().lower() or "all"
+    toolsets = TOOLSETS if toolsets_raw == "all" else tuple(_csv("OPENROUTER_MCP_TOOLSETS", toolsets_raw, TOOLSETS + ("all",)))
+    if "all" in toolsets:
+        toolsets = TOOLSETS
+
+    settings = Settings(
+        api_key=api_key,
+        base_url=base_url,
+        default_model=env.get("OPENROUTER_DEFAULT_MODEL", "").strip() or DEFAULT_MODEL,
+        max_tokens=max_tokens,
+        provider_defaults=provider_defaults_from_env(env),
+        home=home,
+        input_dir=input_dir,
+        output_dir=output_dir,
+        database_url=database_url,
+        toolsets=toolsets,
+        http_referer=env.get("OPENROUTER_HTTP_REFERER", "").strip() or DEFAULT_REFERER,
+        app_title=env.get("OPENROUTER_APP_TITLE", "").strip() or DEFAULT_TITLE,
+        request_timeout_s=_seconds(env, "OPENROUTER_MCP_REQUEST_TIMEOUT_S", DEFAULT_REQUEST_TIMEOUT_S),
+        retry_max_wait_s=_seconds(env, "OPENROUTER_MCP_RETRY_MAX_WAIT_S", DEFAULT_RETRY_MAX_WAIT_S),
+        simulate=simulate,
+        log_level=_choice("OPENROUTER_MCP_LOG_LEVEL", env.get("OPENROUTER_MCP_LOG_LEVEL", "info"), ("debug", "info", "warning", "error")).upper(),
+    )
+    if overrides:
+        settings = settings.with_overrides(**overrides)
+    if settings.api_key is None and not settings.simulate:
+        raise ConfigError(
+            "OPENROUTER_API_KEY is not set: get a key at https://openrouter.ai/keys and export it, "
+            "or run with --simulate to use the built-in simulator"
+        )
+    return settings

@@ -1,0 +1,290 @@
+"""Chat completions: validates a request field by field, builds OpenRouter's request body (provider
+defaults merged in), and turns the gathered stream into the tool's result. Knows nothing of MCP."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import PROVIDER_SORTS, QUANTIZATIONS, Settings
+from ..errors import ErrorCode, ToolFailure, invalid
+from ..upstream import ChatResult
+
+ROLES = ("system", "developer", "user", "assistant", "tool")
+PART_TYPES = ("text", "image_url", "input_audio", "file", "video_url")
+EFFORTS = ("xhigh", "high", "medium", "low", "minimal", "none")
+MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*/[A-Za-z0-9][A-Za-z0-9._\-]*(:[A-Za-z0-9._\-]+)?$")
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+PROVIDER_KEYS = (
+    "order", "only", "ignore", "allow_fallbacks", "require_parameters", "data_collection", "zdr", "quantizations",
+    "sort", "max_price", "preferred_min_throughput", "preferred_max_latency", "enforce_distillable_text",
+)  # fmt: skip
+
+
+def check_model_id(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not MODEL_ID.match(value.strip()):
+        raise invalid(field, f"{value!r} is not a model id", "Use author/slug, e.g. openai/gpt-4o-mini (variants: :free, :nitro, :floor, :online, :thinking)")
+    return value.strip()
+
+
+def _number(field: str, value: Any, lo: float, hi: float, *, lo_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise invalid(field, f"{value!r} is not a number", f"Use a number from {lo:g} to {hi:g}")
+    if value < lo or value > hi or (lo_open and value == lo):
+        rng = f"{'more than' if lo_open else 'from'} {lo:g} {'and at most' if lo_open else 'to'} {hi:g}"
+        raise invalid(field, f"{value:g} is out of range", f"Use a number {rng}")
+    return float(value)
+
+
+def _int(field: str, value: Any, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(field, f"{value!r} is not a whole number", f"Use a whole number of at least {lo}")
+    if value < lo or (hi is not None and value > hi):
+        raise invalid(field, f"{value} is out of range", f"Use a whole number from {lo}" + (f" to {hi}" if hi is not None else " or more"))
+    return value
+
+
+def _str_list(field: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+        raise invalid(field, f"{value!r} is not a list of names", 'Use a list of strings, e.g. ["openai", "anthropic"]')
+    return [x.strip() for x in value]
+
+
+def _bool(field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(field, f"{value!r} is not true or false", "Use true or false")
+    return value
+
+
+def check_messages(messages: Any) -> list[dict[str, Any]]:
+    if not isinstance(messages, list) or not messages:
+        raise invalid("messages", "is empty", 'Send at least one message, e.g. [{"role": "user", "content": "Hello"}]')
+    out = []
+    for i, m in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(m, dict):
+            raise invalid(where, "is not an object", 'Use {"role": "user", "content": "..."}')
+        role = m.get("role")
+        if role not in ROLES:
+            raise invalid(f"{where}.role", f"{role!r} is not a role", f"Use one of {', '.join(ROLES)}")
+        content = m.get("content")
+        if role == "assistant" and content is None and m.get("tool_calls"):
+            pass
+        elif isinstance(content, str):
+            if not content.strip() and role in ("user", "system"):
+                raise invalid(f"{where}.content", "is empty", "Write the message text")
+        elif isinstance(content, list) and content:
+            for j, part in enumerate(content):
+                kind = part.get("type") if isinstance(part, dict) else None
+                if kind not in PART_TYPES:
+                    raise invalid(f"{where}.content[{j}].type", f"{kind!r} is not a content part type", f"Use one of {', '.join(PART_TYPES)}")
+                if kind not in part or (kind == "text" and not isinstance(part.get("text"), str)):
+                    raise invalid(f"{where}.content[{j}]", f"a {kind} part needs its {kind!r} field", f'E.g. {{"type": "{kind}", "{kind}": ...}}')
+        else:
+            raise invalid(f"{where}.content", "is missing", "Use a string, or a non-empty list of parts (text, image_url, input_audio, file)")
+        if role == "tool" and not isinstance(m.get("tool_call_id"), str):
+            raise invalid(f"{where}.tool_call_id", "is missing", "A tool message answers a tool call: give the id of that call")
+        allowed = {"role", "content", "name", "tool_calls", "tool_call_id", "reasoning", "reasoning_details", "cache_control"}
+        out.append({k: v for k, v in m.items() if k in allowed})
+    return out
+
+
+def check_response_format(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or value.get("type") not in ("text", "json_object", "json_schema"):
+        raise invalid("response_format", f"{value!r} is not a response format", 'Use {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name": "...", "schema": {...}}}')
+    if value["type"] == "json_schema":
+        spec = value.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+            raise invalid("response_format.json_schema.schema", "is missing or not an object", 'Give a JSON schema object, e.g. {"type": "object", "properties": {...}}')
+        if not isinstance(spec.get("name"), str) or not re.match(r"^[A-Za-z0-9_\-]{1,64}$", spec["name"]):
+            raise invalid("response_format.json_schema.name", f"{spec.get('name')!r} is not a valid name", "Use 1-64 letters, digits, _ or -")
+        from jsonschema import exceptions, validators
+
+        try:
+            validators.validator_for(spec["schema"]).check_schema(spec["schema"])
+        except exceptions.SchemaError as exc:
+            raise invalid("response_format.json_schema.schema", f"is not a valid JSON schema ({exc.message})", "Fix the schema") from None
+    return value
+
+
+def check_tools(tools: Any, tool_choice: Any) -> tuple[list[dict[str, Any]], Any]:
+    if not isinstance(tools, list):
+        raise invalid("tools", "is not a list", 'Use [{"type": "function", "function": {"name": "...", "parameters": {...}}}]')
+    names = []
+    for i, t in enumerate(tools):
+        fn = t.get("function") if isinstance(t, dict) else None
+        if not isinstance(t, dict) or t.get("type") != "function" or not isinstance(fn, dict):
+            raise invalid(f"tools[{i}]", "is not a function tool", 'Use {"type": "function", "function": {"name": "...", "parameters": {...}}}')
+        if not isinstance(fn.get("name"), str) or not TOOL_NAME.match(fn["name"]):
+            raise invalid(f"tools[{i}].function.name", f"{fn.get('name')!r} is not a valid name", "Use 1-64 letters, digits, _ or -")
+        if "parameters" in fn and not isinstance(fn["parameters"], dict):
+            raise invalid(f"tools[{i}].function.parameters", "is not an object", "Give a JSON schema object")
+        names.append(fn["name"])
+    if tool_choice is None or tool_choice in ("auto", "none", "required"):
+        return tools, tool_choice
+    wanted = (tool_choice.get("function") or {}).get("name") if isinstance(tool_choice, dict) else None
+    if wanted not in names:
+        raise invalid("tool_choice", f"{tool_choice!r} does not name one of the tools", f'Use "auto", "none", "required" or {{"type": "function", "function": {{"name": one of {names}}}}}')
+    return tools, tool_choice
+
+
+def check_reasoning(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid("reasoning", f"{value!r} is not an object", 'Use {"effort": "high"} or {"max_tokens": 2000}')
+    unknown = set(value) - {"effort", "max_tokens", "exclude", "enabled"}
+    if unknown:
+        raise invalid(f"reasoning.{sorted(unknown)[0]}", "is not a reasoning option", "Use effort, max_tokens, exclude or enabled")
+    if "effort" in value and value["effort"] not in EFFORTS:
+        raise invalid("reasoning.effort", f"{value['effort']!r} is not an effort", f"Use one of {', '.join(EFFORTS)}")
+    if "effort" in value and "max_tokens" in value:
+        raise invalid("reasoning", "sets both effort and max_tokens", "Give one of them")
+    if "max_tokens" in value:
+        _int("reasoning.max_tokens", value["max_tokens"], 1)
+    for key in ("exclude", "enabled"):
+        if key in value:
+            _bool(f"reasoning.{key}", value[key])
+    return value
+
+
+def check_provider(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid("provider", f"{value!r} is not an object", 'Use e.g. {"sort": "price", "ignore": ["azure"]}')
+    for key, v in value.items():
+        field = f"provider.{key}"
+        if key not in PROVIDER_KEYS:
+            raise invalid(field, "is not a provider routing option", f"Use {', '.join(PROVIDER_KEYS)}")
+        if key in ("order", "only", "ignore"):
+            _str_list(field, v)
+        elif key in ("allow_fallbacks", "require_parameters", "zdr", "enforce_distillable_text"):
+            _bool(field, v)
+        elif key == "data_collection" and v not in ("allow", "deny"):
+            raise invalid(field, f"{v!r} is not allowed", "Use allow or deny")
+        elif key == "quantizations":
+            bad = [q for q in _str_list(field, v) if q not in QUANTIZATIONS]
+            if bad:
+                raise invalid(field, f"{', '.join(bad)} not known", f"Use any of {', '.join(QUANTIZATIONS)}")
+        elif key == "sort":
+            by = v.get("by") if isinstance(v, dict) else v
+            if by not in PROVIDER_SORTS:
+                raise invalid(field, f"{v!r} is not a sort", f"Use one of {', '.join(PROVIDER_SORTS)}")
+        elif key == "max_price":
+            if not isinstance(v, dict) or not v:
+                raise invalid(field, f"{v!r} is not an object", 'Use USD per million tokens, e.g. {"prompt": 1, "completion": 2}')
+            for k, price in v.items():
+                _number(f"{field}.{k}", price, 0, 1e6)
+    return value
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    body: dict[str, Any]
+    schema: dict[str, Any] | None
+
+
+def build_request(args: dict[str, Any], settings: Settings) -> ChatRequest:
+    """Validate the tool's arguments and build the OpenRouter request body. Raises INVALID_INPUT naming the field."""
+    body: dict[str, Any] = {"messages": check_messages(args.get("messages"))}
+    body["model"] = check_model_id("model", args["model"]) if args.get("model") is not None else settings.default_model
+    if (models := args.get("models")) is not None:
+        if not isinstance(models, list) or not models:
+            raise invalid("models", "is not a non-empty list", 'Use fallback model ids, e.g. ["anthropic/claude-sonnet-4.5", "openai/gpt-4o"]')
+        body["models"] = [check_model_id(f"models[{i}]", m) for i, m in enumerate(models)]
+    if (v := args.get("temperature")) is not None:
+        body["temperature"] = _number("temperature", v, 0, 2)
+    if (v := args.get("top_p")) is not None:
+        body["top_p"] = _number("top_p", v, 0, 1, lo_open=True)
+    if (v := args.get("top_k")) is not None:
+        body["top_k"] = _int("top_k", v, 0)
+    for key in ("frequency_penalty", "presence_penalty"):
+        if (v := args.get(key)) is not None:
+            body[key] = _number(key, v, -2, 2)
+    if (v := args.get("repetition_penalty")) is not None:
+        body["repetition_penalty"] = _number("repetition_penalty", v, 0, 2, lo_open=True)
+    if (v := args.get("min_p")) is not None:
+        body["min_p"] = _number("min_p", v, 0, 1)
+    if (v := args.get("seed")) is not None:
+        body["seed"] = _int("seed", v, -(2**63))
+    if (v := args.get("stop")) is not None:
+        stops = [v] if isinstance(v, str) else v
+        if not isinstance(stops, list) or not 1 <= len(stops) <= 4 or not all(isinstance(s, str) and s for s in stops):
+            raise invalid("stop", f"{v!r} is not a stop sequence", "Use a string or a list of up to 4 strings")
+        body["stop"] = stops
+    max_tokens = args.get("max_tokens")
+    if max_tokens is not None:
+        body["max_tokens"] = _int("max_tokens", max_tokens, 1, 2_000_000)
+    elif settings.max_tokens is not None:
+        body["max_tokens"] = settings.max_tokens
+    schema = None
+    if (v := args.get("response_format")) is not None:
+        body["response_format"] = check_response_format(v)
+        if v["type"] == "json_schema":
+            schema = v["json_schema"]["schema"]
+    tools: list[dict[str, Any]] = []
+    if (v := args.get("tools")) is not None:
+        tools, choice = check_tools(v, args.get("tool_choice"))
+        if choice is not None:
+            body["tool_choice"] = choice
+    elif args.get("tool_choice") is not None:
+        raise invalid("tool_choice", "is set without tools", "Pass the tools too, or drop tool_choice")
+    web = args.get("web_search")
+    if web is not None and web is not False:
+        if web is True:
+            tools = [*tools, {"type": "openrouter:web_search"}]
+        elif isinstance(web, dict) and set(web) <= {"max_results", "engine", "search_context_size"}:
+            if "max_results" in web:
+                _int("web_search.max_results", web["max_results"], 1, 25)
+            tools = [*tools, {"type": "openrouter:web_search", "parameters": web}]
+        else:
+            raise invalid("web_search", f"{web!r} is not a web search option", 'Use true, or {"max_results": 5}')
+    if tools:
+        body["tools"] = tools
+    if (v := args.get("reasoning")) is not None:
+        body["reasoning"] = check_reasoning(v)
+    provider = dict(settings.provider_defaults)
+    if (v := args.get("provider")) is not None:
+        provider.update(check_provider(v))
+    if provider:
+        body["provider"] = provider
+    if (v := args.get("plugins")) is not None:
+        if not isinstance(v, list) or not all(isinstance(p, dict) and isinstance(p.get("id"), str) for p in v):
+            raise invalid("plugins", f"{v!r} is not a list of plugins", 'Use e.g. [{"id": "file-parser", "pdf": {"engine": "cloudflare-ai"}}]')
+        body["plugins"] = v
+    return ChatRequest(body=body, schema=schema)
+
+
+def check_reply(request: ChatRequest, result: ChatResult) -> Any:
+    """Raise when a paid reply is unusable; return the parsed JSON for a json_schema request."""
+    if result.finish_reason == "length" and not result.content.strip() and not result.tool_calls and result.reasoning_tokens:
+        raise ToolFailure(
+            ErrorCode.INVALID_INPUT,
+            f"max_tokens: the model spent all {request.body.get('max_tokens', 'its')} tokens on reasoning and wrote no answer. "
+            "Raise max_tokens, or lower reasoning.effort / set reasoning.max_tokens.",
+            details={"field": "max_tokens", "reasoning_tokens": result.reasoning_tokens},
+            generation_id=result.generation_id,
+        )
+    if request.schema is None:
+        return None
+    try:
+        parsed = json.loads(result.content)
+    except json.JSONDecodeError:
+        raise _schema_failure(result, ["the reply is not JSON"]) from None
+    from jsonschema import validators
+
+    validator = validators.validator_for(request.schema)(request.schema)
+    problems = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(parsed)][:5]
+    if problems:
+        raise _schema_failure(result, problems)
+    return parsed
+
+
+def _schema_failure(result: ChatResult, problems: list[str]) -> ToolFailure:
+    return ToolFailure(
+        ErrorCode.UPSTREAM_ERROR,
+        f"The reply of {result.model} does not match response_format's schema: {'; '.join(problems)}. "
+        "Pick a model that supports structured_outputs, or set provider.require_parameters=true.",
+        retryable=True,
+        details={"schema_errors": problems, "text": result.content[:4000]},
+        generation_id=result.generation_id,
+    )

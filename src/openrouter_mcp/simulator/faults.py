@@ -1,0 +1,49 @@
+"""The simulator's fault-injection models: model ids under `sim/` that make the simulator misbehave in
+one precise, documented way, so anyone can see how the server handles each failure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FAULT_MODELS: dict[str, str] = {
+    "sim/instant": "Answers at once: no time to first token, unlimited speed. For overhead measurements.",
+    "sim/rate-limit-once": "The first request with a given body gets 429 with Retry-After: 1; the retry succeeds.",
+    "sim/rate-limit": "Always 429 with Retry-After: 2.",
+    "sim/server-error-once": "The first request with a given body gets 502; the retry succeeds.",
+    "sim/unavailable": "Always 503 (no provider can serve the request).",
+    "sim/internal-error": "Always 500.",
+    "sim/timeout": "Always 408.",
+    "sim/no-credits": "Always 402 (the account is out of credits).",
+    "sim/moderation": "Always 403 with moderation metadata (input flagged).",
+    "sim/bad-json": "Answers 200 with a body that is not valid JSON (a broken SSE event when streaming).",
+    "sim/error-in-200": "Answers 200 whose body (or first SSE event) is an error object.",
+    "sim/mid-stream-error": "Streams a few words, then an SSE error event with finish_reason 'error'.",
+    "sim/reasoning-length": "Spends the whole max_tokens on reasoning and stops with finish_reason 'length'.",
+    "sim/schema-violation": "With response_format json_schema, answers JSON that does not match the schema.",
+    "sim/slow-3s": "Waits 3 s before the first token (any sim/slow-<N>s works).",
+    "sim/slow-180s": "Waits 180 s before the first token, sending keep-alive comments.",
+    "sim/delay-200ms": "Waits 200 ms before answering (any sim/delay-<N>ms works). For load tests.",
+}
+
+_SLOW = re.compile(r"sim/slow-(\d{1,4})s\Z")
+_DELAY = re.compile(r"sim/delay-(\d{1,6})ms\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    kind: str
+    delay_s: float = 0.0
+
+
+def fault_for(model_id: str) -> Fault | None:
+    """The fault a `sim/` model id asks for, or None for an ordinary model."""
+    if not model_id.startswith("sim/"):
+        return None
+    if m := _SLOW.match(model_id):
+        return Fault("slow", float(m.group(1)))
+    if m := _DELAY.match(model_id):
+        return Fault("delay", int(m.group(1)) / 1000)
+    if model_id in FAULT_MODELS:
+        return Fault(model_id.removeprefix("sim/"))
+    return None

@@ -1,0 +1,81 @@
+"""What every tool handler shares: building a success or error result, the annotation presets, and a
+progress reporter that keeps a client's time-out timer alive during long upstream work."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel
+
+from ..errors import ToolFailure
+
+READ_ONLY_LOCAL = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+READ_ONLY_REMOTE = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=True)
+# A paid call changes nothing the caller owns, but is not idempotent: each call is billed.
+PAID_CALL = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
+WRITES_LOCAL = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
+
+
+def ok(output: BaseModel, text: str) -> CallToolResult:
+    """A success: a short text for people and the structured output for programs."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=output.model_dump(mode="json", exclude_none=False),
+    )
+
+
+def failed(failure: ToolFailure) -> CallToolResult:
+    error = failure.to_dict()
+    text = f"{failure.code.value}: {failure.message}"
+    if failure.suggestions:
+        text += " Did you mean: " + ", ".join(failure.suggestions) + "?"
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content={"error": error}, is_error=True)
+
+
+class Progress:
+    """Reports progress at most every `min_interval_s`, and at least every `heartbeat_s` while work runs."""
+
+    def __init__(self, ctx: Any, *, min_interval_s: float = 0.25, heartbeat_s: float = 2.0) -> None:
+        self._ctx = ctx
+        self._min = min_interval_s
+        self._heartbeat = heartbeat_s
+        self._last = 0.0
+        self.value = 0.0
+        self.total: float | None = None
+        self.message = "working"
+
+    async def update(self, value: float, message: str | None = None, *, total: float | None = None, force: bool = False) -> None:
+        self.value = max(self.value, value)
+        if total is not None:
+            self.total = total
+        if message:
+            self.message = message
+        now = time.monotonic()
+        if force or now - self._last >= self._min:
+            await self._send(now)
+
+    async def _send(self, now: float) -> None:
+        self._last = now
+        if self._ctx is not None:
+            await self._ctx.report_progress(self.value, self.total, self.message)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat)
+            if time.monotonic() - self._last >= self._heartbeat * 0.9:
+                await self._send(time.monotonic())
+
+
+@asynccontextmanager
+async def progress(ctx: Any, *, heartbeat_s: float = 2.0) -> AsyncIterator[Progress]:
+    reporter = Progress(ctx, heartbeat_s=heartbeat_s)
+    beat = asyncio.create_task(reporter._beat())
+    try:
+        yield reporter
+    finally:
+        beat.cancel()

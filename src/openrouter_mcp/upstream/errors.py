@@ -1,0 +1,116 @@
+"""The single boundary where OpenRouter's HTTP statuses, in-body error objects and transport exceptions
+become our error codes. Nothing outside `upstream/` reads a status code or catches an HTTP exception."""
+
+from __future__ import annotations
+
+import json
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from ..errors import ErrorCode, ToolFailure
+
+# Statuses a chat request may be re-sent after: the request was refused before any generation started.
+RETRYABLE_STATUSES = frozenset({408, 429, 502, 503})
+
+_STATUS_CODES: dict[int, ErrorCode] = {
+    400: ErrorCode.INVALID_INPUT,
+    401: ErrorCode.AUTH,
+    402: ErrorCode.NO_CREDITS,
+    403: ErrorCode.MODERATION,
+    404: ErrorCode.MODEL_NOT_FOUND,
+    408: ErrorCode.UPSTREAM_TIMEOUT,
+    413: ErrorCode.TOO_LARGE,
+    429: ErrorCode.RATE_LIMITED,
+    502: ErrorCode.UPSTREAM_UNAVAILABLE,
+    503: ErrorCode.UPSTREAM_UNAVAILABLE,
+    504: ErrorCode.UPSTREAM_TIMEOUT,
+}
+
+_ADVICE: dict[ErrorCode, str] = {
+    ErrorCode.AUTH: "Check OPENROUTER_API_KEY (create a key at https://openrouter.ai/keys); `openrouter-mcp doctor` tests it.",
+    ErrorCode.NO_CREDITS: "Add credits at https://openrouter.ai/settings/credits, or use a :free model.",
+    ErrorCode.MODERATION: "The provider's moderation refused this input; rephrase it or pick a model without moderation.",
+    ErrorCode.MODEL_NOT_FOUND: "Check the id with validate_model or search_models.",
+    ErrorCode.RATE_LIMITED: "Wait and try again, or pass fallback models in `models`.",
+    ErrorCode.UPSTREAM_UNAVAILABLE: "Try again shortly, allow provider fallbacks, or pass fallback models in `models`.",
+    ErrorCode.UPSTREAM_TIMEOUT: "Try again, lower max_tokens, or use a faster model.",
+    ErrorCode.UPSTREAM_ERROR: "Try again; if it persists, try another model or provider.",
+    ErrorCode.TOO_LARGE: "Send less: shorten the messages or attach smaller files.",
+    ErrorCode.INVALID_INPUT: "Fix the request as the message says.",
+}
+
+
+def code_for_status(status: int) -> ErrorCode:
+    if status in _STATUS_CODES:
+        return _STATUS_CODES[status]
+    return ErrorCode.UPSTREAM_ERROR if status >= 500 or status < 400 else ErrorCode.INVALID_INPUT
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import UTC, datetime
+
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def error_object(payload: Any) -> dict[str, Any] | None:
+    """OpenRouter's `{"error": {"code", "message", "metadata"?}}`, if the payload is one."""
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        return payload["error"]
+    return None
+
+
+def failure_from_error(status: int, error: dict[str, Any] | None, *, retry_after_s: float | None = None, secret: str | None = None) -> ToolFailure:
+    """Map an HTTP status and OpenRouter error object to a ToolFailure. The in-body `code` wins when it is
+    a real HTTP status (errors inside a 200 response carry their true status there)."""
+    body_code = error.get("code") if error else None
+    effective = body_code if isinstance(body_code, int) and 400 <= body_code <= 599 else status
+    code = code_for_status(effective)
+    upstream_msg = str(error.get("message", "")).strip() if error else ""
+    if secret:
+        upstream_msg = upstream_msg.replace(secret, "[redacted]")
+    metadata = error.get("metadata") if error and isinstance(error.get("metadata"), dict) else None
+    parts = [f"OpenRouter answered {effective}" + (f": {upstream_msg}" if upstream_msg else "") + "."]
+    if code is ErrorCode.MODERATION and metadata and metadata.get("reasons"):
+        parts.append(f"Flagged for: {', '.join(map(str, metadata['reasons']))}.")
+    if code is ErrorCode.RATE_LIMITED and retry_after_s is not None:
+        parts.append(f"Retry after {retry_after_s:g} s.")
+    parts.append(_ADVICE.get(code, ""))
+    details: dict[str, Any] = {"upstream_status": effective}
+    if metadata and code is ErrorCode.MODERATION:
+        details["reasons"] = metadata.get("reasons")
+    return ToolFailure(code, " ".join(p for p in parts if p), retry_after_s=retry_after_s, details=details)
+
+
+def failure_from_body(status: int, raw: bytes, headers: Any, *, secret: str | None = None) -> ToolFailure:
+    try:
+        payload = json.loads(raw) if raw else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        payload = None
+    error = error_object(payload)
+    if error is None and raw:
+        error = {"message": raw[:300].decode("utf-8", "replace")}
+    return failure_from_error(status, error, retry_after_s=retry_after_seconds(headers.get("retry-after")), secret=secret)
+
+
+def bad_response(what: str) -> ToolFailure:
+    return ToolFailure(ErrorCode.UPSTREAM_ERROR, f"OpenRouter sent {what}. {_ADVICE[ErrorCode.UPSTREAM_ERROR]}", retryable=True)
+
+
+def transport_failure(kind: str, detail: str) -> ToolFailure:
+    if kind == "timeout":
+        return ToolFailure(ErrorCode.UPSTREAM_TIMEOUT, f"OpenRouter did not answer in time ({detail}). {_ADVICE[ErrorCode.UPSTREAM_TIMEOUT]}")
+    return ToolFailure(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        f"Could not reach OpenRouter ({detail}). Check the network and OPENROUTER_BASE_URL; `openrouter-mcp doctor` tests both.",
+    )

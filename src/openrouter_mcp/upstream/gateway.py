@@ -1,0 +1,239 @@
+"""The OpenRouter gateway: one pooled async HTTP client per process, attribution headers, per-operation
+time-outs, a retry policy that re-sends only what is safe, and streaming chat with errors detected
+wherever they arrive (status, 200 body, or mid-stream event)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from ..config import Settings
+from ..errors import ToolFailure
+from .errors import (
+    RETRYABLE_STATUSES,
+    bad_response,
+    error_object,
+    failure_from_body,
+    failure_from_error,
+    transport_failure,
+)
+
+log = logging.getLogger("openrouter_mcp.upstream")
+
+ProgressFn = Callable[[int, str], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class ChatResult:
+    """What one chat completion produced, parsed from the stream."""
+
+    generation_id: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    content: str = ""
+    reasoning: str | None = None
+    reasoning_details: list[Any] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: Decimal | None = None
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    attempts: int = 1
+
+
+class Gateway:
+    """Speaks HTTP to OpenRouter; every failure leaves as a `ToolFailure`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._key = settings.api_key.get() if settings.api_key else ""
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            s = self._settings
+            headers = {"HTTP-Referer": s.http_referer, "X-Title": s.app_title, "X-OpenRouter-Title": s.app_title, "User-Agent": "openrouter-mcp"}
+            if self._key:
+                headers["Authorization"] = f"Bearer {self._key}"
+            self._client = httpx.AsyncClient(
+                base_url=s.base_url + "/",
+                headers=headers,
+                timeout=httpx.Timeout(connect=s.connect_timeout_s, read=s.request_timeout_s, write=60.0, pool=60.0),
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=60),
+                follow_redirects=False,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        # Full jitter: spreads the retries of many concurrent calls.
+        return random.uniform(0, min(8.0, 0.5 * 2**attempt))
+
+    async def get_json(self, path: str, params: dict[str, Any] | None = None, *, timeout_s: float = 30.0) -> Any:
+        """A GET (always safe to repeat): retried on 408/429/502/503 and connection failures."""
+        attempt = 0
+        waited = 0.0
+        while True:
+            try:
+                resp = await self.client.get(path.lstrip("/"), params=params, timeout=timeout_s)
+            except httpx.TimeoutException as exc:
+                failure = transport_failure("timeout", type(exc).__name__)
+            except httpx.TransportError as exc:
+                failure = transport_failure("connect", type(exc).__name__)
+            else:
+                if resp.status_code == 200:
+                    try:
+                        payload = resp.json()
+                    except ValueError:
+                        raise bad_response("a response that is not valid JSON") from None
+                    if (error := error_object(payload)) is not None:
+                        raise failure_from_error(200, error, secret=self._key)
+                    return payload
+                failure = failure_from_body(resp.status_code, resp.content, resp.headers, secret=self._key)
+                if resp.status_code not in RETRYABLE_STATUSES:
+                    raise failure
+            delay = self._backoff(attempt, failure.retry_after_s)
+            if attempt >= self._settings.max_retries or waited + delay > self._settings.retry_max_wait_s:
+                raise failure
+            await asyncio.sleep(delay)
+            waited += delay
+            attempt += 1
+
+    async def chat(self, body: dict[str, Any], *, on_progress: ProgressFn | None = None) -> ChatResult:
+        """Send a chat completion as a stream and gather it. Re-sent only when OpenRouter refused it before
+        generating (408/429/502/503) or the connection was never made; never after a token arrived."""
+        body = {**body, "stream": True}
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        attempt = 0
+        waited = 0.0
+        started = time.perf_counter()
+        while True:
+            failure: ToolFailure
+            try:
+                async with self.client.stream(
+                    "POST", "chat/completions", content=payload, headers={"Content-Type": "application/json"}
+                ) as resp:
+                    if resp.status_code == 200:
+                        result = await self._read_stream(resp, started, on_progress)
+                        result.attempts = attempt + 1
+                        return result
+                    raw = await resp.aread()
+                    failure = failure_from_body(resp.status_code, raw, resp.headers, secret=self._key)
+                    if resp.status_code not in RETRYABLE_STATUSES:
+                        raise failure
+            except httpx.ConnectError as exc:
+                failure = transport_failure("connect", type(exc).__name__)
+            except httpx.ConnectTimeout as exc:
+                failure = transport_failure("connect", type(exc).__name__)
+            except httpx.TimeoutException as exc:
+                # The request reached OpenRouter and may be generating (and billing): never re-send.
+                raise transport_failure("timeout", type(exc).__name__) from None
+            except httpx.TransportError as exc:
+                raise bad_response(f"a broken response ({type(exc).__name__})") from None
+            delay = self._backoff(attempt, failure.retry_after_s)
+            if attempt >= self._settings.max_retries or waited + delay > self._settings.retry_max_wait_s:
+                raise failure
+            log.info("chat attempt %d failed with %s; retrying in %.2f s", attempt + 1, failure.code.value, delay)
+            await asyncio.sleep(delay)
+            waited += delay
+            attempt += 1
+
+    async def _read_stream(self, resp: httpx.Response, started: float, on_progress: ProgressFn | None) -> ChatResult:
+        result = ChatResult()
+        calls: dict[int, dict[str, Any]] = {}
+        content: list[str] = []
+        reasoning: list[str] = []
+        done = False
+        async for line in resp.aiter_lines():
+            if not line or line[0] == ":":
+                continue  # blank separators and ": OPENROUTER PROCESSING" keep-alives
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                done = True
+                break
+            try:
+                chunk = json.loads(data)
+            except json.JSONDecodeError:
+                raise bad_response("a streamed event that is not valid JSON") from None
+            if not isinstance(chunk, dict):
+                raise bad_response("a streamed event that is not an object")
+            if (error := error_object(chunk)) is not None:
+                failure = failure_from_error(200, error, secret=self._key)
+                failure.details = {**(failure.details or {}), "partial_text": "".join(content)[:2000]}
+                failure.generation_id = chunk.get("id") or result.generation_id
+                raise failure
+            result.generation_id = result.generation_id or chunk.get("id")
+            result.model = chunk.get("model") or result.model
+            result.provider = chunk.get("provider") or result.provider
+            if usage := chunk.get("usage"):
+                _apply_usage(result, usage)
+            for choice in chunk.get("choices") or ():
+                delta = choice.get("delta") or {}
+                if text := delta.get("content"):
+                    if result.ttft_ms is None:
+                        result.ttft_ms = (time.perf_counter() - started) * 1000
+                    content.append(text)
+                    if on_progress is not None:
+                        await on_progress(len(content), text)
+                if text := delta.get("reasoning"):
+                    if result.ttft_ms is None:
+                        result.ttft_ms = (time.perf_counter() - started) * 1000
+                    reasoning.append(text)
+                    if on_progress is not None:
+                        await on_progress(len(content) + len(reasoning), "")
+                if details := delta.get("reasoning_details"):
+                    result.reasoning_details.extend(details)
+                for tc in delta.get("tool_calls") or ():
+                    slot = calls.setdefault(int(tc.get("index", len(calls))), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+                    slot["id"] = tc.get("id") or slot["id"]
+                    fn = tc.get("function") or {}
+                    slot["function"]["name"] += fn.get("name") or ""
+                    slot["function"]["arguments"] += fn.get("arguments") or ""
+                if ann := delta.get("annotations"):
+                    result.annotations.extend(ann)
+                if imgs := delta.get("images"):
+                    result.images.extend(imgs)
+                if choice.get("finish_reason"):
+                    result.finish_reason = choice["finish_reason"]
+        if not done and result.finish_reason is None:
+            raise bad_response("a stream that ended before the reply was complete")
+        result.content = "".join(content)
+        result.reasoning = "".join(reasoning) if reasoning else None
+        result.tool_calls = [calls[i] for i in sorted(calls)]
+        result.latency_ms = (time.perf_counter() - started) * 1000
+        return result
+
+
+def _apply_usage(result: ChatResult, usage: dict[str, Any]) -> None:
+    result.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+    result.completion_tokens = int(usage.get("completion_tokens") or 0)
+    result.reasoning_tokens = int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
+    result.cached_tokens = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+    cost = usage.get("cost")
+    if cost is not None:
+        # repr of the float keeps the digits OpenRouter sent; Decimal(float) would add binary noise.
+        result.cost_usd = Decimal(repr(cost)) if isinstance(cost, float) else Decimal(str(cost))

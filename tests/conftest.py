@@ -1,0 +1,185 @@
+"""Shared fixtures: the simulator as a real HTTP server on loopback, and our server as a subprocess
+driven by the `mcp` SDK's client over stdio and over Streamable HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from openrouter_mcp.config import SIMULATOR_KEY
+from openrouter_mcp.simulator.server import RunningSimulator, start_in_thread
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[RunningSimulator]:
+    sim = start_in_thread()
+    yield sim
+    sim.stop()
+
+
+class SimLog:
+    """Reads the simulator's request log over HTTP, as any client would."""
+
+    def __init__(self, sim: RunningSimulator) -> None:
+        self.url = sim.url
+
+    def entries(self) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(self.url + "/_sim/requests") as resp:
+            return list(json.load(resp)["data"])
+
+    def usage_usd(self) -> str:
+        with urllib.request.urlopen(self.url + "/_sim/requests") as resp:
+            return str(json.load(resp)["usage_usd"])
+
+    def chats(self, since: int = 0) -> list[dict[str, Any]]:
+        return [e for e in self.entries()[since:] if e["path"].endswith("/chat/completions")]
+
+    def mark(self) -> int:
+        return len(self.entries())
+
+
+@pytest.fixture(scope="session")
+def sim_log(simulator: RunningSimulator) -> SimLog:
+    return SimLog(simulator)
+
+
+def server_env(simulator: RunningSimulator, home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
+    env.update(
+        OPENROUTER_BASE_URL=simulator.api_url,
+        OPENROUTER_API_KEY=SIMULATOR_KEY,
+        OPENROUTER_MCP_HOME=str(home),
+        OPENROUTER_MCP_RETRY_MAX_WAIT_S="3",
+        OPENROUTER_PROVIDER_DATA_COLLECTION="deny",
+    )
+    env.update(extra)
+    return env
+
+
+class ClientHolder:
+    """Owns an `mcp.Client` inside one task (anyio scopes must be exited by the task that entered them)
+    while tests in other tasks call it."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self._ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.client: Client | None = None
+        self.error: BaseException | None = None
+
+    async def _run(self) -> None:
+        try:
+            async with Client(self._target, read_timeout_seconds=120) as client:
+                self.client = client
+                self._ready.set()
+                await self._stop.wait()
+        except BaseException as exc:  # surfaced to the waiting fixture
+            self.error = exc
+            self._ready.set()
+
+    async def __aenter__(self) -> Client:
+        self._task = asyncio.create_task(self._run())
+        await self._ready.wait()
+        if self.client is None:
+            raise RuntimeError(f"could not connect: {self.error!r}")
+        return self.client
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.wait_for(self._task, 20)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class HttpServer:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "openrouter_mcp", "serve", "--http", "--port", str(self.port)],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"HTTP server exited: {log_path.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("HTTP server did not start in 30 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="session")
+def stdio_params(simulator: RunningSimulator, server_home: Path) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=["-m", "openrouter_mcp", "serve"], env=server_env(simulator, server_home))
+
+
+@pytest.fixture(scope="session")
+async def stdio_client(stdio_params: StdioServerParameters) -> AsyncIterator[Client]:
+    async with ClientHolder(stdio_params) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def http_server(simulator: RunningSimulator, server_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
+    server = HttpServer(server_env(simulator, server_home), tmp_path_factory.mktemp("logs") / "http.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def http_client(http_server: HttpServer) -> AsyncIterator[Client]:
+    async with ClientHolder(http_server.url) as client:
+        yield client
+
+
+@pytest.fixture(params=["stdio", "http"])
+def mcp_client(request: pytest.FixtureRequest) -> Client:
+    """The same tests over both transports."""
+    return request.getfixturevalue(f"{request.param}_client")  # type: ignore[no-any-return]
+
+
+def error_of(result: Any) -> dict[str, Any]:
+    assert result.is_error, f"expected an error, got {result.structured_content}"
+    assert result.structured_content is not None
+    error: dict[str, Any] = result.structured_content["error"]
+    text = result.content[0].text
+    assert "Traceback" not in text and "sk-or-" not in text
+    return error
