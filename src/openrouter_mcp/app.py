@@ -1,14 +1,18 @@
-"""The process-wide application object: settings plus the shared clients (gateway, storage), created
-on first use so that start-up stays fast. Handlers hold no per-session state; anything that must
-outlive a call lives in storage."""
+"""The process-wide application object: settings plus the shared clients (gateway, storage, ledger,
+jobs), each created on first use so that start-up stays fast. Handlers hold no per-session state;
+anything that must outlive a call lives in storage."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from .config import Settings
 
 if TYPE_CHECKING:
+    from .services.jobs import Jobs
+    from .services.ledger import Ledger
+    from .storage import Storage
     from .upstream import Gateway
 
 
@@ -16,6 +20,10 @@ class App:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._gateway: Gateway | None = None
+        self._storage: Storage | None = None
+        self._storage_lock = asyncio.Lock()
+        self._ledger: Ledger | None = None
+        self._jobs: Jobs | None = None
 
     @property
     def gateway(self) -> Gateway:
@@ -25,6 +33,40 @@ class App:
             self._gateway = Gateway(self.settings)
         return self._gateway
 
+    async def storage(self) -> Storage:
+        """The database, opened (and migrated) once per process on first use."""
+        if self._storage is None:
+            async with self._storage_lock:
+                if self._storage is None:
+                    from .storage import open_storage
+
+                    storage = await open_storage(self.settings.database_url)
+                    self._storage = storage
+                    await self.jobs.sweep_stale()
+        return self._storage
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            from .services.ledger import Ledger
+
+            self._ledger = Ledger(self)
+        return self._ledger
+
+    @property
+    def jobs(self) -> Jobs:
+        if self._jobs is None:
+            from .services.jobs import Jobs
+
+            self._jobs = Jobs(self)
+        return self._jobs
+
     async def aclose(self) -> None:
+        if self._jobs is not None:
+            await self._jobs.aclose()
+        if self._ledger is not None:
+            await self._ledger.aclose()
         if self._gateway is not None:
             await self._gateway.aclose()
+        if self._storage is not None:
+            await self._storage.close()

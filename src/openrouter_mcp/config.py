@@ -75,6 +75,9 @@ class Settings:
     request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
     max_retries: int = 3
     retry_max_wait_s: float = DEFAULT_RETRY_MAX_WAIT_S
+    daily_budget_usd: Decimal | None = None
+    monthly_budget_usd: Decimal | None = None
+    reconcile_interval_s: float = 5.0
     simulate: bool = False
     log_level: str = "INFO"
 
@@ -136,6 +139,19 @@ def _positive_float(name: str, raw: str) -> float:
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     return _positive_float(name, raw) if raw else default
+
+
+def _budget(env: Mapping[str, str], name: str) -> Decimal | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ConfigError(f"{name}={raw!r}: expected an amount in USD, e.g. 5 or 0.50") from None
+    if not value.is_finite() or value < 0:
+        raise ConfigError(f"{name}={raw!r}: expected an amount in USD of 0 or more")
+    return value
 
 
 def _max_price(name: str, raw: str) -> dict[str, float]:
@@ -250,6 +266,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         app_title=env.get("OPENROUTER_APP_TITLE", "").strip() or DEFAULT_TITLE,
         request_timeout_s=_seconds(env, "OPENROUTER_MCP_REQUEST_TIMEOUT_S", DEFAULT_REQUEST_TIMEOUT_S),
         retry_max_wait_s=_seconds(env, "OPENROUTER_MCP_RETRY_MAX_WAIT_S", DEFAULT_RETRY_MAX_WAIT_S),
+        daily_budget_usd=_budget(env, "OPENROUTER_MCP_DAILY_BUDGET_USD"),
+        monthly_budget_usd=_budget(env, "OPENROUTER_MCP_MONTHLY_BUDGET_USD"),
+        reconcile_interval_s=_seconds(env, "OPENROUTER_MCP_RECONCILE_INTERVAL_S", 5.0),
         simulate=simulate,
         log_level=_choice("OPENROUTER_MCP_LOG_LEVEL", env.get("OPENROUTER_MCP_LOG_LEVEL", "info"), ("debug", "info", "warning", "error")).upper(),
     )

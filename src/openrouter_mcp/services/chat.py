@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import PROVIDER_SORTS, QUANTIZATIONS, Settings
 from ..errors import ErrorCode, ToolFailure, invalid
-from ..upstream import ChatResult
+from ..upstream import ChatResult, ProgressFn
+from .pricing import estimate_chat_usd
+
+if TYPE_CHECKING:
+    from ..app import App
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 PART_TYPES = ("text", "image_url", "input_audio", "file", "video_url")
@@ -288,3 +292,34 @@ def _schema_failure(result: ChatResult, problems: list[str]) -> ToolFailure:
         details={"schema_errors": problems, "text": result.content[:4000]},
         generation_id=result.generation_id,
     )
+
+
+async def run_chat(
+    app: App,
+    body: dict[str, Any],
+    *,
+    tool: str,
+    max_cost_usd: float | None = None,
+    on_progress: ProgressFn | None = None,
+    caller: str | None = None,
+) -> ChatResult:
+    """One paid chat completion, the way every tool makes one: the model ids are checked against the
+    catalog (a typo costs nothing and gets suggestions), the worst case is checked against the per-call
+    cap and the budgets, and the call lands in the ledger exactly once."""
+    for model_id in [body["model"], *(body.get("models") or [])]:
+        await app.catalog.require(model_id)
+    estimate = await estimate_chat_usd(app, body)
+    async with app.ledger.paid_call(tool=tool, model=body["model"], estimate_usd=estimate, max_cost_usd=max_cost_usd, caller=caller) as call:
+        result = await app.gateway.chat(body, on_progress=on_progress, on_start=call.started)
+        call.succeeded(
+            model_used=result.model,
+            provider=result.provider,
+            generation_id=result.generation_id,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            reasoning_tokens=result.reasoning_tokens,
+            cached_tokens=result.cached_tokens,
+            cost_usd=result.cost_usd,
+            latency_ms=result.latency_ms,
+        )
+    return result

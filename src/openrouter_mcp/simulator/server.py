@@ -378,7 +378,9 @@ class Simulator:
             }
         )
 
-    def _finish(self, gen: Generation, model: dict[str, Any], plan: _Plan, completion: int, reasoning: int, finish: str | None, started: float, *, cancelled: bool = False) -> None:
+    def _finish(
+        self, gen: Generation, model: dict[str, Any], plan: _Plan, completion: int, reasoning: int, finish: str | None, started: float, *, cancelled: bool = False, bill: bool = True
+    ) -> None:
         gen.completion_tokens = completion + reasoning
         gen.reasoning_tokens = reasoning
         gen.finish_reason = finish
@@ -390,7 +392,7 @@ class Simulator:
             + gen.cached_tokens * cache_price
             + gen.completion_tokens * _price(model, "completion")
             + gen.search_results * _WEB_RESULT_PRICE
-        ).quantize(Decimal("0.000000001"))
+        ).quantize(Decimal("0.000000001")) if bill else Decimal(0)
         gen.latency_ms = (time.perf_counter() - started) * 1000
         gen.generation_ms = gen.latency_ms
         self.state.bill(gen)
@@ -419,8 +421,9 @@ class Simulator:
                 finished = True
                 return
             if kind == "error-in-200":
-                yield b"data: " + json.dumps({**base, "choices": [], "error": {"code": 502, "message": "Provider returned error"}}).encode() + b"\n\n"
+                self._finish(gen, model, plan, 0, 0, "error", started, bill=False)
                 finished = True
+                yield b"data: " + json.dumps({**base, "choices": [], "error": {"code": 502, "message": "Provider returned error"}}).encode() + b"\n\n"
                 return
             t0 = time.perf_counter()
             pieces = plan.stream_pieces()
@@ -456,8 +459,9 @@ class Simulator:
             yield b"data: [DONE]\n\n"
         finally:
             if not finished:
-                # The client went away: bill what was generated so far, as OpenRouter does.
-                self._finish(gen, model, plan, sent_content, sent_reasoning, None, started, cancelled=True)
+                # The client went away: bill what was generated so far, as OpenRouter does. Nothing is
+                # billed when it left before the first token.
+                self._finish(gen, model, plan, sent_content, sent_reasoning, None, started, cancelled=True, bill=bool(sent_content or sent_reasoning))
 
     def app(self) -> Starlette:
         return Starlette(

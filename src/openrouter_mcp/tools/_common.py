@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -48,6 +48,8 @@ class Progress:
         self.value = 0.0
         self.total: float | None = None
         self.message = "working"
+        # Set when the work became a background job: progress goes to the job row, not the finished request.
+        self.sink: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
 
     async def update(self, value: float, message: str | None = None, *, total: float | None = None, force: bool = False) -> None:
         self.value = max(self.value, value)
@@ -61,7 +63,10 @@ class Progress:
 
     async def _send(self, now: float) -> None:
         self._last = now
-        if self._ctx is not None:
+        if self.sink is not None:
+            self._min = max(self._min, 1.0)
+            await self.sink(self.value, self.total, self.message)
+        elif self._ctx is not None:
             await self._ctx.report_progress(self.value, self.total, self.message)
 
     async def _beat(self) -> None:

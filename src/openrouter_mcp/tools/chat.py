@@ -9,8 +9,9 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from ..services.chat import build_request, check_reply
-from ._common import PAID_CALL, ok, progress
+from ..services.chat import ChatRequest, build_request, check_reply, run_chat
+from ..upstream import ChatResult
+from ._common import PAID_CALL, Progress, ok
 
 if TYPE_CHECKING:
     from ..app import App
@@ -89,33 +90,40 @@ def register(server: Any, app: App) -> None:
     ) -> Annotated[CallToolResult, ChatOutput]:
         args = {k: v for k, v in locals().items() if k not in ("ctx", "app", "server")}
         request = build_request(args, app.settings)
-        async with progress(ctx) as prog:
 
+        async def work(prog: Progress) -> CallToolResult:
             async def on_token(count: int, _text: str) -> None:
                 await prog.update(count, "generating", total=request.body.get("max_tokens"))
 
-            result = await app.gateway.chat(request.body, on_progress=on_token if ctx is not None else None)
-        parsed = check_reply(request, result)
-        out = ChatOutput(
-            text=result.content,
-            model=result.model,
-            provider=result.provider,
-            finish_reason=result.finish_reason,
-            usage=Usage(
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
-                reasoning_tokens=result.reasoning_tokens,
-                cached_tokens=result.cached_tokens,
-                total_tokens=result.prompt_tokens + result.completion_tokens,
-            ),
-            cost_usd=float(result.cost_usd or 0),
-            generation_id=result.generation_id,
-            tool_calls=[ToolCall(id=c.get("id"), name=c["function"]["name"], arguments=_json_or_raw(c["function"]["arguments"])) for c in result.tool_calls],
-            reasoning=None if (request.body.get("reasoning") or {}).get("exclude") else result.reasoning,
-            citations=[_citation(a) for a in result.annotations if a.get("type") == "url_citation"],
-            parsed=parsed,
-        )
-        return ok(out, _summary(out))
+            result = await run_chat(app, request.body, tool="chat_completion", max_cost_usd=max_cost_usd, on_progress=on_token)
+            return ok(*chat_output(request, result))
+
+        return await app.jobs.run(tool="chat_completion", arguments=args, wait_seconds=wait_seconds, ctx=ctx, work=work)
+
+
+def chat_output(request: ChatRequest, result: ChatResult) -> tuple[ChatOutput, str]:
+    """The tool's output for a gathered reply (raises when a paid reply is unusable)."""
+    parsed = check_reply(request, result)
+    out = ChatOutput(
+        text=result.content,
+        model=result.model,
+        provider=result.provider,
+        finish_reason=result.finish_reason,
+        usage=Usage(
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            reasoning_tokens=result.reasoning_tokens,
+            cached_tokens=result.cached_tokens,
+            total_tokens=result.prompt_tokens + result.completion_tokens,
+        ),
+        cost_usd=float(result.cost_usd or 0),
+        generation_id=result.generation_id,
+        tool_calls=[ToolCall(id=c.get("id"), name=c["function"]["name"], arguments=_json_or_raw(c["function"]["arguments"])) for c in result.tool_calls],
+        reasoning=None if (request.body.get("reasoning") or {}).get("exclude") else result.reasoning,
+        citations=[_citation(a) for a in result.annotations if a.get("type") == "url_citation"],
+        parsed=parsed,
+    )
+    return out, _summary(out)
 
 
 def _json_or_raw(text: str) -> Any:

@@ -9,8 +9,6 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +16,7 @@ import httpx
 
 from ..config import Settings
 from ..errors import ToolFailure
+from .types import ChatResult, ProgressFn, StartFn
 from .errors import (
     RETRYABLE_STATUSES,
     bad_response,
@@ -29,31 +28,6 @@ from .errors import (
 
 log = logging.getLogger("openrouter_mcp.upstream")
 
-ProgressFn = Callable[[int, str], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class ChatResult:
-    """What one chat completion produced, parsed from the stream."""
-
-    generation_id: str | None = None
-    model: str | None = None
-    provider: str | None = None
-    content: str = ""
-    reasoning: str | None = None
-    reasoning_details: list[Any] = field(default_factory=list)
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    annotations: list[dict[str, Any]] = field(default_factory=list)
-    images: list[dict[str, Any]] = field(default_factory=list)
-    finish_reason: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    reasoning_tokens: int = 0
-    cached_tokens: int = 0
-    cost_usd: Decimal | None = None
-    latency_ms: float = 0.0
-    ttft_ms: float | None = None
-    attempts: int = 1
 
 
 class Gateway:
@@ -121,7 +95,7 @@ class Gateway:
             waited += delay
             attempt += 1
 
-    async def chat(self, body: dict[str, Any], *, on_progress: ProgressFn | None = None) -> ChatResult:
+    async def chat(self, body: dict[str, Any], *, on_progress: ProgressFn | None = None, on_start: StartFn | None = None) -> ChatResult:
         """Send a chat completion as a stream and gather it. Re-sent only when OpenRouter refused it before
         generating (408/429/502/503) or the connection was never made; never after a token arrived."""
         body = {**body, "stream": True}
@@ -136,7 +110,7 @@ class Gateway:
                     "POST", "chat/completions", content=payload, headers={"Content-Type": "application/json"}
                 ) as resp:
                     if resp.status_code == 200:
-                        result = await self._read_stream(resp, started, on_progress)
+                        result = await self._read_stream(resp, started, on_progress, on_start)
                         result.attempts = attempt + 1
                         return result
                     raw = await resp.aread()
@@ -160,8 +134,13 @@ class Gateway:
             waited += delay
             attempt += 1
 
-    async def _read_stream(self, resp: httpx.Response, started: float, on_progress: ProgressFn | None) -> ChatResult:
+    async def _read_stream(self, resp: httpx.Response, started: float, on_progress: ProgressFn | None, on_start: StartFn | None) -> ChatResult:
         result = ChatResult()
+        # The generation id may come as a header before any token (the simulator sends one); otherwise it
+        # arrives with the first event. Either way the ledger learns it before the reply can be billed.
+        if (header_id := resp.headers.get("x-generation-id")) and on_start is not None:
+            result.generation_id = header_id
+            on_start(header_id)
         calls: dict[int, dict[str, Any]] = {}
         content: list[str] = []
         reasoning: list[str] = []
@@ -186,7 +165,10 @@ class Gateway:
                 failure.details = {**(failure.details or {}), "partial_text": "".join(content)[:2000]}
                 failure.generation_id = chunk.get("id") or result.generation_id
                 raise failure
-            result.generation_id = result.generation_id or chunk.get("id")
+            if result.generation_id is None and (gen_id := chunk.get("id")):
+                result.generation_id = gen_id
+                if on_start is not None:
+                    on_start(gen_id)
             result.model = chunk.get("model") or result.model
             result.provider = chunk.get("provider") or result.provider
             if usage := chunk.get("usage"):

@@ -1,0 +1,139 @@
+"""Long work that outlives a tool call. A tool runs its work through `Jobs.run`: if the work is done
+within the caller's `wait_seconds` the tool answers normally; otherwise the work goes on, a job row is
+written, and the tool answers JOB_PENDING with the job id, which `get_job` resumes.
+
+Jobs are owned by the process that runs them. The owner heartbeats its running jobs and watches for
+cancel requests (which any replica may write); a job whose owner stopped heartbeating (a restart, a
+crash) is marked failed with the reason, never left running forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from mcp_types import CallToolResult
+
+from ..errors import ErrorCode, ToolFailure
+from ..tools._common import Progress, failed, progress
+
+if TYPE_CHECKING:
+    from ..app import App
+
+log = logging.getLogger("openrouter_mcp.jobs")
+
+Work = Callable[[Progress], Awaitable[CallToolResult]]
+
+HEARTBEAT_S = 2.0
+STALE_AFTER_S = 30.0
+
+
+class Jobs:
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._tasks: dict[str, asyncio.Task[CallToolResult]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._swept = False
+
+    async def sweep_stale(self) -> int:
+        """Mark failed the jobs whose owner stopped heartbeating (done once per process, at first use)."""
+        storage = await self._app.storage()
+        stale_before = datetime.now(UTC) - timedelta(seconds=STALE_AFTER_S)
+        return await storage.fail_stale_jobs(stale_before=stale_before, reason="the server that ran this job stopped before it finished; run the tool again")
+
+    async def run(self, *, tool: str, arguments: dict[str, Any], wait_seconds: float | None, ctx: Any, work: Work) -> CallToolResult:
+        """Run `work`, reporting progress to the caller. Past `wait_seconds` (None: no limit), return
+        JOB_PENDING with a job id while the work goes on."""
+        async with progress(ctx) as prog:
+            task = asyncio.create_task(work(prog))
+            if wait_seconds is None:
+                return await task
+            done, _ = await asyncio.wait({task}, timeout=wait_seconds)
+            if done:
+                return task.result()
+            job_id = "job-" + uuid.uuid4().hex[:20]
+            storage = await self._app.storage()
+            await storage.create_job(job_id, tool=tool, arguments=_jsonable(arguments), owner=self.owner)
+            self._adopt(job_id, task, prog)
+            return failed(
+                ToolFailure(
+                    ErrorCode.JOB_PENDING,
+                    f"{tool} is still running after {wait_seconds:g} s; it goes on as job {job_id}. Call get_job with this job_id for progress and the result.",
+                    retry_after_s=5.0,
+                    details={"job_id": job_id, "tool": tool},
+                )
+            )
+
+    def _adopt(self, job_id: str, task: asyncio.Task[CallToolResult], prog: Progress) -> None:
+        self._tasks[job_id] = task
+        prog.sink = lambda value, total, message: self._record_progress(job_id, value, total, message)
+        task.add_done_callback(lambda t: asyncio.ensure_future(self._finish(job_id, t)))
+        if self._loop_task is None or self._loop_task.done():
+            self._loop_task = asyncio.create_task(self._heartbeat_loop())
+
+    async def _record_progress(self, job_id: str, value: float, total: float | None, message: str | None) -> None:
+        storage = await self._app.storage()
+        await storage.update_job(job_id, progress=value, total=total, message=message)
+
+    async def _finish(self, job_id: str, task: asyncio.Task[CallToolResult]) -> None:
+        self._tasks.pop(job_id, None)
+        storage = await self._app.storage()
+        if task.cancelled():
+            await storage.finish_job(job_id, status="cancelled", error={"code": ErrorCode.JOB_FAILED.value, "message": "cancelled by request"})
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("job %s failed", job_id, exc_info=exc)
+            await storage.finish_job(job_id, status="failed", error={"code": ErrorCode.INTERNAL.value, "message": "the job failed unexpectedly"})
+            return
+        result = task.result()
+        if result.is_error:
+            error = (result.structured_content or {}).get("error") or {"code": ErrorCode.JOB_FAILED.value, "message": "failed"}
+            await storage.finish_job(job_id, status="failed", error=error)
+        else:
+            await storage.finish_job(job_id, status="succeeded", result={"structured": result.structured_content, "text": _text(result)})
+
+    async def _heartbeat_loop(self) -> None:
+        storage = await self._app.storage()
+        while self._tasks:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await storage.heartbeat(self.owner)
+                for job_id, task in list(self._tasks.items()):
+                    row = await storage.get_job(job_id)
+                    if row is not None and row.cancel_requested and not task.done():
+                        task.cancel()
+            except Exception:
+                log.exception("job heartbeat failed")
+
+    async def aclose(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+
+    def cancel_local(self, job_id: str) -> bool:
+        task = self._tasks.get(job_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+
+def _text(result: CallToolResult) -> str:
+    return "\n".join(getattr(c, "text", "") for c in result.content)
+
+
+def _jsonable(arguments: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads(json.dumps(arguments, default=str)))

@@ -1,0 +1,199 @@
+"""The spend ledger and budget guard: every upstream call that can cost money is written exactly once,
+whatever fails around it, and no call starts that could push spend past a cap.
+
+Use `paid_call` around the one upstream request of a paid call:
+
+    async with app.ledger.paid_call(tool="chat_completion", model=model, estimate_usd=est, max_cost_usd=cap) as call:
+        result = await app.gateway.chat(body, on_start=call.started)
+        call.succeeded(model_used=..., cost_usd=result.cost_usd, ...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ..errors import ErrorCode, ToolFailure
+from ..storage import BudgetRefused, LedgerOutcome, LedgerReservation, Storage
+
+if TYPE_CHECKING:
+    from ..app import App
+
+log = logging.getLogger("openrouter_mcp.ledger")
+
+
+def usd(value: Decimal) -> str:
+    return f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
+
+
+@dataclass(slots=True)
+class PaidCall:
+    """What one paid call learned about itself; the ledger writes it when the call ends."""
+
+    call_id: str
+    generation_id: str | None = None
+    outcome: LedgerOutcome | None = None
+
+    def started(self, generation_id: str) -> None:
+        """OpenRouter accepted the request and named the generation: from now on it may bill."""
+        self.generation_id = generation_id
+
+    def succeeded(
+        self,
+        *,
+        model_used: str | None,
+        provider: str | None,
+        generation_id: str | None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        cached_tokens: int = 0,
+        cost_usd: Decimal | None,
+        latency_ms: float | None = None,
+    ) -> None:
+        self.outcome = LedgerOutcome(
+            status="ok",
+            model_used=model_used,
+            provider=provider,
+            generation_id=generation_id or self.generation_id,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            reasoning_tokens=reasoning_tokens,
+            cached_tokens=cached_tokens,
+            cost_usd=cost_usd,
+            latency_ms=latency_ms,
+        )
+
+
+def budget_failure(refused: BudgetRefused, *, per_call: bool = False) -> ToolFailure:
+    left = max(Decimal(0), refused.cap_usd - refused.spent_usd)
+    if per_call:
+        how = "Raise max_cost_usd, lower max_tokens, or pick a cheaper model."
+        what = f"This call could cost up to {usd(refused.estimate_usd)}, more than max_cost_usd={usd(refused.cap_usd)}."
+    else:
+        var = "OPENROUTER_MCP_DAILY_BUDGET_USD" if refused.window == "daily" else "OPENROUTER_MCP_MONTHLY_BUDGET_USD"
+        what = (
+            f"This call could cost up to {usd(refused.estimate_usd)}, but only {usd(left)} is left of the "
+            f"{refused.window} budget of {usd(refused.cap_usd)} ({usd(refused.spent_usd)} spent or reserved)."
+        )
+        how = f"Raise {var}, lower max_tokens, pick a cheaper model, or wait for the {refused.window} window to reset."
+    return ToolFailure(
+        ErrorCode.BUDGET_EXCEEDED,
+        f"{what} {how}",
+        details={
+            "window": "call" if per_call else refused.window,
+            "estimate_usd": float(refused.estimate_usd),
+            "cap_usd": float(refused.cap_usd),
+            "spent_usd": float(refused.spent_usd),
+            "remaining_usd": float(left),
+        },
+    )
+
+
+class Ledger:
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self._reconciler: asyncio.Task[None] | None = None
+
+    def check_call_cap(self, estimate_usd: Decimal, max_cost_usd: float | None) -> None:
+        """Refuse before anything is sent when the worst case is over the caller's per-call cap."""
+        if max_cost_usd is not None and estimate_usd > Decimal(repr(max_cost_usd)):
+            refused = BudgetRefused(window="daily", cap_usd=Decimal(repr(max_cost_usd)), spent_usd=Decimal(0), estimate_usd=estimate_usd)
+            raise budget_failure(refused, per_call=True)
+
+    @asynccontextmanager
+    async def paid_call(
+        self, *, tool: str, model: str, estimate_usd: Decimal, max_cost_usd: float | None = None, caller: str | None = None
+    ) -> AsyncIterator[PaidCall]:
+        """Reserve the worst case against the caps (atomically across processes), run the block, and
+        settle the ledger row exactly once however the block ends: success, failure or cancellation."""
+        self.check_call_cap(estimate_usd, max_cost_usd)
+        settings = self._app.settings
+        storage = await self._app.storage()
+        call = PaidCall(call_id=uuid.uuid4().hex)
+        reservation = LedgerReservation(
+            call_id=call.call_id, tool=tool, model_requested=model, estimate_usd=estimate_usd, caller=caller, created_at=datetime.now(UTC)
+        )
+        capped = settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None
+        if capped:
+            try:
+                await storage.reserve(reservation, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=reservation.created_at)
+            except BudgetRefused as refused:
+                raise budget_failure(refused) from None
+        started = asyncio.get_running_loop().time()
+        try:
+            yield call
+        except ToolFailure as failure:
+            gen = failure.generation_id or call.generation_id
+            # A failure after OpenRouter named the generation may still be billed: leave the cost for the
+            # reconciler to read from /generation. Before that, nothing was generated.
+            call.outcome = LedgerOutcome(status="error", generation_id=gen, cost_usd=None if gen else Decimal(0), error_code=failure.code.value)
+            raise
+        except BaseException:
+            gen = call.generation_id
+            if call.outcome is None:
+                status = "cancelled" if gen else "not_sent"
+                call.outcome = LedgerOutcome(status=status, generation_id=gen, cost_usd=None if gen else Decimal(0), error_code="CANCELLED")
+            raise
+        finally:
+            outcome = call.outcome or LedgerOutcome(status="error", generation_id=call.generation_id, cost_usd=None if call.generation_id else Decimal(0), error_code="INTERNAL")
+            if outcome.latency_ms is None:
+                outcome = _with_latency(outcome, (asyncio.get_running_loop().time() - started) * 1000)
+            # Shielded: a cancelled tool call must still write its row.
+            await asyncio.shield(self._settle(storage, reservation, outcome, reserved=capped))
+            if outcome.cost_usd is None and outcome.generation_id:
+                self.ensure_reconciler()
+
+    async def _settle(self, storage: Storage, reservation: LedgerReservation, outcome: LedgerOutcome, *, reserved: bool) -> None:
+        try:
+            if reserved:
+                await storage.settle(reservation.call_id, outcome)
+            else:
+                await storage.record(reservation, outcome)
+        except Exception:
+            log.exception("could not write ledger row %s", reservation.call_id)
+
+    # ---------- reconciliation ----------
+    def ensure_reconciler(self) -> None:
+        if self._reconciler is None or self._reconciler.done():
+            self._reconciler = asyncio.get_running_loop().create_task(self._reconcile_loop())
+
+    async def _reconcile_loop(self) -> None:
+        """Fill in costs a response did not carry, from GET /generation (eventually consistent upstream)."""
+        delay = self._app.settings.reconcile_interval_s
+        idle_rounds = 0
+        while idle_rounds < 3:
+            await asyncio.sleep(delay)
+            filled = await self.reconcile_once()
+            idle_rounds = idle_rounds + 1 if filled == 0 else 0
+
+    async def reconcile_once(self, *, older_than_s: float = 0.0) -> int:
+        storage = await self._app.storage()
+        rows = await storage.unreconciled(older_than=datetime.now(UTC) - timedelta(seconds=older_than_s), limit=100)
+        filled = 0
+        for row in rows:
+            try:
+                data = (await self._app.gateway.get_json("generation", {"id": row.generation_id}))["data"]
+            except ToolFailure as failure:
+                log.info("generation %s not readable yet (%s)", row.generation_id, failure.code.value)
+                continue
+            await storage.set_cost(row.call_id, Decimal(repr(float(data.get("total_cost") or 0))), source="generation")
+            filled += 1
+        return filled
+
+    async def aclose(self) -> None:
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+
+
+def _with_latency(outcome: LedgerOutcome, latency_ms: float) -> LedgerOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, latency_ms=latency_ms)

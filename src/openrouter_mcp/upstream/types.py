@@ -1,0 +1,35 @@
+"""Plain result types the gateway hands to the rest of the code (importing them loads no HTTP library)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+ProgressFn = Callable[[int, str], Awaitable[None]]
+StartFn = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class ChatResult:
+    """What one chat completion produced, parsed from the stream."""
+
+    generation_id: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    content: str = ""
+    reasoning: str | None = None
+    reasoning_details: list[Any] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: Decimal | None = None
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    attempts: int = 1
