@@ -50,7 +50,7 @@ async def test_rate_limit_that_persists_reports_retry_after(mcp_client: Client, 
         ("sim/bad-json", "UPSTREAM_ERROR", 1),
         ("sim/error-in-200", "UPSTREAM_UNAVAILABLE", 1),
         ("sim/mid-stream-error", "UPSTREAM_UNAVAILABLE", 1),
-        ("no-such/model-xyz", "MODEL_NOT_FOUND", 1),
+        ("no-such/model-xyz", "MODEL_NOT_FOUND", 0),
     ],
 )
 async def test_fault_ends_with_the_right_code_and_the_server_keeps_serving(mcp_client: Client, sim_log: SimLog, model: str, code: str, sends: int | None) -> None:
@@ -65,6 +65,15 @@ async def test_fault_ends_with_the_right_code_and_the_server_keeps_serving(mcp_c
         assert 1 < len(sim_log.chats(mark)) <= 4
     after = await call(mcp_client, "openai/gpt-4o-mini")
     assert not after.is_error
+
+
+async def test_a_mistyped_model_costs_nothing_and_gets_suggestions(mcp_client: Client, sim_log: SimLog) -> None:
+    mark = sim_log.mark()
+    error = error_of(await call(mcp_client, "openai/gpt-4o-mnii"))
+    assert error["code"] == "MODEL_NOT_FOUND"
+    assert error["suggestions"][0] == "openai/gpt-4o-mini"
+    assert "Did you mean openai/gpt-4o-mini?" in error["message"]
+    assert sim_log.chats(mark) == []  # no chat request upstream
 
 
 async def test_moderation_error_carries_the_reasons(mcp_client: Client) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from .config import Settings
 
 if TYPE_CHECKING:
+    from .services.catalog import Catalog
     from .services.jobs import Jobs
     from .services.ledger import Ledger
     from .storage import Storage
@@ -24,6 +25,7 @@ class App:
         self._storage_lock = asyncio.Lock()
         self._ledger: Ledger | None = None
         self._jobs: Jobs | None = None
+        self._catalog: Catalog | None = None
 
     @property
     def gateway(self) -> Gateway:
@@ -52,6 +54,14 @@ class App:
 
             self._ledger = Ledger(self)
         return self._ledger
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            from .services.catalog import Catalog
+
+            self._catalog = Catalog(self)
+        return self._catalog
 
     @property
     def jobs(self) -> Jobs:

@@ -78,6 +78,7 @@ class Settings:
     daily_budget_usd: Decimal | None = None
     monthly_budget_usd: Decimal | None = None
     reconcile_interval_s: float = 5.0
+    catalog_ttl_s: float = 3600.0
     simulate: bool = False
     log_level: str = "INFO"
 
@@ -269,6 +270,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         daily_budget_usd=_budget(env, "OPENROUTER_MCP_DAILY_BUDGET_USD"),
         monthly_budget_usd=_budget(env, "OPENROUTER_MCP_MONTHLY_BUDGET_USD"),
         reconcile_interval_s=_seconds(env, "OPENROUTER_MCP_RECONCILE_INTERVAL_S", 5.0),
+        catalog_ttl_s=_seconds(env, "OPENROUTER_MCP_CATALOG_TTL_S", 3600.0),
         simulate=simulate,
         log_level=_choice("OPENROUTER_MCP_LOG_LEVEL", env.get("OPENROUTER_MCP_LOG_LEVEL", "info"), ("debug", "info", "warning", "error")).upper(),
     )
