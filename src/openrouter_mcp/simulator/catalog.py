@@ -930,12 +930,48 @@ def endpoints_for(model_id: str) -> dict[str, Any] | None:
     }
 
 
+# Simulator-only models for benchmarks (listed after the catalog, not part of it): a steady time to first
+# token and speed large enough to measure (the catalog's models answer in a few ms) and distinct prices.
+# id: (ttft_ms, tokens_per_s, $/M prompt, $/M completion, description)
+PACED: dict[str, tuple[int, float, str, str, str]] = {
+    "bench/swift": (80, 400.0, "2", "8", "Fast and dear: 80 ms to the first token, then 400 tokens/s."),
+    "bench/steady": (150, 200.0, "0.5", "1.5", "Middling: 150 ms to the first token, then 200 tokens/s."),
+    "bench/thrifty": (300, 100.0, "0.05", "0.2", "Slow and cheap: 300 ms to the first token, then 100 tokens/s."),
+}
+
+
+def paced_models() -> list[dict[str, Any]]:
+    """The `PACED` models as `GET /models` items, shaped like gpt-4o-mini with their own names and prices."""
+    import copy
+
+    template = find("openai/gpt-4o-mini")
+    assert template is not None
+    out = []
+    for model_id, (_ttft, _tps, prompt, completion, description) in PACED.items():
+        item = copy.deepcopy(template)
+        item.update(
+            id=model_id,
+            canonical_slug=model_id,
+            name=f"Simulator: {model_id}",
+            description=description,
+            links={"details": f"/api/v1/models/{model_id}/endpoints"},
+            expiration_date=None,
+        )
+        item["pricing"] = {**item["pricing"], "prompt": _per_token(prompt), "completion": _per_token(completion)}
+        item["pricing"].pop("input_cache_read", None)
+        out.append(item)
+    return out
+
+
 @lru_cache(maxsize=1024)
 def behaviour(model_id: str) -> dict[str, Any]:
     """How the simulator answers for this model: time to first token, generation speed and the
-    provider it reports. Kept fast so simulated calls return almost at once; a variant
-    (`:free`, `:nitro`, ...) behaves like its base model."""
+    provider it reports. Kept fast so simulated calls return almost at once (except the `PACED`
+    benchmark models); a variant (`:free`, `:nitro`, ...) behaves like its base model."""
     base = model_id.split(":", 1)[0]
+    if base in PACED:
+        ttft_ms, tokens_per_s = PACED[base][:2]
+        return {"ttft_ms": ttft_ms, "tokens_per_s": tokens_per_s, "provider": "Simulator"}
     listing = endpoints_for(base)
     return {
         "ttft_ms": 5 + _h(base, "ttft") % 36,

@@ -126,7 +126,7 @@ class Simulator:
 
     def __init__(self) -> None:
         self.state = SimState()
-        self._models = catalog.build_catalog() + _fault_catalog()
+        self._models = catalog.build_catalog() + catalog.paced_models() + _fault_catalog()
         self._by_id = {m["id"]: m for m in self._models}
 
     # ---------- lookup ----------
@@ -428,9 +428,11 @@ class Simulator:
             t0 = time.perf_counter()
             pieces = plan.stream_pieces()
             emitted_tokens = 0
-            for field_name, text, tokens in pieces:
+            for index, (field_name, text, tokens) in enumerate(pieces):
                 emitted_tokens += tokens
-                if tps:
+                # The first piece leaves at the time to first token; the rest are paced so the reply ends
+                # tokens / tokens_per_s after it, which is the rate a client measures from the stream.
+                if tps and index:
                     due = t0 + emitted_tokens / tps
                     if (wait := due - time.perf_counter()) > 0.002:
                         await asyncio.sleep(wait)
