@@ -195,8 +195,8 @@ async def test_set_cost_and_unreconciled(storage: Storage) -> None:
     assert await storage.unreconciled(older_than=datetime.now(UTC) - timedelta(hours=1), limit=10) == []
     [row] = await storage.unreconciled(older_than=soon, limit=10)
     assert (row.call_id, row.generation_id, row.cost_usd) == ("needs-cost", "gen-a", None)
-    # Unknown cost does not count against budgets until the reconciler finds it.
-    assert await storage.spent_usd(since=DAY) == Decimal("0.30")
+    # A started generation of unknown cost counts at its estimate until the reconciler finds the real cost.
+    assert await storage.spent_usd(since=DAY) == Decimal("0.40")
 
     await storage.set_cost("needs-cost", Decimal("0.0700000001"), source="generation")
     assert await storage.unreconciled(older_than=soon, limit=10) == []

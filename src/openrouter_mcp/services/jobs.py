@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mcp_types import CallToolResult
 
 from ..errors import ErrorCode, ToolFailure
-from ..tools._common import Progress, failed, progress
+from ..tools._common import Progress, failed
 
 if TYPE_CHECKING:
     from ..app import App
@@ -40,7 +40,7 @@ class Jobs:
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._tasks: dict[str, asyncio.Task[CallToolResult]] = {}
         self._loop_task: asyncio.Task[None] | None = None
-        self._swept = False
+        self._finishing: set[asyncio.Future[None]] = set()
 
     async def sweep_stale(self) -> int:
         """Mark failed the jobs whose owner stopped heartbeating (done once per process, at first use)."""
@@ -51,30 +51,46 @@ class Jobs:
     async def run(self, *, tool: str, arguments: dict[str, Any], wait_seconds: float | None, ctx: Any, work: Work) -> CallToolResult:
         """Run `work`, reporting progress to the caller. Past `wait_seconds` (None: no limit), return
         JOB_PENDING with a job id while the work goes on."""
-        async with progress(ctx) as prog:
-            task = asyncio.create_task(work(prog))
+        prog = Progress(ctx)
+        beat = asyncio.create_task(prog.beat())
+        task = asyncio.create_task(work(prog))
+        try:
             if wait_seconds is None:
                 return await task
             done, _ = await asyncio.wait({task}, timeout=wait_seconds)
             if done:
                 return task.result()
-            job_id = "job-" + uuid.uuid4().hex[:20]
-            storage = await self._app.storage()
-            await storage.create_job(job_id, tool=tool, arguments=_jsonable(arguments), owner=self.owner)
-            self._adopt(job_id, task, prog)
-            return failed(
-                ToolFailure(
-                    ErrorCode.JOB_PENDING,
-                    f"{tool} is still running after {wait_seconds:g} s; it goes on as job {job_id}. Call get_job with this job_id for progress and the result.",
-                    retry_after_s=5.0,
-                    details={"job_id": job_id, "tool": tool},
-                )
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        finally:
+            if wait_seconds is None or task.done():
+                beat.cancel()
+        job_id = "job-" + uuid.uuid4().hex[:20]
+        storage = await self._app.storage()
+        await storage.create_job(job_id, tool=tool, arguments=_jsonable(arguments), owner=self.owner)
+        self._adopt(job_id, task, prog, beat)
+        return failed(
+            ToolFailure(
+                ErrorCode.JOB_PENDING,
+                f"{tool} is still running after {wait_seconds:g} s; it goes on as job {job_id}. Call get_job with this job_id for progress and the result.",
+                retry_after_s=5.0,
+                details={"job_id": job_id, "tool": tool},
             )
+        )
 
-    def _adopt(self, job_id: str, task: asyncio.Task[CallToolResult], prog: Progress) -> None:
+    def _adopt(self, job_id: str, task: asyncio.Task[CallToolResult], prog: Progress, beat: asyncio.Task[None]) -> None:
         self._tasks[job_id] = task
         prog.sink = lambda value, total, message: self._record_progress(job_id, value, total, message)
-        task.add_done_callback(lambda t: asyncio.ensure_future(self._finish(job_id, t)))
+
+        def finished(t: asyncio.Task[CallToolResult]) -> None:
+            beat.cancel()
+            # Hold a reference until the row is written: the loop keeps only weak ones to tasks.
+            writing = asyncio.ensure_future(self._finish(job_id, t))
+            self._finishing.add(writing)
+            writing.add_done_callback(self._finishing.discard)
+
+        task.add_done_callback(finished)
         if self._loop_task is None or self._loop_task.done():
             self._loop_task = asyncio.create_task(self._heartbeat_loop())
 

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..errors import ErrorCode, ToolFailure
+from ..upstream.account import generation
 from ..storage import BudgetRefused, LedgerOutcome, LedgerReservation, Storage
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ class Ledger:
         filled = 0
         for row in rows:
             try:
-                data = (await self._app.gateway.get_json("generation", {"id": row.generation_id}))["data"]
+                data = await generation(self._app.gateway, row.generation_id or "")
             except ToolFailure as failure:
                 log.info("generation %s not readable yet (%s)", row.generation_id, failure.code.value)
                 continue

@@ -89,6 +89,10 @@ class Storage(Protocol):
         """Rows created in [start, end), summed per UTC day, tool, model used and provider."""
         ...
 
+    async def top_costs(self, *, start: datetime, end: datetime, limit: int) -> list[LedgerRow]:
+        """The `limit` most expensive calls of known cost in [start, end)."""
+        ...
+
     async def spent_usd(self, *, since: datetime) -> Decimal:
         """Spend since `since`, by the rule `reserve` applies."""
         ...

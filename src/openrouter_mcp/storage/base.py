@@ -96,9 +96,9 @@ _LEDGER_COLUMNS = (
     " latency_ms, error_code"
 )
 _JOB_COLUMNS = "job_id, tool, arguments, status, progress, total, message, result, error, cancel_requested, owner, created_at, updated_at, heartbeat_at"
-# A row counts against a budget while its call may still cost money (pending, at its estimate) or once
-# its real cost is known; a settled call of unknown cost counts again when the reconciler fills it in.
-_COUNTS_AGAINST_BUDGET = "(status = 'pending' OR cost_e10 IS NOT NULL)"
+# A row counts against a budget while its call may still cost money (pending, at its estimate), once its
+# real cost is known, and, at its estimate, while a started generation's cost is still being reconciled.
+_COUNTS_AGAINST_BUDGET = "(status = 'pending' OR cost_e10 IS NOT NULL OR generation_id IS NOT NULL)"
 _SPENT_SQL = f"SELECT COALESCE(SUM(COALESCE(cost_e10, estimate_e10)), 0) AS spent FROM ledger WHERE {_COUNTS_AGAINST_BUDGET}"
 _SETTLE_SQL = (
     "UPDATE ledger SET status = $2, settled_at = $3, model_used = $4, provider = $5, generation_id = $6,"
@@ -244,6 +244,15 @@ class SQLStorage(ABC):
             )
             for row in rows
         ]
+
+    async def top_costs(self, *, start: datetime, end: datetime, limit: int) -> list[LedgerRow]:
+        sql = (
+            f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE created_at >= $1 AND created_at < $2 AND cost_e10 IS NOT NULL"
+            " ORDER BY cost_e10 DESC, created_at LIMIT $3"
+        )
+        async with self.connection() as conn:
+            rows = await conn.fetch(sql, self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end)), limit)
+        return [self._ledger_row(row) for row in rows]
 
     async def spent_usd(self, *, since: datetime) -> Decimal:
         async with self.connection() as conn:

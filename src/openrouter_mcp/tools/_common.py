@@ -38,13 +38,17 @@ def failed(failure: ToolFailure) -> CallToolResult:
 
 
 class Progress:
-    """Reports progress at most every `min_interval_s`, and at least every `heartbeat_s` while work runs."""
+    """Reports progress at most every `min_interval_s`, and at least every `heartbeat_s` while work runs,
+    so a client's time-out timer keeps resetting. The value never repeats (the protocol asks it to
+    increase): a heartbeat with no news moves it on by a thousandth."""
 
     def __init__(self, ctx: Any, *, min_interval_s: float = 0.25, heartbeat_s: float = 2.0) -> None:
         self._ctx = ctx
         self._min = min_interval_s
         self._heartbeat = heartbeat_s
         self._last = 0.0
+        self._sent = -1.0
+        self._started = time.monotonic()
         self.value = 0.0
         self.total: float | None = None
         self.message = "working"
@@ -63,13 +67,19 @@ class Progress:
 
     async def _send(self, now: float) -> None:
         self._last = now
-        if self.sink is not None:
-            self._min = max(self._min, 1.0)
-            await self.sink(self.value, self.total, self.message)
-        elif self._ctx is not None:
-            await self._ctx.report_progress(self.value, self.total, self.message)
+        value = max(self.value, self._sent + 0.001)
+        self._sent = value
+        message = f"{self.message} ({now - self._started:.0f} s)"
+        try:
+            if self.sink is not None:
+                self._min = max(self._min, 1.0)
+                await self.sink(value, self.total, message)
+            elif self._ctx is not None:
+                await self._ctx.report_progress(value, self.total, message)
+        except Exception:  # a client that went away must not fail the work
+            self._ctx = None
 
-    async def _beat(self) -> None:
+    async def beat(self) -> None:
         while True:
             await asyncio.sleep(self._heartbeat)
             if time.monotonic() - self._last >= self._heartbeat * 0.9:
@@ -79,7 +89,7 @@ class Progress:
 @asynccontextmanager
 async def progress(ctx: Any, *, heartbeat_s: float = 2.0) -> AsyncIterator[Progress]:
     reporter = Progress(ctx, heartbeat_s=heartbeat_s)
-    beat = asyncio.create_task(reporter._beat())
+    beat = asyncio.create_task(reporter.beat())
     try:
         yield reporter
     finally:

@@ -1,0 +1,143 @@
+"""The `usage` toolset: what the calls cost (`get_usage_stats`, from the local ledger), what the account
+has left (`get_account`), and the full upstream record of one call (`get_generation`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from ..services.usage import date_range, usage_stats
+from ..upstream import account
+from ._common import READ_ONLY_LOCAL, READ_ONLY_REMOTE, ok
+
+if TYPE_CHECKING:
+    from ..app import App
+
+Rows = list[dict[str, Any]]
+
+
+class UsageStats(BaseModel):
+    start_date: str
+    end_date: str
+    data: Rows = Field(description="Per day: date, total_cost, total_tokens, requests, errors, models[{model, requests, cost, tokens}].")
+    summary: dict[str, Any]
+    by_model: Rows
+    by_tool: Rows
+    by_provider: Rows
+    top_costs: Rows = Field(description="The most expensive calls.")
+
+
+class Budget(BaseModel):
+    spent_today_usd: float
+    spent_this_month_usd: float
+    daily_budget_usd: float | None
+    monthly_budget_usd: float | None
+
+
+class Account(BaseModel):
+    label: str | None
+    limit_usd: float | None = Field(description="The key's spending limit; null means none.")
+    limit_remaining_usd: float | None
+    limit_reset: str | None
+    usage_usd: dict[str, float] = Field(description="total, daily, weekly, monthly")
+    is_free_tier: bool | None
+    free_daily_requests: dict[str, Any] | None
+    credits: dict[str, float] | None = Field(description="total, used, remaining (needs a management key).")
+    credits_note: str | None
+    local_budget: Budget
+
+
+class Generation(BaseModel):
+    generation_id: str
+    model: str | None
+    provider: str | None
+    cost_usd: float
+    tokens: dict[str, int | None]
+    latency_ms: float | None
+    generation_time_ms: float | None
+    finish_reason: str | None
+    streamed: bool | None
+    cancelled: bool | None
+    created_at: str | None
+    details: dict[str, Any] = Field(description="Every other field OpenRouter reports.")
+
+
+def register(server: Any, app: App) -> None:
+    @server.tool(annotations=READ_ONLY_LOCAL, description="Spend and tokens from this server's ledger for a date range (default: last 30 days), by day, model, tool and provider.")
+    async def get_usage_stats(
+        start_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive.")] = None,
+        end_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive; default today.")] = None,
+    ) -> Annotated[CallToolResult, UsageStats]:
+        span = date_range(start_date, end_date)
+        stats = UsageStats(**await usage_stats(await app.storage(), span))
+        s = stats.summary
+        text = f"{span.start} to {span.end}: {s['total_requests']} calls, {s['total_tokens']} tokens, ${s['total_cost']:.6f}"
+        if stats.by_model:
+            text += "\n" + "\n".join(f"  {g['model']}: {g['requests']} calls, ${g['cost']:.6f}" for g in stats.by_model[:5])
+        return ok(stats, text)
+
+    @server.tool(annotations=READ_ONLY_REMOTE, description="The OpenRouter key's limit, remaining credit and usage (today/week/month), plus this server's budgets.")
+    async def get_account() -> Annotated[CallToolResult, Account]:
+        key = await account.key_info(app.gateway)
+        creds = await account.credits(app.gateway)
+        storage = await app.storage()
+        now = datetime.now(UTC)
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        settings = app.settings
+        out = Account(
+            label=key.get("label"),
+            limit_usd=key.get("limit"),
+            limit_remaining_usd=key.get("limit_remaining"),
+            limit_reset=key.get("limit_reset"),
+            usage_usd={k: float(key.get(f) or 0) for k, f in (("total", "usage"), ("daily", "usage_daily"), ("weekly", "usage_weekly"), ("monthly", "usage_monthly"))},
+            is_free_tier=key.get("is_free_tier"),
+            free_daily_requests=key.get("free_model_daily_requests"),
+            credits=None if creds is None else {"total": creds["total_credits"], "used": creds["total_usage"], "remaining": creds["total_credits"] - creds["total_usage"]},
+            credits_note=None if creds is not None else "Account credits need a management key; the key's own limit and usage are shown.",
+            local_budget=Budget(
+                spent_today_usd=float(await storage.spent_usd(since=day)),
+                spent_this_month_usd=float(await storage.spent_usd(since=day.replace(day=1))),
+                daily_budget_usd=_maybe(settings.daily_budget_usd),
+                monthly_budget_usd=_maybe(settings.monthly_budget_usd),
+            ),
+        )
+        limit = "no limit" if out.limit_usd is None else f"${out.limit_remaining_usd:.4f} left of ${out.limit_usd:.2f}"
+        text = f"Key {out.label}: {limit}; used ${out.usage_usd['daily']:.4f} today, ${out.usage_usd['monthly']:.4f} this month."
+        if out.credits:
+            text += f" Credits: ${out.credits['remaining']:.2f} of ${out.credits['total']:.2f}."
+        return ok(out, text)
+
+    @server.tool(annotations=READ_ONLY_REMOTE, description="OpenRouter's full record of one generation: model, provider, tokens, cost, timings.")
+    async def get_generation(generation_id: Annotated[str, Field(min_length=4, max_length=200, description="The id a call returned (gen-...).")]) -> Annotated[CallToolResult, Generation]:
+        data = await account.generation(app.gateway, generation_id.strip())
+        known = {"id", "model", "provider_name", "total_cost", "latency", "generation_time", "finish_reason", "streamed", "cancelled", "created_at"}
+        out = Generation(
+            generation_id=data["id"],
+            model=data.get("model"),
+            provider=data.get("provider_name"),
+            cost_usd=float(data.get("total_cost") or 0),
+            tokens={
+                "prompt": data.get("native_tokens_prompt", data.get("tokens_prompt")),
+                "completion": data.get("native_tokens_completion", data.get("tokens_completion")),
+                "reasoning": data.get("native_tokens_reasoning"),
+                "cached": data.get("native_tokens_cached"),
+            },
+            latency_ms=data.get("latency"),
+            generation_time_ms=data.get("generation_time"),
+            finish_reason=data.get("finish_reason"),
+            streamed=data.get("streamed"),
+            cancelled=data.get("cancelled"),
+            created_at=data.get("created_at"),
+            details={k: v for k, v in data.items() if k not in known and v is not None},
+        )
+        return ok(out, f"{out.generation_id}: {out.model} via {out.provider}, ${out.cost_usd:.6f}, {out.latency_ms} ms")
+
+
+def _maybe(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
