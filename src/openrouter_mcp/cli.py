@@ -16,6 +16,8 @@ from .config import SIMULATOR_KEY, ConfigError, Settings, load_settings
 
 def _setup_logging(level: str) -> None:
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per HTTP request is noise at INFO; the gateway logs what matters (retries, failures).
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def _settings_or_exit(**overrides: Any) -> Settings:

@@ -79,8 +79,10 @@ class Settings:
     monthly_budget_usd: Decimal | None = None
     reconcile_interval_s: float = 5.0
     catalog_ttl_s: float = 3600.0
+    job_stale_after_s: float = 30.0
     simulate: bool = False
     log_level: str = "INFO"
+    media: MediaSettings = field(default_factory=lambda: MediaSettings())
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -216,6 +218,60 @@ def _folder(name: str, raw: str) -> Path:
     return path
 
 
+@dataclass(frozen=True, slots=True)
+class MediaSettings:
+    """Limits and defaults of the media tools. Every default model is checked against the catalog when
+    used: one that does not accept the medium is replaced by a catalog model that does."""
+
+    max_image_bytes: int = 20_000_000
+    max_audio_bytes: int = 25_000_000
+    max_video_bytes: int = 100_000_000
+    max_document_bytes: int = 100_000_000
+    # Larger images are downscaled to fit (the common provider limit); smaller ones are sent as they are.
+    max_image_side_px: int = 8000
+    # Files up to this size are sent inside an ordinary request; larger ones are streamed from disk.
+    inline_upload_max_bytes: int = 4_000_000
+    fetch_timeout_s: float = 30.0
+    video_poll_interval_s: float = 5.0
+    video_wait_s: float = 45.0
+    video_wait_max_s: float = 300.0
+    max_saved_video_bytes: int = 1_000_000_000
+    max_resource_bytes: int = 50_000_000
+    preview_max_bytes: int = 100_000
+    models: dict[str, str] = field(default_factory=lambda: dict(MEDIA_MODELS))
+
+
+MEDIA_MODELS = {
+    "analyze_image": "openai/gpt-4o-mini",
+    "analyze_audio": "google/gemini-2.5-flash",
+    "analyze_video": "google/gemini-2.5-flash",
+    "analyze_document": "google/gemini-2.5-flash",
+    "generate_image": "google/gemini-2.5-flash-image",
+    "generate_audio": "openai/gpt-4o-mini-tts",
+    "generate_video": "google/veo-3.1-fast",
+}
+
+
+def media_settings_from_env(env: Mapping[str, str]) -> MediaSettings:
+    """OPENROUTER_MCP_MAX_<MEDIUM>_BYTES, OPENROUTER_MCP_<TASK>_MODEL (e.g. OPENROUTER_MCP_ANALYZE_VIDEO_MODEL)
+    and the other OPENROUTER_MCP_* media knobs named after MediaSettings' fields."""
+    changes: dict[str, Any] = {}
+    for name in MediaSettings.__dataclass_fields__:
+        var = f"OPENROUTER_MCP_{name.upper()}"
+        raw = env.get(var, "").strip()
+        if not raw or name == "models":
+            continue
+        changes[name] = _positive_float(var, raw) if name.endswith("_s") else _positive_int(var, raw)
+    models = dict(MEDIA_MODELS)
+    for task in MEDIA_MODELS:
+        var = f"OPENROUTER_MCP_{task.upper()}_MODEL"
+        if raw := env.get(var, "").strip():
+            if "/" not in raw:
+                raise ConfigError(f"{var}={raw!r}: expected a model id such as {MEDIA_MODELS[task]}")
+            models[task] = raw
+    return MediaSettings(**changes, models=models)
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read and validate every setting; raises `ConfigError` naming the first bad variable."""
     env = os.environ if env is None else env
@@ -271,8 +327,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         monthly_budget_usd=_budget(env, "OPENROUTER_MCP_MONTHLY_BUDGET_USD"),
         reconcile_interval_s=_seconds(env, "OPENROUTER_MCP_RECONCILE_INTERVAL_S", 5.0),
         catalog_ttl_s=_seconds(env, "OPENROUTER_MCP_CATALOG_TTL_S", 3600.0),
+        job_stale_after_s=_seconds(env, "OPENROUTER_MCP_JOB_STALE_AFTER_S", 30.0),
         simulate=simulate,
         log_level=_choice("OPENROUTER_MCP_LOG_LEVEL", env.get("OPENROUTER_MCP_LOG_LEVEL", "info"), ("debug", "info", "warning", "error")).upper(),
+        media=media_settings_from_env(env),
     )
     if overrides:
         settings = settings.with_overrides(**overrides)

@@ -31,7 +31,6 @@ log = logging.getLogger("openrouter_mcp.jobs")
 Work = Callable[[Progress], Awaitable[CallToolResult]]
 
 HEARTBEAT_S = 2.0
-STALE_AFTER_S = 30.0
 
 
 class Jobs:
@@ -45,7 +44,7 @@ class Jobs:
     async def sweep_stale(self) -> int:
         """Mark failed the jobs whose owner stopped heartbeating (done once per process, at first use)."""
         storage = await self._app.storage()
-        stale_before = datetime.now(UTC) - timedelta(seconds=STALE_AFTER_S)
+        stale_before = datetime.now(UTC) - timedelta(seconds=self._app.settings.job_stale_after_s)
         return await storage.fail_stale_jobs(stale_before=stale_before, reason="the server that ran this job stopped before it finished; run the tool again")
 
     async def run(self, *, tool: str, arguments: dict[str, Any], wait_seconds: float | None, ctx: Any, work: Work) -> CallToolResult:

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import catalog
+from . import catalog, embeddings, quiz
 from .faults import FAULT_MODELS, Fault, fault_for
 from .replies import citations, json_reply, message_text, reasoning_text, reply_text, stable_int, tool_arguments
 
@@ -126,7 +126,7 @@ class Simulator:
 
     def __init__(self) -> None:
         self.state = SimState()
-        self._models = catalog.build_catalog() + catalog.paced_models() + _fault_catalog()
+        self._models = catalog.build_catalog() + catalog.paced_models() + _fault_catalog() + quiz.catalog_items(catalog.find("openai/gpt-4o-mini") or {})
         self._by_id = {m["id"]: m for m in self._models}
 
     # ---------- lookup ----------
@@ -175,6 +175,8 @@ class Simulator:
         model_id = f"{request.path_params['author']}/{request.path_params['slug']}"
         self.state.log(request, model=model_id)
         data = catalog.endpoints_for(model_id)
+        if data is None and quiz.handles(model_id) and model_id in self._by_id:
+            data = quiz.endpoints_for(self._by_id[model_id], (catalog.endpoints_for("openai/gpt-4o-mini") or {})["endpoints"][0])
         if data is None:
             return _error(404, f"No endpoints found for {model_id}.")
         return JSONResponse({"data": data})
@@ -209,6 +211,11 @@ class Simulator:
     async def requests_log(self, request: Request) -> Response:
         with self.state.lock:
             return JSONResponse({"data": list(self.state.requests), "usage_usd": str(self.state.usage_usd)})
+
+    async def generations_log(self, request: Request) -> Response:
+        with self.state.lock:
+            gens = [{"id": g.id, "model": g.model, "cost": str(g.cost), "cancelled": g.cancelled, "finish_reason": g.finish_reason} for g in self.state.generations.values()]
+            return JSONResponse({"data": gens, "usage_usd": str(self.state.usage_usd)})
 
     async def reset(self, request: Request) -> Response:
         body = await request.json() if (await request.body()) else {}
@@ -335,7 +342,9 @@ class Simulator:
             cached_tokens=cached,
             search_results=len(plan.annotations),
         )
-        behaviour = catalog.behaviour(model_id.split(":", 1)[0]) if not model_id.startswith("sim/") else {"ttft_ms": 0, "tokens_per_s": 0.0}
+        behaviour = catalog.behaviour(model_id.split(":", 1)[0]) if not model_id.startswith("sim/") else {"ttft_ms": 0, "tokens_per_s": 20.0 if kind == "trickle" else 0.0}
+        if quiz.handles(model_id):
+            behaviour = quiz.behaviour(model_id)
         ttft_s = fault.delay_s if fault and fault.kind in ("slow", "delay") else behaviour["ttft_ms"] / 1000
         tps = float(behaviour.get("tokens_per_s") or 0)
 
@@ -471,10 +480,12 @@ class Simulator:
                 Route("/api/v1/models", self.list_models),
                 Route("/api/v1/models/{author}/{slug}/endpoints", self.endpoints),
                 Route("/api/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/api/v1/embeddings", lambda request: embeddings.handle(self, request), methods=["POST"]),
                 Route("/api/v1/generation", self.generation),
                 Route("/api/v1/key", self.key),
                 Route("/api/v1/credits", self.credits),
                 Route("/_sim/requests", self.requests_log),
+                Route("/_sim/generations", self.generations_log),
                 Route("/_sim/reset", self.reset, methods=["POST"]),
             ]
         )
@@ -572,6 +583,8 @@ def _plan(model_id: str, model: dict[str, Any], body: dict[str, Any], messages: 
     fmt = body.get("response_format") if isinstance(body.get("response_format"), dict) else None
     if tool_calls:
         content = None
+    elif quiz.handles(model_id):
+        content = quiz.reply(model_id, body)
     elif fmt and fmt.get("type") in ("json_schema", "json_object"):
         content = json_reply(fmt, violate=kind == "schema-violation")
     else:

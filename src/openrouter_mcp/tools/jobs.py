@@ -63,6 +63,8 @@ def _text(out: JobOutput) -> str:
 
 def register(server: Any, app: App) -> None:
     async def load(job_id: str) -> JobRow:
+        # A job whose owner stopped heartbeating (restart, crash) is failed here, so nobody waits forever.
+        await app.jobs.sweep_stale()
         row = await (await app.storage()).get_job(job_id.strip())
         if row is None:
             raise invalid("job_id", f"no job {job_id!r}", "Use the job_id from a JOB_PENDING answer")

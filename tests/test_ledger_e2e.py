@@ -1,0 +1,176 @@
+"""The ledger end to end, on SQLite and PostgreSQL: hundreds of concurrent paid calls through a real MCP
+client, some failing, some cancelled, leave exactly one row per upstream generation and a total that
+equals what the simulator billed; budgets shared by two server processes are never overspent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from mcp.client.stdio import StdioServerParameters
+
+from openrouter_mcp.simulator.server import RunningSimulator, start_in_thread
+from openrouter_mcp.storage import open_storage
+
+from .conftest import ClientHolder, HttpServer, server_env
+from .storage.conftest import PG_URL, _pg_admin_connection
+
+
+@pytest.fixture
+def own_simulator() -> Any:
+    """A simulator of its own, so its billing total covers only this test's calls."""
+    sim = start_in_thread()
+    yield sim
+    sim.stop()
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/ledger.db"
+        return
+    admin = await _pg_admin_connection()
+    schema = f"ledger_e2e_{uuid.uuid4().hex}"
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}search_path={schema}"
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
+
+
+def simulator_generations(sim: RunningSimulator) -> tuple[list[dict[str, Any]], Decimal]:
+    with urllib.request.urlopen(sim.url + "/_sim/generations") as resp:
+        payload = json.load(resp)
+    return payload["data"], Decimal(payload["usage_usd"])
+
+
+def key_usage(sim: RunningSimulator) -> Decimal:
+    req = urllib.request.Request(sim.api_url + "/key", headers={"Authorization": "Bearer sk-or-test-0000"})
+    with urllib.request.urlopen(req) as resp:
+        return Decimal(repr(json.load(resp)["data"]["usage"]))
+
+
+# (model, share of the calls, what the client does)
+MIX = [
+    ("openai/gpt-4o-mini", 0.45, "wait"),
+    ("anthropic/claude-3.5-haiku", 0.15, "wait"),
+    ("sim/rate-limit-once", 0.05, "wait"),
+    ("sim/internal-error", 0.08, "wait"),
+    ("sim/mid-stream-error", 0.08, "wait"),
+    ("sim/bad-json", 0.04, "wait"),
+    ("sim/trickle", 0.15, "cancel"),
+]
+
+
+async def test_concurrent_calls_leave_one_row_per_generation_and_match_the_bill(own_simulator: RunningSimulator, database_url: str, tmp_path: Path) -> None:
+    calls = 500
+    env = server_env(own_simulator, tmp_path, OPENROUTER_MCP_DATABASE_URL=database_url, OPENROUTER_MCP_RECONCILE_INTERVAL_S="0.3")
+    params = StdioServerParameters(command=sys.executable, args=["-m", "openrouter_mcp", "serve"], env=env)
+    plan = [(model, how) for model, share, how in MIX for _ in range(round(share * calls))]
+    outcomes: Counter[str] = Counter()
+
+    async with ClientHolder(params) as client:
+
+        async def one(i: int, model: str, how: str) -> None:
+            call = client.call_tool("chat_completion", {"model": model, "messages": [{"role": "user", "content": f"question {i}"}]})
+            if how == "cancel":
+                try:
+                    await asyncio.wait_for(call, timeout=0.6 + (i % 5) * 0.1)
+                    outcomes["finished before cancel"] += 1
+                except TimeoutError:
+                    outcomes["cancelled"] += 1
+                return
+            result = await call
+            outcomes["error" if result.is_error else "ok"] += 1
+
+        await asyncio.gather(*(one(i, model, how) for i, (model, how) in enumerate(plan)))
+        assert outcomes["ok"] > 250 and outcomes["error"] > 50 and outcomes["cancelled"] > 30, outcomes
+
+        storage = await open_storage(database_url)
+        try:
+            # Let cancelled streams close and the reconciler read costs the responses did not carry.
+            deadline = time.monotonic() + 60
+            while True:
+                rows = await storage.ledger(start=_epoch(), end=_future())
+                pending = [r for r in rows if r.status == "pending" or (r.generation_id and r.cost_usd is None)]
+                generations, billed = simulator_generations(own_simulator)
+                if not pending and len([r for r in rows if r.generation_id]) >= len(generations) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            await storage.close()
+
+    assert len(rows) == len(plan)  # one row per tool call: nothing lost, nothing doubled
+    ledger_ids = Counter(r.generation_id for r in rows if r.generation_id)
+    assert all(n == 1 for n in ledger_ids.values()), [g for g, n in ledger_ids.items() if n > 1]
+    assert set(ledger_ids) == {g["id"] for g in generations}
+    assert not pending, pending[:3]
+    total = sum((r.cost_usd or Decimal(0) for r in rows), Decimal(0))
+    assert abs(total - billed) < Decimal("0.000001")  # exact up to the float digits of usage.cost
+    assert round(total, 2) == round(key_usage(own_simulator), 2)  # to the cent, against GET /key usage
+    statuses = Counter(r.status for r in rows)
+    assert statuses["cancelled"] + statuses["not_sent"] > 0 and statuses["error"] > 0, statuses
+
+
+async def test_two_servers_sharing_a_database_never_overspend_the_daily_budget(own_simulator: RunningSimulator, tmp_path: Path) -> None:
+    admin = await _pg_admin_connection()
+    schema = f"budget_e2e_{uuid.uuid4().hex}"
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}search_path={schema}"
+    cap = Decimal("0.002")
+    servers: list[HttpServer] = []
+    try:
+        for n in range(2):
+            env = server_env(own_simulator, tmp_path / f"home{n}", OPENROUTER_MCP_DATABASE_URL=url, OPENROUTER_MCP_DAILY_BUDGET_USD=str(cap))
+            servers.append(HttpServer(env, tmp_path / f"server{n}.log"))
+        results: Counter[str] = Counter()
+        async with ClientHolder(servers[0].url) as a, ClientHolder(servers[1].url) as b:
+
+            async def one(i: int) -> None:
+                client = a if i % 2 else b
+                # gpt-4o-mini: worst case ~ (prompt + 200 completion tokens) x price, about $0.00013 a call.
+                result = await client.call_tool("chat_completion", {"model": "openai/gpt-4o-mini", "max_tokens": 200, "messages": [{"role": "user", "content": f"budget {i}"}]})
+                code = (result.structured_content or {}).get("error", {}).get("code") if result.is_error else "ok"
+                results[str(code)] += 1
+
+            await asyncio.gather(*(one(i) for i in range(60)))
+        storage = await open_storage(url)
+        try:
+            rows = await storage.ledger(start=_epoch(), end=_future())
+            spent = await storage.spent_usd(since=_epoch())
+        finally:
+            await storage.close()
+    finally:
+        for server in servers:
+            server.stop()
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
+    assert results["BUDGET_EXCEEDED"] > 0 and results["ok"] > 0, results
+    assert spent <= cap
+    assert sum((r.cost_usd or Decimal(0)) for r in rows) <= cap
+    _, billed = simulator_generations(own_simulator)
+    assert billed <= cap  # what OpenRouter actually billed stayed inside the budget too
+
+
+def _epoch() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _future() -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC) + timedelta(days=1)
