@@ -8,6 +8,7 @@ Start it in-process with `start_in_thread()` (tests, `serve --simulate`, `demo`)
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import socket
@@ -480,7 +481,7 @@ class Simulator:
                 Route("/api/v1/models", self.list_models),
                 Route("/api/v1/models/{author}/{slug}/endpoints", self.endpoints),
                 Route("/api/v1/chat/completions", self.chat, methods=["POST"]),
-                Route("/api/v1/embeddings", lambda request: embeddings.handle(self, request), methods=["POST"]),
+                Route("/api/v1/embeddings", functools.partial(embeddings.handle, self), methods=["POST"]),
                 Route("/api/v1/generation", self.generation),
                 Route("/api/v1/key", self.key),
                 Route("/api/v1/credits", self.credits),
