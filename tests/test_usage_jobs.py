@@ -182,3 +182,30 @@ async def test_three_minute_call_becomes_a_job_and_matches_a_direct_call(simulat
     for key in ("text", "model", "usage", "cost_usd", "finish_reason", "provider"):
         assert result[key] == direct_result[key], key
     assert result["generation_id"] != direct_result["generation_id"]
+
+
+async def test_usage_cli_prints_a_table_and_writes_a_chart(own_server: tuple[Client, Path]) -> None:
+    import subprocess
+
+    from PIL import Image
+
+    client, home = own_server
+    for model in ("openai/gpt-4o-mini", "anthropic/claude-3.5-haiku", "anthropic/claude-3.5-haiku"):
+        await client.call_tool("chat_completion", {"model": model, "messages": [{"role": "user", "content": "cli"}]})
+    stats = data(await client.call_tool("get_usage_stats", {}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
+    env["OPENROUTER_MCP_HOME"] = str(home)
+    chart = home / "charts" / "usage.png"
+    out = subprocess.run([sys.executable, "-m", "openrouter_mcp", "usage", "--days", "7", "--by", "model", "--plot", str(chart)], env=env, capture_output=True, text=True, check=True)
+    assert "anthropic/claude-3.5-haiku" in out.stdout and "openai/gpt-4o-mini" in out.stdout
+    haiku = next(line for line in out.stdout.splitlines() if line.startswith("anthropic/claude-3.5-haiku"))
+    want = next(g for g in stats["by_model"] if g["model"] == "anthropic/claude-3.5-haiku")
+    assert haiku.split()[1] == "2" and f"{want['cost']:.6f}" in haiku
+    image = Image.open(chart)
+    assert image.format == "PNG" and image.size[0] == 900
+    bars = sum(1 for px in image.getdata() if px == (52, 101, 164))
+    assert bars > 500  # the cost bars were drawn
+    as_json = subprocess.run([sys.executable, "-m", "openrouter_mcp", "usage", "--json"], env=env, capture_output=True, text=True, check=True)
+    import json
+
+    assert json.loads(as_json.stdout)["summary"]["total_requests"] == 3

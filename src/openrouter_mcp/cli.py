@@ -20,9 +20,9 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
-def _settings_or_exit(**overrides: Any) -> Settings:
+def _settings_or_exit(*, require_key: bool = True, **overrides: Any) -> Settings:
     try:
-        return load_settings(**overrides)
+        return load_settings(require_key=require_key, **overrides)
     except ConfigError as exc:
         print(f"openrouter-mcp: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -81,6 +81,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return asyncio.run(run_doctor(simulate=args.simulate))
 
 
+def cmd_usage(args: argparse.Namespace) -> int:
+    from .usage_cli import run
+
+    settings = _settings_or_exit(require_key=False)
+    return run(settings, days=args.days, by=args.by, as_json=args.json, plot_path=args.plot)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openrouter-mcp", description="Every OpenRouter model as MCP tools.")
     parser.add_argument("--version", action="version", version=_version())
@@ -106,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check the key, base URL, data folders and connectivity")
     doctor.add_argument("--simulate", action="store_true", help="check against the built-in simulator")
     doctor.set_defaults(func=cmd_doctor)
+    usage = sub.add_parser("usage", help="spend and tokens from the local ledger")
+    usage.add_argument("--days", type=int, default=30, choices=range(1, 367), metavar="N", help="the last N days (default 30)")
+    usage.add_argument("--by", choices=("model", "tool", "provider", "day"), default="model", help="group rows by (default model)")
+    usage.add_argument("--json", action="store_true", help="print the full statistics as JSON")
+    usage.add_argument("--plot", metavar="FILE.png", help="also write a bar chart of cost to this PNG file")
+    usage.set_defaults(func=cmd_usage)
     return parser
 
 

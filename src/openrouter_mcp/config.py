@@ -272,8 +272,9 @@ def media_settings_from_env(env: Mapping[str, str]) -> MediaSettings:
     return MediaSettings(**changes, models=models)
 
 
-def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Read and validate every setting; raises `ConfigError` naming the first bad variable."""
+def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = True, **overrides: Any) -> Settings:
+    """Read and validate every setting; raises `ConfigError` naming the first bad variable. Commands that
+    only read local state (`usage`) pass require_key=False."""
     env = os.environ if env is None else env
     simulate = bool(overrides.pop("simulate", False))
 
@@ -334,7 +335,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     )
     if overrides:
         settings = settings.with_overrides(**overrides)
-    if settings.api_key is None and not settings.simulate:
+    if settings.api_key is None and not settings.simulate and require_key:
         raise ConfigError(
             "OPENROUTER_API_KEY is not set: get a key at https://openrouter.ai/keys and export it, "
             "or run with --simulate to use the built-in simulator"
