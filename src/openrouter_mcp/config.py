@@ -83,6 +83,7 @@ class Settings:
     simulate: bool = False
     log_level: str = "INFO"
     media: MediaSettings = field(default_factory=lambda: MediaSettings())
+    collective: CollectiveSettings = field(default_factory=lambda: CollectiveSettings())
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -272,6 +273,67 @@ def media_settings_from_env(env: Mapping[str, str]) -> MediaSettings:
     return MediaSettings(**changes, models=models)
 
 
+@dataclass(frozen=True, slots=True)
+class CollectiveSettings:
+    """Defaults of the collective tools (a call's own arguments win): diverse, affordable model families."""
+
+    models: tuple[str, ...] = (
+        "openai/gpt-4o-mini",
+        "google/gemini-2.5-flash",
+        "deepseek/deepseek-v3.2",
+        "meta-llama/llama-3.3-70b-instruct",
+        "mistralai/mistral-small-3.2-24b-instruct",
+    )
+    aggregator: str = "google/gemini-2.5-flash"
+    # A jury takes the first three of these whose family differs from the content's author.
+    judges: tuple[str, ...] = (
+        "openai/gpt-4o-mini",
+        "google/gemini-2.5-flash",
+        "deepseek/deepseek-v3.2",
+        "mistralai/mistral-small-3.2-24b-instruct",
+        "meta-llama/llama-3.3-70b-instruct",
+    )
+    embedding_model: str = "openai/text-embedding-3-small"
+    concurrency: int = 8
+    timeout_s: float = 120.0
+    max_tokens: int = 1024
+    # Two free-text answers mean the same when their embeddings' cosine similarity reaches this.
+    similarity: float = 0.8
+
+
+def collective_settings_from_env(env: Mapping[str, str]) -> CollectiveSettings:
+    """OPENROUTER_MCP_COLLECTIVE_{MODELS,JUDGES} (comma lists), _AGGREGATOR, _CONCURRENCY, _TIMEOUT_S,
+    _MAX_TOKENS, _SIMILARITY and OPENROUTER_MCP_EMBEDDING_MODEL."""
+    p = "OPENROUTER_MCP_COLLECTIVE_"
+    changes: dict[str, Any] = {}
+    for key in ("MODELS", "JUDGES"):
+        if raw := env.get(p + key, "").strip():
+            ids = _csv(p + key, raw)
+            if bad := [x for x in ids if "/" not in x]:
+                raise ConfigError(f"{p + key}={raw!r}: {bad[0]!r} is not a model id; use a comma list such as openai/gpt-4o-mini,google/gemini-2.5-flash")
+            changes[key.lower()] = tuple(ids)
+    for var, name in ((p + "AGGREGATOR", "aggregator"), ("OPENROUTER_MCP_EMBEDDING_MODEL", "embedding_model")):
+        if raw := env.get(var, "").strip():
+            if "/" not in raw:
+                raise ConfigError(f"{var}={raw!r}: expected a model id such as {getattr(CollectiveSettings, name)}")
+            changes[name] = raw
+    if raw := env.get(p + "CONCURRENCY", "").strip():
+        changes["concurrency"] = _positive_int(p + "CONCURRENCY", raw)
+    if raw := env.get(p + "MAX_TOKENS", "").strip():
+        changes["max_tokens"] = _positive_int(p + "MAX_TOKENS", raw)
+    if raw := env.get(p + "TIMEOUT_S", "").strip():
+        changes["timeout_s"] = _positive_float(p + "TIMEOUT_S", raw)
+    if raw := env.get(p + "SIMILARITY", "").strip():
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not 0 < value < 1:
+            raise ConfigError(f"{p}SIMILARITY={raw!r}: expected a cosine similarity between 0 and 1, e.g. 0.8")
+        changes["similarity"] = value
+    return CollectiveSettings(**changes)
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = True, **overrides: Any) -> Settings:
     """Read and validate every setting; raises `ConfigError` naming the first bad variable. Commands that
     only read local state (`usage`) pass require_key=False."""
@@ -332,6 +394,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = T
         simulate=simulate,
         log_level=_choice("OPENROUTER_MCP_LOG_LEVEL", env.get("OPENROUTER_MCP_LOG_LEVEL", "info"), ("debug", "info", "warning", "error")).upper(),
         media=media_settings_from_env(env),
+        collective=collective_settings_from_env(env),
     )
     if overrides:
         settings = settings.with_overrides(**overrides)
