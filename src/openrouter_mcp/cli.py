@@ -88,6 +88,12 @@ def cmd_usage(args: argparse.Namespace) -> int:
     return run(settings, days=args.days, by=args.by, as_json=args.json, plot_path=args.plot)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench_cli import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openrouter-mcp", description="Every OpenRouter model as MCP tools.")
     parser.add_argument("--version", action="version", version=_version())
@@ -119,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="print the full statistics as JSON")
     usage.add_argument("--plot", metavar="FILE.png", help="also write a bar chart of cost to this PNG file")
     usage.set_defaults(func=cmd_usage)
+    from .bench_cli import add_arguments as add_bench_arguments
+
+    bench = sub.add_parser("bench", help="benchmark models on a suite or JSONL prompts: speed, cost, quality")
+    add_bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

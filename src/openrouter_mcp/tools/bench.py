@@ -1,0 +1,222 @@
+"""The `bench` toolset: `benchmark_models`, `get_benchmark_history` and `export_benchmark_report`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult, ResourceLink, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from ..services import bench, bench_report
+from ._common import PAID_CALL, READ_ONLY_LOCAL, Progress, ok
+
+if TYPE_CHECKING:
+    from ..app import App
+
+# Overwrites the report file it names (inside the output folder), and the same call writes the same file.
+WRITES_REPORT = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+MIME = {"markdown": "text/markdown", "csv": "text/csv", "json": "application/json", "html": "text/html"}
+
+
+class Stat(BaseModel):
+    median: float | None
+    p90: float | None
+    mean: float | None
+    n: int = Field(description="Samples behind the figures.")
+
+
+class Scores(BaseModel):
+    speed: float | None
+    cost: float | None
+    quality: float | None
+    overall: float
+
+
+class ModelResult(BaseModel):
+    model: str
+    rank: int
+    scores: Scores
+    calls: int
+    ok: int
+    success_rate: float
+    errors: dict[str, int] = Field(description="Failed calls by error code.")
+    ttft_ms: Stat
+    latency_ms: Stat
+    tokens_per_s: Stat = Field(description="Completion tokens over the time after the first token.")
+    quality: Stat | None = Field(description="0..1 over scored answers; null when no prompt says how to score.")
+    cost_usd: float = Field(description="All of this model's calls, warm-up included.")
+    cost_usd_exact: str
+    cost_per_call_usd: float | None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class BenchOutput(BaseModel):
+    benchmark_id: str
+    models: list[ModelResult] = Field(description="Best first.")
+    ranking: list[str]
+    pareto_front: list[str] = Field(description="Models no other beats on both cost per call and quality, cheapest first.")
+    weights: dict[str, float]
+    prompts: str = Field(description="suite:NAME, list or file:NAME.")
+    prompt_count: int
+    runs: int
+    calls: int
+    duration_s: float
+    estimate_usd: float = Field(description="Worst case checked before the first call.")
+    judge_cost_usd: float
+    judge_errors: int
+    usage: Usage
+    cost_usd: float
+    cost_usd_exact: str
+
+
+class HistoryItem(BaseModel):
+    benchmark_id: str
+    created_at: str
+    models: list[str]
+    prompts: str
+    runs: int
+    ranking: list[str]
+    calls: int
+    cost_usd: float
+
+
+class HistoryOutput(BaseModel):
+    runs: list[HistoryItem] = Field(description="Newest first.")
+    total: int = Field(description="Runs that matched the filters.")
+
+
+class ExportOutput(BaseModel):
+    benchmark_id: str
+    format: str
+    path: str
+    uri: str
+    bytes: int
+
+
+def bench_output(record: dict[str, Any]) -> BenchOutput:
+    cfg = record["config"]
+    usage = record["usage"]
+    return BenchOutput(
+        benchmark_id=record["id"],
+        models=[
+            ModelResult(
+                **{k: v for k, v in s.items() if k not in ("cost_usd", "cost_per_call_usd", "prompt_tokens", "completion_tokens")},
+                cost_usd=float(s["cost_usd"]),
+                cost_usd_exact=s["cost_usd"],
+                cost_per_call_usd=None if s["cost_per_call_usd"] is None else float(s["cost_per_call_usd"]),
+            )
+            for s in record["models"]
+        ],
+        ranking=record["ranking"],
+        pareto_front=record["pareto_front"],
+        weights=cfg["weights"],
+        prompts=cfg["source"],
+        prompt_count=len(cfg["prompts"]),
+        runs=cfg["runs"],
+        calls=record["calls"],
+        duration_s=record["duration_s"],
+        estimate_usd=float(record["estimate_usd"]),
+        judge_cost_usd=float(record["judge_cost_usd"]),
+        judge_errors=record["judge_errors"],
+        usage=Usage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"], total_tokens=usage["prompt_tokens"] + usage["completion_tokens"]),
+        cost_usd=float(record["cost_usd"]),
+        cost_usd_exact=record["cost_usd"],
+    )
+
+
+def summary_text(record: dict[str, Any]) -> str:
+    front = ", ".join(record["pareto_front"]) or "none (no quality measured)"
+    return (
+        f"Benchmark {record['id']}: {record['calls']} calls, {bench_report.money(Decimal(record['cost_usd']))}.\n"
+        f"{bench_report.text_table(record)}\n"
+        f"Pareto front (cost vs quality): {front}. Export with export_benchmark_report."
+    )
+
+
+def register(server: MCPServer[Any], app: App) -> None:
+    @server.tool(
+        annotations=PAID_CALL,
+        description=(
+            "Benchmark 2-10 models on your prompts (a list, a suite: reasoning, json, coding, or a JSONL file in the "
+            "input folder): TTFT, latency, tokens/s, success, exact cost and quality, ranked by your weights. "
+            "Refuses up front if the worst case exceeds max_cost_usd (default 1)."
+        ),
+    )
+    async def benchmark_models(
+        models: Annotated[list[str], Field(description="2-10 model ids.")],
+        prompts: Annotated[
+            list[str | dict[str, Any]] | str | None,
+            Field(description="Strings or {prompt, expected?, schema?, judge_criteria?}; or a suite name; or a .jsonl file. Default: reasoning."),
+        ] = None,
+        runs: Annotated[int | None, Field(ge=1, le=20, description="Measured runs per prompt (default 3).")] = None,
+        warmup: Annotated[int | None, Field(ge=0, le=5, description="Unmeasured calls per model first (default 1).")] = None,
+        concurrency: Annotated[int | None, Field(ge=1, le=16, description="Calls at a time (default 4).")] = None,
+        max_tokens: Annotated[int | None, Field(ge=16, le=32768, description="Per answer (default 512).")] = None,
+        temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
+        weights: Annotated[dict[str, float] | None, Field(description="{speed, cost, quality} >= 0 (default 1 each).")] = None,
+        judges: Annotated[list[str] | None, Field(description="Jury for judge_criteria prompts (default: the other models).")] = None,
+        max_cost_usd: Annotated[float | None, Field(gt=0, description="Cap on the whole run's worst case (default 1).")] = None,
+        wait_seconds: Annotated[float | None, Field(ge=0, description="Return a job id if not done by then.")] = None,
+        ctx: Context | None = None,
+    ) -> Annotated[CallToolResult, BenchOutput]:
+        args = {k: v for k, v in locals().items() if k not in ("ctx", "app", "server")}
+        cfg = bench.build_config(args, app.settings)
+        plan = await bench.prepare(app, cfg)
+
+        async def work(prog: Progress) -> CallToolResult:
+            async def on_progress(done: int, total: int, message: str) -> None:
+                await prog.update(done, message, total=total)
+
+            record = await bench.run_benchmark(app, plan, on_progress=on_progress)
+            return ok(bench_output(record), summary_text(record))
+
+        return await app.jobs.run(tool="benchmark_models", arguments=args, wait_seconds=wait_seconds, ctx=ctx, work=work)
+
+    @server.tool(annotations=READ_ONLY_LOCAL, description="List stored benchmark runs, newest first; filter by model, suite (or prompt file) and start date.")
+    async def get_benchmark_history(
+        model: Annotated[str | None, Field(description="Runs that included this model id.")] = None,
+        suite: Annotated[str | None, Field(description="Suite name, list, or prompt file name.")] = None,
+        since: Annotated[str | None, Field(description="YYYY-MM-DD: runs started that day or later.")] = None,
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    ) -> Annotated[CallToolResult, HistoryOutput]:
+        records, total = await bench.history(app, model=model, suite=suite, since=since, limit=limit)
+        items = [
+            HistoryItem(
+                benchmark_id=r["id"],
+                created_at=r["created_at"],
+                models=r["config"]["models"],
+                prompts=r["config"]["source"],
+                runs=r["config"]["runs"],
+                ranking=r["ranking"],
+                calls=r["calls"],
+                cost_usd=float(r["cost_usd"]),
+            )
+            for r in records
+        ]
+        lines = [f"{i.benchmark_id}  {i.created_at[:19]}  {i.prompts} x{i.runs}  best: {i.ranking[0] if i.ranking else '-'}  ${i.cost_usd:.6f}" for i in items]
+        text = "\n".join(lines) if lines else "No stored benchmark runs match."
+        if total > len(items):
+            text += f"\n({total - len(items)} more; raise limit or narrow the filters)"
+        return ok(HistoryOutput(runs=items, total=total), text)
+
+    @server.tool(
+        annotations=WRITES_REPORT,
+        description="Write a stored benchmark as markdown, csv, json or html (charts) under the output folder; returns a resource_link.",
+    )
+    async def export_benchmark_report(
+        benchmark_id: Annotated[str, Field(description="From benchmark_models or get_benchmark_history.")],
+        format: Annotated[str, Field(description="markdown, csv, json or html.")] = "html",
+        save_path: Annotated[str | None, Field(description="File inside the output folder (default benchmarks/<id>.<ext>).")] = None,
+    ) -> Annotated[CallToolResult, ExportOutput]:
+        path, size, record = await bench_report.export(app, benchmark_id, format, save_path)
+        out = ExportOutput(benchmark_id=record["id"], format=format, path=str(path), uri=path.as_uri(), bytes=size)
+        result = ok(out, f"Wrote the {format} report of {record['id']} to {path} ({size} bytes).")
+        result.content.append(ResourceLink(type="resource_link", uri=out.uri, name=path.name, mime_type=MIME[format], size=size))
+        return result
