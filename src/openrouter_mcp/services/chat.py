@@ -15,6 +15,7 @@ from .pricing import estimate_chat_usd
 
 if TYPE_CHECKING:
     from ..app import App
+    from ..upstream.upload import StreamedBody
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 PART_TYPES = ("text", "image_url", "input_audio", "file", "video_url")
@@ -302,15 +303,17 @@ async def run_chat(
     max_cost_usd: float | None = None,
     on_progress: ProgressFn | None = None,
     caller: str | None = None,
+    upload: StreamedBody | None = None,
 ) -> ChatResult:
     """One paid chat completion, the way every tool makes one: the model ids are checked against the
     catalog (a typo costs nothing and gets suggestions), the worst case is checked against the per-call
-    cap and the budgets, and the call lands in the ledger exactly once."""
+    cap and the budgets, and the call lands in the ledger exactly once. With `upload` (a large file
+    streamed from disk), `body` is the same request with the file left out, for the checks."""
     for model_id in [body["model"], *(body.get("models") or [])]:
         await app.catalog.require(model_id)
     estimate = await estimate_chat_usd(app, body)
     async with app.ledger.paid_call(tool=tool, model=body["model"], estimate_usd=estimate, max_cost_usd=max_cost_usd, caller=caller) as call:
-        result = await app.gateway.chat(body, on_progress=on_progress, on_start=call.started)
+        result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=call.started)
         call.succeeded(
             model_used=result.model,
             provider=result.provider,

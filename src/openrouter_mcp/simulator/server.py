@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import catalog, embeddings, quiz
+from . import catalog, embeddings, media, quiz
 from .faults import FAULT_MODELS, Fault, fault_for
 from .replies import citations, json_reply, message_text, reasoning_text, reply_text, stable_int, tool_arguments
 
@@ -128,6 +128,7 @@ class Simulator:
     def __init__(self) -> None:
         self.state = SimState()
         self._models = catalog.build_catalog() + catalog.paced_models() + _fault_catalog() + quiz.catalog_items(catalog.find("openai/gpt-4o-mini") or {})
+        self._models += media.catalog_items(catalog.find("google/veo-3.1-fast") or {})
         self._by_id = {m["id"]: m for m in self._models}
 
     # ---------- lookup ----------
@@ -229,7 +230,7 @@ class Simulator:
         return JSONResponse({"ok": True})
 
     async def chat(self, request: Request) -> Response:
-        raw = await request.body()
+        raw, blobs = await media.read_body(request)
         try:
             body = json.loads(raw)
         except json.JSONDecodeError:
@@ -239,7 +240,7 @@ class Simulator:
             return _error(400, "Request body must be a JSON object")
         candidates = [body["model"]] if isinstance(body.get("model"), str) else []
         candidates += [m for m in body.get("models") or [] if isinstance(m, str) and m not in candidates]
-        self.state.log(request, model=candidates[0] if candidates else None, models=candidates, body=body)
+        self.state.log(request, model=candidates[0] if candidates else None, models=candidates, body=body, media=blobs)
         if not self._authorized(request):
             return _error(401, "User not found.")
         messages = body.get("messages")
@@ -328,6 +329,10 @@ class Simulator:
         kind = fault.kind if fault else ""
         max_tokens = body.get("max_tokens") if isinstance(body.get("max_tokens"), int) else None
         plan = _plan(model_id, model, body, messages, kind, max_tokens)
+        outputs = media.chat_outputs(model_id, model, body)
+        if isinstance(outputs, Response):
+            return outputs
+        plan.media_out = outputs
         prefix_key = json.dumps(messages[:-1], sort_keys=True) if len(messages) > 1 else ""
         with self.state.lock:
             cached = plan.prompt_tokens // 2 if prefix_key and prefix_key in self.state.seen_prefixes else 0
@@ -367,7 +372,7 @@ class Simulator:
         if kind == "error-in-200":
             return JSONResponse({"error": {"code": 502, "message": "Provider returned error", "metadata": {"provider_name": provider}}})
         self._finish(gen, model, plan, plan.completion_tokens, plan.reasoning_tokens, plan.finish_reason, started)
-        message: dict[str, Any] = {"role": "assistant", "content": plan.content}
+        message: dict[str, Any] = {"role": "assistant", "content": plan.content, **media.message_fields(plan.media_out)}
         if plan.reasoning is not None and not plan.exclude_reasoning:
             message["reasoning"] = plan.reasoning
             message["reasoning_details"] = [{"type": "reasoning.text", "text": plan.reasoning, "format": "unknown", "index": 0}]
@@ -402,6 +407,7 @@ class Simulator:
             + gen.cached_tokens * cache_price
             + gen.completion_tokens * _price(model, "completion")
             + gen.search_results * _WEB_RESULT_PRICE
+            + media.extra_cost(plan.media_out)
         ).quantize(Decimal("0.000000001")) if bill else Decimal(0)
         gen.latency_ms = (time.perf_counter() - started) * 1000
         gen.generation_ms = gen.latency_ms
@@ -461,6 +467,8 @@ class Simulator:
                     return
             for i, call in enumerate(plan.tool_calls):
                 yield chunk({"role": "assistant", "content": None, "tool_calls": [{"index": i, **call}]})
+            for delta in media.stream_deltas(plan.media_out):
+                yield chunk(delta)
             final_delta: dict[str, Any] = {"content": ""}
             if plan.annotations:
                 final_delta["annotations"] = plan.annotations
@@ -488,6 +496,7 @@ class Simulator:
                 Route("/_sim/requests", self.requests_log),
                 Route("/_sim/generations", self.generations_log),
                 Route("/_sim/reset", self.reset, methods=["POST"]),
+                *media.MediaRoutes(self).routes(),
             ]
         )
 
@@ -527,6 +536,7 @@ class _Plan:
     finish_reason: str
     completion_tokens: int
     reasoning_tokens: int
+    media_out: media.ChatMedia | None = None
 
     def stream_pieces(self) -> list[tuple[str, str, int]]:
         """(field, text, tokens) pieces in stream order: reasoning first, then content, 4 words a piece."""

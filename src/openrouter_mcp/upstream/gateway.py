@@ -25,6 +25,7 @@ from .errors import (
     failure_from_error,
     transport_failure,
 )
+from .upload import StreamedBody
 
 log = logging.getLogger("openrouter_mcp.upstream")
 
@@ -95,27 +96,33 @@ class Gateway:
             waited += delay
             attempt += 1
 
-    async def chat(self, body: dict[str, Any], *, on_progress: ProgressFn | None = None, on_start: StartFn | None = None) -> ChatResult:
+    async def chat(
+        self, body: dict[str, Any] | StreamedBody, *, on_progress: ProgressFn | None = None, on_start: StartFn | None = None
+    ) -> ChatResult:
         """Send a chat completion as a stream and gather it. Re-sent only when OpenRouter refused it before
-        generating (408/429/502/503) or the connection was never made; never after a token arrived."""
-        body = {**body, "stream": True}
-        payload = json.dumps(body, separators=(",", ":")).encode()
+        generating (408/429/502/503) or the connection was never made; never after a token arrived. A
+        streamed upload (`StreamedBody`, which must set `stream: true` itself) is re-sent only when the
+        connection was never made: a refusal may come after part of a large file went out."""
+        headers = {"Content-Type": "application/json"}
+        if isinstance(body, StreamedBody):
+            headers["Content-Length"] = str(body.length)
+        else:
+            payload = json.dumps({**body, "stream": True}, separators=(",", ":")).encode()
         attempt = 0
         waited = 0.0
         started = time.perf_counter()
         while True:
             failure: ToolFailure
             try:
-                async with self.client.stream(
-                    "POST", "chat/completions", content=payload, headers={"Content-Type": "application/json"}
-                ) as resp:
+                content = body.chunks() if isinstance(body, StreamedBody) else payload
+                async with self.client.stream("POST", "chat/completions", content=content, headers=headers) as resp:
                     if resp.status_code == 200:
                         result = await self._read_stream(resp, started, on_progress, on_start)
                         result.attempts = attempt + 1
                         return result
                     raw = await resp.aread()
                     failure = failure_from_body(resp.status_code, raw, resp.headers, secret=self._key)
-                    if resp.status_code not in RETRYABLE_STATUSES:
+                    if resp.status_code not in RETRYABLE_STATUSES or isinstance(body, StreamedBody):
                         raise failure
             except httpx.ConnectError as exc:
                 failure = transport_failure("connect", type(exc).__name__)
@@ -199,6 +206,10 @@ class Gateway:
                     result.annotations.extend(ann)
                 if imgs := delta.get("images"):
                     result.images.extend(imgs)
+                if isinstance(audio := delta.get("audio"), dict):
+                    if piece := audio.get("data"):
+                        result.audio_data.append(piece)
+                    result.audio_transcript += audio.get("transcript") or ""
                 if choice.get("finish_reason"):
                     result.finish_reason = choice["finish_reason"]
         if not done and result.finish_reason is None:

@@ -24,6 +24,8 @@ class ChatResult:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     annotations: list[dict[str, Any]] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
+    audio_data: list[str] = field(default_factory=list)  # base64 pieces of spoken output, in order
+    audio_transcript: str = ""
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0

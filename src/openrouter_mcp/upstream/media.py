@@ -1,0 +1,174 @@
+"""OpenRouter's media endpoints beyond chat: video jobs (`POST /videos`, `GET /videos/{id}`,
+`GET /videos/{id}/content`) and text to speech (`POST /audio/speech`).
+
+A video job or a speech request is a paid generation: it is sent once, and re-sent only when the
+connection was never made. Reads (status, content) are safe to repeat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+import httpx
+
+from ..errors import ErrorCode, ToolFailure
+from .errors import bad_response, error_object, failure_from_body, transport_failure
+from .gateway import Gateway
+
+log = logging.getLogger("openrouter_mcp.upstream")
+
+CONNECT_RETRIES = 2
+VIDEO_DONE = frozenset({"completed"})
+VIDEO_FAILED = frozenset({"failed", "cancelled", "expired"})
+
+
+@dataclass(slots=True)
+class VideoStatus:
+    id: str
+    status: str
+    generation_id: str | None = None
+    error: str | None = None
+    cost_usd: Decimal | None = None
+    outputs: int = 0
+    expires_at: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(slots=True)
+class Speech:
+    data: bytes
+    content_type: str
+    generation_id: str | None
+
+
+async def _send_once(gateway: Gateway, method: str, path: str, *, json_body: dict[str, Any], timeout_s: float | None = None) -> httpx.Response:
+    """Send a request that starts a paid generation; re-sent only after a failure to connect. The
+    response is read in full (callers cap what they accept)."""
+    for attempt in range(CONNECT_RETRIES + 1):
+        try:
+            request = gateway.client.build_request(method, path, json=json_body, timeout=timeout_s or httpx.USE_CLIENT_DEFAULT)
+            resp = await gateway.client.send(request)
+            await resp.aread()
+            return resp
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if attempt == CONNECT_RETRIES:
+                raise transport_failure("connect", type(exc).__name__) from None
+            await asyncio.sleep(0.5 * 2**attempt)
+        except httpx.TimeoutException as exc:
+            # The request may have reached OpenRouter and started a paid generation: never re-send.
+            raise transport_failure("timeout", type(exc).__name__) from None
+        except httpx.TransportError as exc:
+            raise bad_response(f"a broken response ({type(exc).__name__})") from None
+    raise AssertionError("unreachable")
+
+
+def _json(resp: httpx.Response, gateway: Gateway) -> dict[str, Any]:
+    try:
+        payload = resp.json()
+    except ValueError:
+        raise bad_response("a response that is not valid JSON") from None
+    if error_object(payload) is not None or not isinstance(payload, dict):
+        raise failure_from_body(resp.status_code if resp.status_code >= 400 else 502, resp.content, resp.headers, secret=gateway._key)
+    return payload
+
+
+def _sdk_check(payload: dict[str, Any]) -> None:
+    """Compare with the SDK's type: drift is logged, not fatal (the fields we read are checked below)."""
+    from openrouter.components import VideoGenerationResponse
+    from pydantic import ValidationError
+
+    try:
+        VideoGenerationResponse.model_validate(payload)
+    except ValidationError as exc:
+        log.warning("OpenRouter's video response differs from the SDK's type: %s", exc.errors()[:3])
+
+
+def video_status(payload: dict[str, Any]) -> VideoStatus:
+    _sdk_check(payload)
+    if not isinstance(payload.get("id"), str) or not isinstance(payload.get("status"), str):
+        raise bad_response("a video job without an id or status")
+    usage = payload.get("usage")
+    cost = usage.get("cost") if isinstance(usage, dict) else None
+    return VideoStatus(
+        id=payload["id"],
+        status=payload["status"],
+        generation_id=payload.get("generation_id"),
+        error=payload.get("error"),
+        cost_usd=None if cost is None else Decimal(repr(cost)) if isinstance(cost, float) else Decimal(str(cost)),
+        outputs=len(payload.get("unsigned_urls") or payload.get("urls") or []) or (1 if payload["status"] in VIDEO_DONE else 0),
+        expires_at=payload.get("expires_at"),
+        raw=payload,
+    )
+
+
+async def submit_video(gateway: Gateway, body: dict[str, Any]) -> VideoStatus:
+    """POST /videos, once. OpenRouter answers 202 with the job id."""
+    resp = await _send_once(gateway, "POST", "videos", json_body=body, timeout_s=60.0)
+    if resp.status_code not in (200, 201, 202):
+        raise failure_from_body(resp.status_code, resp.content, resp.headers, secret=gateway._key)
+    return video_status(_json(resp, gateway))
+
+
+async def get_video(gateway: Gateway, video_id: str) -> VideoStatus:
+    try:
+        payload = await gateway.get_json(f"videos/{video_id}")
+    except ToolFailure as failure:
+        if (failure.details or {}).get("upstream_status") == 404:
+            raise ToolFailure(
+                ErrorCode.INVALID_INPUT,
+                f"video_id: OpenRouter has no video job {video_id!r}. Check the id (it comes from generate_video).",
+                details={"field": "video_id"},
+            ) from None
+        raise
+    if not isinstance(payload, dict):
+        raise bad_response("a video job that is not an object")
+    return video_status(payload)
+
+
+async def download_video(
+    gateway: Gateway, video_id: str, sink: BinaryIO, *, max_bytes: int, index: int = 0, on_bytes: Callable[[int], Awaitable[None]] | None = None
+) -> str | None:
+    """Stream one output of a finished job into `sink` (truncated and rewritten on a retry); returns the
+    content type."""
+    for attempt in range(CONNECT_RETRIES + 1):
+        sink.seek(0)
+        sink.truncate()
+        try:
+            async with gateway.client.stream("GET", f"videos/{video_id}/content", params={"index": index}, timeout=300.0) as resp:
+                if resp.status_code != 200:
+                    raise failure_from_body(resp.status_code, await resp.aread(), resp.headers, secret=gateway._key)
+                received = 0
+                async for chunk in resp.aiter_bytes():
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise ToolFailure(ErrorCode.TOO_LARGE, f"The video is larger than the {max_bytes / 1e6:g} MB cap for saved videos.", details={"cap_bytes": max_bytes})
+                    await asyncio.to_thread(sink.write, chunk)
+                    if on_bytes is not None:
+                        await on_bytes(received)
+                content_type: str | None = resp.headers.get("content-type")
+                return content_type
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            if attempt == CONNECT_RETRIES:
+                raise transport_failure("timeout" if isinstance(exc, httpx.TimeoutException) else "connect", type(exc).__name__) from None
+            await asyncio.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+async def speech(gateway: Gateway, body: dict[str, Any], *, max_bytes: int) -> Speech:
+    """POST /audio/speech, once: the answer is the audio itself (not JSON), its generation id in a header."""
+    resp = await _send_once(gateway, "POST", "audio/speech", json_body=body)
+    if resp.status_code != 200:
+        raise failure_from_body(resp.status_code, resp.content, resp.headers, secret=gateway._key)
+    content_type = resp.headers.get("content-type", "application/octet-stream")
+    if content_type.startswith("application/json"):
+        payload = _json(resp, gateway)
+        raise bad_response(f"JSON instead of audio ({str(payload)[:200]})")
+    if len(resp.content) > max_bytes:
+        raise ToolFailure(ErrorCode.TOO_LARGE, f"The speech is larger than the {max_bytes / 1e6:g} MB cap for audio.", details={"cap_bytes": max_bytes})
+    if not resp.content:
+        raise bad_response("an empty audio response")
+    return Speech(data=resp.content, content_type=content_type, generation_id=resp.headers.get("x-generation-id"))
