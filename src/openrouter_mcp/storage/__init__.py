@@ -27,6 +27,8 @@ from .models import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .base import SQLStorage
 
 __all__ = [
@@ -148,6 +150,11 @@ class Storage(Protocol):
 
     async def kv_list(self, namespace: str) -> list[tuple[str, dict[str, Any]]]:
         """All records of a namespace, by key."""
+        ...
+
+    async def kv_update(self, namespace: str, key: str, update: Callable[[dict[str, Any] | None], dict[str, Any]]) -> dict[str, Any]:
+        """Read-modify-write one record atomically across processes: `update` gets the current value (None
+        if there is none) and returns the new one; if it raises, nothing is written and the error propagates."""
         ...
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -56,6 +56,7 @@ class Lock(IntEnum):
 
     MIGRATIONS = 0x6F726D6370_01
     BUDGET = 0x6F726D6370_02
+    KV = 0x6F726D6370_03
 
 
 class Connection(Protocol):
@@ -455,3 +456,17 @@ class SQLStorage(ABC):
         async with self.connection() as conn:
             rows = await conn.fetch("SELECT key, value FROM kv WHERE namespace = $1 ORDER BY key", namespace)
         return [(row["key"], _load(row["value"])) for row in rows]
+
+    async def kv_update(self, namespace: str, key: str, update: Callable[[dict[str, Any] | None], dict[str, Any]]) -> dict[str, Any]:
+        async with self.transaction(lock=Lock.KV) as conn:
+            rows = await conn.fetch("SELECT value FROM kv WHERE namespace = $1 AND key = $2", namespace, key)
+            value = update(_load(rows[0]["value"]) if rows else None)
+            await conn.execute(
+                "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                namespace,
+                key,
+                _dump(value),
+                self.dialect.encode_ts(datetime.now(UTC)),
+            )
+        return value
