@@ -17,11 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ErrorCode, ToolFailure
+from .retired import successor
 
 if TYPE_CHECKING:
     from ..app import App
+    from .search import SearchIndex
 
 log = logging.getLogger("openrouter_mcp.catalog")
+
+# A caller holding an expired copy waits this long for a refresh, then gets the old copy while the refresh
+# goes on; after a failed refresh, the old copy is served without asking again for this long.
+STALE_WAIT_S = 5.0
+RETRY_REFRESH_S = 30.0
 
 VARIANTS: dict[str, str] = {
     "free": "the free variant: no charge, shared rate limits (20 requests/min; 50 or 1000 a day)",
@@ -34,7 +41,7 @@ VARIANTS: dict[str, str] = {
 }
 
 
-def _price(raw: Any) -> Decimal | None:
+def wire_price(raw: Any) -> Decimal | None:
     """USD per token; None when unknown (missing, unparsable or negative, as routers show)."""
     if raw is None:
         return None
@@ -91,12 +98,12 @@ class ModelInfo:
             author=model_id.split("/", 1)[0],
             context_length=item.get("context_length") or top.get("context_length"),
             max_completion_tokens=top.get("max_completion_tokens"),
-            prompt_price=_price(pricing.get("prompt")),
-            completion_price=_price(pricing.get("completion")),
-            request_price=_price(pricing.get("request")),
-            image_price=_price(pricing.get("image")),
-            web_search_price=_price(pricing.get("web_search")),
-            cache_read_price=_price(pricing.get("input_cache_read")),
+            prompt_price=wire_price(pricing.get("prompt")),
+            completion_price=wire_price(pricing.get("completion")),
+            request_price=wire_price(pricing.get("request")),
+            image_price=wire_price(pricing.get("image")),
+            web_search_price=wire_price(pricing.get("web_search")),
+            cache_read_price=wire_price(pricing.get("input_cache_read")),
             input_modalities=tuple(arch.get("input_modalities") or ("text",)),
             output_modalities=tuple(arch.get("output_modalities") or ("text",)),
             supported_parameters=frozenset(item.get("supported_parameters") or ()),
@@ -138,6 +145,8 @@ class Catalog:
         self._app = app
         self._snapshot: Snapshot | None = None
         self._refresh: asyncio.Task[Snapshot] | None = None
+        self._failed_at = -RETRY_REFRESH_S
+        self._index: tuple[tuple[ModelInfo, ...], SearchIndex] | None = None
 
     @property
     def _path(self) -> Path:
@@ -148,15 +157,36 @@ class Catalog:
         return self._app.settings.catalog_ttl_s
 
     async def snapshot(self) -> Snapshot:
-        """The catalog, refreshed when older than the TTL. Many callers at once share one refresh."""
+        """The catalog, refreshed when older than the TTL. Many callers at once share one refresh; a caller
+        that already has a copy waits at most STALE_WAIT_S for it, then gets the old copy marked stale."""
         snap = self._snapshot
         if snap is None:
             snap = self._snapshot = await asyncio.to_thread(self._load_disk)
-        if snap is not None and snap.age_s < self._ttl_s:
+        if snap is not None and (snap.age_s < self._ttl_s or time.monotonic() - self._failed_at < RETRY_REFRESH_S):
             return snap
         if self._refresh is None or self._refresh.done():
             self._refresh = asyncio.create_task(self._fetch(snap))
-        return await asyncio.shield(self._refresh)
+        if snap is None:
+            return await asyncio.shield(self._refresh)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._refresh), STALE_WAIT_S)
+        except TimeoutError:
+            return Snapshot(snap.models, snap.by_id, snap.fetched_at, stale_reason=f"OpenRouter has not answered a refresh within {STALE_WAIT_S:g} s")
+
+    async def index(self) -> tuple[SearchIndex, Snapshot]:
+        """The search index of the current snapshot, built once per snapshot."""
+        snap = await self.snapshot()
+        return self._index_for(snap), snap
+
+    def _index_for(self, snap: Snapshot) -> SearchIndex:
+        cached = self._index
+        if cached is not None and cached[0] is snap.models:
+            return cached[1]
+        from .search import SearchIndex
+
+        index = SearchIndex(snap.models)
+        self._index = (snap.models, index)
+        return index
 
     async def models(self) -> tuple[ModelInfo, ...]:
         return (await self.snapshot()).models
@@ -179,6 +209,7 @@ class Catalog:
             log.warning("catalog refresh failed (%s); serving the copy from %.0f s ago", failure.code.value, previous.age_s)
             stale = Snapshot(previous.models, previous.by_id, previous.fetched_at, stale_reason=f"refresh failed: {failure.message}")
             self._snapshot = stale
+            self._failed_at = time.monotonic()
             return stale
         models = tuple(ModelInfo.from_wire(item) for item in items if isinstance(item, dict) and item.get("id"))
         snap = Snapshot(models, {m.id: m for m in models}, time.time())
@@ -189,6 +220,8 @@ class Catalog:
     def _load_disk(self) -> Snapshot | None:
         try:
             stored = json.loads(self._path.read_text())
+            if stored.get("base_url") != self._app.settings.base_url:
+                return None  # another API's catalog (the simulator's, say): never mix them
             models = tuple(ModelInfo.from_wire(item) for item in stored["data"])
             return Snapshot(models, {m.id: m for m in models}, float(stored["fetched_at"]))
         except (OSError, ValueError, KeyError, TypeError):
@@ -220,34 +253,26 @@ class Catalog:
         info = await self.get(model_id)
         if info is not None:
             return info
+        snap = await self.snapshot()
+        replacement = successor(split_variant(model_id.strip().lower())[0], snap.by_id)
         suggestions = await self.suggest(model_id)
-        message = f"model {model_id!r} is not in OpenRouter's catalog."
-        if suggestions:
-            message += f" Did you mean {suggestions[0]}?"
+        if replacement is not None:
+            message = f"model {model_id!r} was retired from OpenRouter; its successor is {replacement}."
+        else:
+            message = f"model {model_id!r} is not in OpenRouter's catalog."
+            if suggestions:
+                message += f" Did you mean {suggestions[0]}?"
         message += " Check ids with search_models or validate_model."
-        raise ToolFailure(ErrorCode.MODEL_NOT_FOUND, message, suggestions=suggestions, details={"field": "model", "model": model_id})
+        details: dict[str, Any] = {"field": "model", "model": model_id}
+        if replacement is not None:
+            details["successor"] = replacement
+        raise ToolFailure(ErrorCode.MODEL_NOT_FOUND, message, suggestions=suggestions, details=details)
 
     async def suggest(self, model_id: str, limit: int = 5) -> list[str]:
-        """Up to `limit` current ids closest to `model_id`. A near-miss spelling comes first (a typo); when
-        nothing is spelled alike, the newest models of the same family lead (a retired model's successor)."""
-        import difflib
-
-        snap = await self.snapshot()
-        base, variant = split_variant(model_id.strip().lower())
-        ids = [m.id for m in snap.models if ":" not in m.id]
-        scored = sorted(((difflib.SequenceMatcher(None, base, i).ratio(), i) for i in ids), reverse=True)
-        spelled = [i for ratio, i in scored[:limit] if ratio >= 0.6]
-        fam = family(base)
-        same_family = [m.id for m in sorted(snap.models, key=lambda m: -m.created) if family(m.id) == fam and ":" not in m.id][:2]
-        typo = bool(scored) and scored[0][0] >= 0.85
-        ordered = [*spelled, *same_family] if typo else [*same_family, *spelled]
-        out: list[str] = []
-        for candidate in ordered:
-            if variant and f"{candidate}:{variant}" in snap.by_id:
-                candidate = f"{candidate}:{variant}"
-            if candidate not in out:
-                out.append(candidate)
-        return out[:limit]
+        """Up to `limit` current ids closest to `model_id`: a retired id's successor first; then a near-miss
+        spelling (a typo); when nothing is spelled alike, the same family's closest members lead."""
+        index, snap = await self.index()
+        return suggestions(index, snap, model_id, limit)
 
     async def worst_prices(self, info: ModelInfo) -> tuple[Decimal, Decimal]:
         """Per-token prompt and completion prices for a budget check: a router's unknown price is the
@@ -258,3 +283,56 @@ class Catalog:
         prompt = max((m.prompt_price for m in models if m.prompt_price is not None), default=Decimal(0))
         completion = max((m.completion_price for m in models if m.completion_price is not None), default=Decimal(0))
         return prompt, completion
+
+
+def suggestions(index: SearchIndex, snap: Snapshot, model_id: str, limit: int = 5) -> list[str]:
+    """Current ids for a model id that is not in the catalog, best first (see `Catalog.suggest`)."""
+    import difflib
+
+    base, variant = split_variant(model_id.strip().lower())
+    if variant is not None and variant not in VARIANTS:
+        variant = closest_variant(variant)
+    replacement = successor(base, snap.by_id)
+    author, slash, slug = base.partition("/")
+    pool = index.best_matches(base if slash else slug or author, 40) + index.slugs.get(base if not slash else slug, [])
+    if slash:
+        pool += index.of_author(author)
+    compare = base if slash else author
+    ids = dict.fromkeys(index.models[i].id for i in pool if ":" not in index.models[i].id)
+    scored = sorted(((difflib.SequenceMatcher(None, compare, i.lower() if slash else i.partition("/")[2]).ratio(), i) for i in ids), key=lambda x: -x[0])
+    spelled = [i for ratio, i in scored[:limit] if ratio >= 0.6]
+    kin = [index.models[i].id for i in family_members(index, base)][:2]
+    typo = bool(scored) and scored[0][0] >= 0.85
+    listed = [base] if base in snap.by_id else []
+    ordered = listed + ([replacement] if replacement else []) + ([*spelled, *kin] if typo else [*kin, *spelled])
+    out: list[str] = []
+    for candidate in ordered:
+        if variant and (variant != "free" or f"{candidate}:{variant}" in snap.by_id):
+            candidate = f"{candidate}:{variant}"
+        if candidate not in out and candidate.lower() != model_id.strip().lower():
+            out.append(candidate)
+    return out[:limit]
+
+
+def family_members(index: SearchIndex, base: str) -> list[int]:
+    """Current models of the id's family (author and name stem), those sharing its role words (sonnet,
+    flash, mini, ...) first, then those that write text, then the newest."""
+    words = {w for w in re.findall(r"[a-z]+", base.partition("/")[2]) if len(w) > 1}
+    stem = set(re.findall(r"[a-z]+", family(base).partition("/")[2]))
+    roles = words - stem
+
+    def rank(i: int) -> tuple[int, int, int]:
+        m = index.models[i]
+        shared = len(roles & set(re.findall(r"[a-z]+", m.id.partition("/")[2])))
+        return (-shared, 0 if "text" in m.output_modalities else 1, -m.created)
+
+    members = [i for i in index.families.get(family(base), []) if ":" not in index.models[i].id]
+    return sorted(members, key=rank)
+
+
+def closest_variant(name: str) -> str | None:
+    """The variant suffix a misspelt one most likely meant (fre -> free), if any is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name.lower(), VARIANTS, n=1, cutoff=0.5)
+    return close[0] if close else None
