@@ -256,9 +256,10 @@ def chat_outputs(model_id: str, model: dict[str, Any], body: dict[str, Any]) -> 
     if not set(wanted) <= outputs | {"text"}:
         return _error(404, f"No endpoints found that support the requested output modalities: {', '.join(wanted)}")
     prompt = " ".join(message_text(m.get("content")) for m in body.get("messages") or [] if isinstance(m, dict))
-    seed = stable_int(model_id, prompt, str(body.get("seed")))
+    seed = stable_int(model_id, prompt, str(body["seed"])) if body.get("seed") is not None else uuid.uuid4().int & (2**63 - 1)
     if "image" in wanted:
-        width, height = _dimensions(body.get("image_config") if isinstance(body.get("image_config"), dict) else {})
+        config = body.get("image_config")
+        width, height = _dimensions(config if isinstance(config, dict) else {})
         if model_id.startswith("openai/"):
             url = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(width, height, seed)).decode()
         else:
@@ -268,8 +269,8 @@ def chat_outputs(model_id: str, model: dict[str, Any], body: dict[str, Any]) -> 
     if "audio" in wanted:
         if not body.get("stream"):
             return _error(400, "Audio output requires stream: true")
-        audio_cfg = body.get("audio") if isinstance(body.get("audio"), dict) else {}
-        fmt = str(audio_cfg.get("format", "pcm16"))
+        audio_cfg = body.get("audio")
+        fmt = str(audio_cfg.get("format", "pcm16")) if isinstance(audio_cfg, dict) else "pcm16"
         if fmt not in ("pcm16", "wav", "mp3"):
             return _error(400, f"audio.format {fmt!r} is not supported; use pcm16, wav or mp3")
         words = (prompt or "hello").split()
