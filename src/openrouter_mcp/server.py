@@ -22,7 +22,7 @@ from .tools._common import failed
 log = logging.getLogger("openrouter_mcp")
 
 # toolset -> module under openrouter_mcp.tools with a `register(server, app)` function
-TOOLSET_MODULES: dict[str, str] = {"chat": "chat", "usage": "usage", "jobs": "jobs", "bench": "bench", "models": "models", "media": "media"}
+TOOLSET_MODULES: dict[str, str] = {"chat": "chat", "usage": "usage", "jobs": "jobs", "bench": "bench", "models": "models", "free": "free", "media": "media"}
 
 INSTRUCTIONS = (
     "Every OpenRouter model as tools. chat_completion talks to any model; costs are reported in cost_usd. "

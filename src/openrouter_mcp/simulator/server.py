@@ -33,6 +33,7 @@ from .replies import citations, json_reply, message_text, reasoning_text, reply_
 
 MANAGEMENT_KEY_PREFIX = "sk-or-mgmt-"
 INVALID_KEY_PREFIX = "sk-or-invalid"
+FREE_TIER_MARK = "free-tier"  # a key containing this belongs to an account that never bought credits
 _EFFORT_WORDS = {"minimal": 8, "low": 16, "medium": 32, "high": 64, "xhigh": 96}
 _WEB_RESULT_PRICE = Decimal("0.004")
 
@@ -59,6 +60,9 @@ def _fault_catalog() -> list[dict[str, Any]]:
         )
         if model_id == "sim/reasoning-length":
             item["supported_parameters"] = sorted(set(item["supported_parameters"]) | {"reasoning", "include_reasoning"})
+        if model_id.endswith(":free"):
+            item["pricing"] = {key: "0" for key in item["pricing"]}
+            item["name"] += " (free)"
         out.append(item)
     return out
 
@@ -90,6 +94,7 @@ class SimState:
     seen_bodies: Counter[str] = field(default_factory=Counter)
     seen_prefixes: set[str] = field(default_factory=set)
     key_limit_usd: Decimal | None = None
+    free_requests: Counter[str] = field(default_factory=Counter)  # per key, for the daily free-model quota
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def log(self, request: Request, **extra: Any) -> None:
@@ -199,7 +204,12 @@ class Simulator:
             return _error(401, "No auth credentials found")
         usage = float(self.state.usage_usd)
         limit = self.state.key_limit_usd
-        return JSONResponse({"data": _key_wire(key, usage, limit)})
+        data = _key_wire(key, usage, limit)
+        free_limit = _free_daily_limit(key)
+        free_used = self.state.free_requests[key]
+        data["free_model_daily_requests"] = {"limit": free_limit, "remaining": max(0, free_limit - free_used), "used": free_used, "resets_at": None}
+        data["is_free_tier"] = FREE_TIER_MARK in key
+        return JSONResponse({"data": data})
 
     async def credits(self, request: Request) -> Response:
         self.state.log(request)
@@ -241,13 +251,15 @@ class Simulator:
         candidates = [body["model"]] if isinstance(body.get("model"), str) else []
         candidates += [m for m in body.get("models") or [] if isinstance(m, str) and m not in candidates]
         self.state.log(request, model=candidates[0] if candidates else None, models=candidates, body=body, media=blobs)
-        if not self._authorized(request):
+        if not (key := self._authorized(request)):
             return _error(401, "User not found.")
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return _error(400, "messages: expected a non-empty array")
         if not candidates:
             return _error(400, "No model specified")
+        if any(m.endswith(":free") for m in candidates) and (refused := self._take_free(key)) is not None:
+            return refused
         body_key = raw.decode("utf-8", "replace")
         with self.state.lock:
             self.state.seen_bodies[body_key] += 1
@@ -274,6 +286,18 @@ class Simulator:
             return await self._complete(model_id, model, provider, body, fault)
         assert last_error is not None
         return last_error
+
+    def _take_free(self, key: str) -> Response | None:
+        """Count a request to free models against the key's daily free quota (per simulator run), as
+        OpenRouter does, and refuse it with 429 once the quota is used up."""
+        limit = _free_daily_limit(key)
+        with self.state.lock:
+            used = self.state.free_requests[key]
+            if used >= limit:
+                headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0"}
+                return _error(429, "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day", None, headers)
+            self.state.free_requests[key] = used + 1
+        return None
 
     # ---------- routing ----------
     def _route(self, model_id: str, prefs: dict[str, Any], body: dict[str, Any]) -> str | None:
@@ -510,6 +534,8 @@ def _request_fault(fault: Fault | None, attempt: int) -> Response | None:
             return _error(429, "Rate limit exceeded: try again in 1 s", {"headers": {"X-RateLimit-Limit": "20"}}, {"Retry-After": "1"})
         case "rate-limit":
             return _error(429, "Rate limit exceeded: try again in 2 s", None, {"Retry-After": "2"})
+        case "free-rate-limited:free":
+            return _error(429, "sim/free-rate-limited:free is temporarily rate-limited upstream. Please retry shortly.", {"provider_name": "Simulator"}, {"Retry-After": "60"})
         case "server-error-once" if attempt == 1:
             return _error(502, "Provider returned error (simulated once)")
         case "unavailable":
@@ -688,6 +714,12 @@ def _generation_wire(gen: Generation) -> dict[str, Any]:
         "web_search_engine": "exa" if gen.search_results else None,
         "workspace_id": None,
     }
+
+
+def _free_daily_limit(key: str) -> int:
+    """50 free-model requests a day for accounts that never bought 10 credits (keys containing
+    FREE_TIER_MARK here), 1000 for the others."""
+    return 50 if FREE_TIER_MARK in key else 1000
 
 
 def _key_wire(key: str, usage: float, limit: Decimal | None) -> dict[str, Any]:
