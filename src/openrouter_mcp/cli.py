@@ -94,6 +94,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models_cli import run
+
+    return run(_settings_or_exit(require_key=False, simulate=args.simulate), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openrouter-mcp", description="Every OpenRouter model as MCP tools.")
     parser.add_argument("--version", action="version", version=_version())
@@ -130,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark models on a suite or JSONL prompts: speed, cost, quality")
     add_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
+    from .models_cli import add_arguments as add_models_arguments
+
+    models = sub.add_parser("models", help="search the model catalog: a table of ids, context, prices and features")
+    add_models_arguments(models)
+    models.set_defaults(func=cmd_models)
     return parser
 
 
