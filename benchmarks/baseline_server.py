@@ -4,8 +4,12 @@ plain HTTP POST to the simulator. Run: python benchmarks/baseline_server.py [--h
 import os
 import sys
 
+import logging
+
 import httpx
 from mcp.server.mcpserver import MCPServer
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 server = MCPServer("baseline")
 client = httpx.AsyncClient(base_url=os.environ["OPENROUTER_BASE_URL"], headers={"Authorization": "Bearer " + os.environ["OPENROUTER_API_KEY"]})

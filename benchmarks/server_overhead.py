@@ -147,6 +147,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--starts", type=int, default=10)
+    parser.add_argument("--only", choices=("a", "b", "c", "d"), help="run one figure only (for quick iterations)")
     args = parser.parse_args()
 
     sim_port = free_port()
@@ -157,17 +158,22 @@ async def main() -> None:
         sim_url = f"http://127.0.0.1:{sim_port}/api/v1"
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
         env.update(OPENROUTER_BASE_URL=sim_url, OPENROUTER_API_KEY=KEY, OPENROUTER_MCP_HOME=home, OPENROUTER_MCP_LOG_LEVEL="warning")
+        env.setdefault("PYTHONWARNINGS", "ignore")
         ours = Target("ours", ["-m", "openrouter_mcp", "serve"], env)
         base = Target("baseline", [str(HERE / "baseline_server.py")], env)
 
-        lat = {t.name: await added_latency(t, sim_url, args.calls, "sim/instant") for t in (ours, base)}
-        cold = {t.name: await cold_start(t, args.starts) for t in (ours, base)}
-        conc = {t.name: await concurrency(t, 200, "sim/delay-200ms") for t in (ours, base)}
+        lat = {t.name: await added_latency(t, sim_url, args.calls, "sim/instant") for t in (ours, base)} if args.only in (None, "a") else {}
+        cold = {t.name: await cold_start(t, args.starts) for t in (ours, base)} if args.only in (None, "b") else {}
+        conc = {t.name: await concurrency(t, 200, "sim/delay-200ms") for t in (ours, base)} if args.only in (None, "c") else {}
         size, count = await tools_list_bytes(ours)
     finally:
         sim.terminate()
         sim.wait(10)
 
+    if args.only:
+        print({"a": lambda: {k: (statistics.median(v), pct(v, 95)) for k, v in lat.items()}, "b": lambda: {k: statistics.median(v) for k, v in cold.items()},
+               "c": lambda: conc, "d": lambda: (size, count, size / count)}[args.only]())
+        return
     med = {k: statistics.median(v) for k, v in lat.items()}
     p95 = {k: pct(v, 95) for k, v in lat.items()}
     cold_med = {k: statistics.median(v) for k, v in cold.items()}

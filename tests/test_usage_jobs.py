@@ -43,6 +43,7 @@ async def test_usage_stats_match_the_ledger_for_every_breakdown(own_server: tupl
     client, home = own_server
     for i, model in enumerate(["openai/gpt-4o-mini", "openai/gpt-4o-mini", "anthropic/claude-3.5-haiku", "google/gemini-2.5-flash", "sim/internal-error", "sim/mid-stream-error"]):
         await client.call_tool("chat_completion", {"model": model, "messages": [{"role": "user", "content": f"usage {i}"}]})
+    data(await client.call_tool("get_usage_stats", {}))  # flushes this server's queued ledger rows
     storage = await open_storage(f"sqlite:///{home}/openrouter-mcp.db")
     try:
         for _ in range(50):  # the mid-stream error's cost comes from the reconciler

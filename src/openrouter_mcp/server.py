@@ -22,7 +22,7 @@ from .tools._common import failed
 log = logging.getLogger("openrouter_mcp")
 
 # toolset -> module under openrouter_mcp.tools with a `register(server, app)` function
-TOOLSET_MODULES: dict[str, str] = {"chat": "chat", "usage": "usage", "jobs": "jobs", "bench": "bench", "models": "models", "free": "free", "media": "media"}
+TOOLSET_MODULES: dict[str, str] = {"chat": "chat", "usage": "usage", "jobs": "jobs", "bench": "bench", "models": "models", "free": "free", "collective": "collective", "media": "media"}
 
 INSTRUCTIONS = (
     "Every OpenRouter model as tools. chat_completion talks to any model; costs are reported in cost_usd. "
@@ -81,6 +81,25 @@ def compact_schema(node: Any, *, optional_null: bool) -> Any:
     return out
 
 
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace local `$ref`s with the definitions they name (our schemas are not recursive): smaller when
+    each is used once, and a validator need not resolve references on every result."""
+    defs = schema.get("$defs") or {}
+
+    def walk(node: Any, depth: int) -> Any:
+        if isinstance(node, list):
+            return [walk(x, depth) for x in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and depth < 8:
+            target = walk(defs[ref.removeprefix("#/$defs/")], depth + 1)
+            return {**target, **{k: walk(v, depth) for k, v in node.items() if k != "$ref"}}
+        return {k: walk(v, depth) for k, v in node.items() if k != "$defs"}
+
+    return walk(schema, 0) if defs else schema
+
+
 class OpenRouterMCP(MCPServer[Any]):
     _listed: list[Any] | None = None
 
@@ -88,9 +107,9 @@ class OpenRouterMCP(MCPServer[Any]):
         if self._listed is None:
             tools = await super().list_tools()
             for tool in tools:
-                tool.input_schema = compact_schema(tool.input_schema, optional_null=True)
+                tool.input_schema = compact_schema(inline_refs(tool.input_schema), optional_null=True)
                 if tool.output_schema is not None:
-                    tool.output_schema = compact_schema(tool.output_schema, optional_null=False)
+                    tool.output_schema = compact_schema(inline_refs(tool.output_schema), optional_null=False)
             self._listed = tools
         return self._listed
 

@@ -52,10 +52,13 @@ class Jobs:
         JOB_PENDING with a job id while the work goes on."""
         prog = Progress(ctx)
         beat = asyncio.create_task(prog.beat())
+        if wait_seconds is None:
+            try:
+                return await work(prog)
+            finally:
+                beat.cancel()
         task = asyncio.create_task(work(prog))
         try:
-            if wait_seconds is None:
-                return await task
             done, _ = await asyncio.wait({task}, timeout=wait_seconds)
             if done:
                 return task.result()
@@ -63,7 +66,7 @@ class Jobs:
             task.cancel()
             raise
         finally:
-            if wait_seconds is None or task.done():
+            if task.done():
                 beat.cancel()
         job_id = "job-" + uuid.uuid4().hex[:20]
         storage = await self._app.storage()

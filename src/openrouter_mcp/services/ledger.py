@@ -21,13 +21,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..errors import ErrorCode, ToolFailure
-from ..upstream.account import generation
 from ..storage import BudgetRefused, LedgerOutcome, LedgerReservation, Storage
+from ..upstream.account import generation
 
 if TYPE_CHECKING:
     from ..app import App
 
 log = logging.getLogger("openrouter_mcp.ledger")
+
+WRITE_GATHER_S = 0.02
 
 
 def usd(value: Decimal) -> str:
@@ -102,6 +104,32 @@ class Ledger:
     def __init__(self, app: App) -> None:
         self._app = app
         self._reconciler: asyncio.Task[None] | None = None
+        self._queue: list[tuple[LedgerReservation, LedgerOutcome, bool]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def flush(self) -> None:
+        """Wait until every ledger row this process has queued is written: readers of the ledger call this first."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    def _enqueue(self, item: tuple[LedgerReservation, LedgerOutcome, bool]) -> None:
+        self._queue.append(item)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
+
+    async def _write_queued(self) -> None:
+        """Write queued rows in batches, one transaction each. Gathering for a few milliseconds turns a burst
+        of calls into one write instead of one per call."""
+        storage = await self._app.storage()
+        while self._queue:
+            await asyncio.sleep(WRITE_GATHER_S)
+            batch, self._queue = self._queue, []
+            try:
+                await storage.settle_batch(batch)
+            except Exception:
+                log.exception("could not write %d ledger rows; trying them one by one", len(batch))
+                for item in batch:
+                    await self._settle(storage, *item)
 
     def check_call_cap(self, estimate_usd: Decimal, max_cost_usd: float | None) -> None:
         """Refuse before anything is sent when the worst case is over the caller's per-call cap."""
@@ -147,12 +175,14 @@ class Ledger:
             outcome = call.outcome or LedgerOutcome(status="error", generation_id=call.generation_id, cost_usd=None if call.generation_id else Decimal(0), error_code="INTERNAL")
             if outcome.latency_ms is None:
                 outcome = _with_latency(outcome, (asyncio.get_running_loop().time() - started) * 1000)
-            # Shielded: a cancelled tool call must still write its row.
-            await asyncio.shield(self._settle(storage, reservation, outcome, reserved=capped))
+            # Written behind the reply by a writer task of its own: the caller does not wait for the
+            # database, and a cancelled tool call still writes its row. While the write is queued, a
+            # reservation keeps counting at its estimate, so budgets stay safe; readers flush() first.
+            self._enqueue((reservation, outcome, capped))
             if outcome.cost_usd is None and outcome.generation_id:
                 self.ensure_reconciler()
 
-    async def _settle(self, storage: Storage, reservation: LedgerReservation, outcome: LedgerOutcome, *, reserved: bool) -> None:
+    async def _settle(self, storage: Storage, reservation: LedgerReservation, outcome: LedgerOutcome, reserved: bool) -> None:
         try:
             if reserved:
                 await storage.settle(reservation.call_id, outcome)
@@ -176,6 +206,7 @@ class Ledger:
             idle_rounds = idle_rounds + 1 if filled == 0 else 0
 
     async def reconcile_once(self, *, older_than_s: float = 0.0) -> int:
+        await self.flush()
         storage = await self._app.storage()
         rows = await storage.unreconciled(older_than=datetime.now(UTC) - timedelta(seconds=older_than_s), limit=100)
         filled = 0
@@ -190,6 +221,7 @@ class Ledger:
         return filled
 
     async def aclose(self) -> None:
+        await self.flush()
         if self._reconciler is not None:
             self._reconciler.cancel()
 

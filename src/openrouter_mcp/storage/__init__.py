@@ -11,6 +11,7 @@ Drivers (`sqlite3`, `asyncpg`) are imported only when a storage is opened, to ke
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -72,6 +73,10 @@ class Storage(Protocol):
     async def record(self, call: LedgerReservation, outcome: LedgerOutcome) -> None:
         """Reserve without caps and settle, in one step, for a call made without a reservation;
         a call_id that is already settled keeps its first settlement."""
+        ...
+
+    async def settle_batch(self, items: Sequence[tuple[LedgerReservation, LedgerOutcome, bool]]) -> None:
+        """Settle many calls in one transaction; `True` marks a reserved call, `False` one to insert first."""
         ...
 
     async def set_cost(self, call_id: str, cost_usd: Decimal, *, source: str) -> None:

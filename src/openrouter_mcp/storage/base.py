@@ -190,6 +190,22 @@ class SQLStorage(ABC):
             await self._insert_pending(conn, call, estimate)
             await conn.execute(_SETTLE_SQL, *args)
 
+    def _batch_statements(self, items: Sequence[tuple[LedgerReservation, LedgerOutcome, bool]]) -> list[tuple[str, Sequence[Any]]]:
+        statements: list[tuple[str, Sequence[Any]]] = []
+        for call, outcome, reserved in items:
+            if not reserved:
+                encoded = (call.call_id, call.tool, call.model_requested, call.caller, to_units(call.estimate_usd), self.dialect.encode_ts(utc(call.created_at)))
+                statements.append((_INSERT_PENDING_SQL, encoded))
+            statements.append((_SETTLE_SQL, self._settle_args(call.call_id, outcome)))
+        return statements
+
+    async def settle_batch(self, items: Sequence[tuple[LedgerReservation, LedgerOutcome, bool]]) -> None:
+        """Write many calls' results in one transaction: settle the reserved ones (`True`), insert and settle
+        the others. Each call still lands once: settling only ever changes a pending row."""
+        async with self.transaction(lock=Lock.BUDGET) as conn:
+            for sql, args in self._batch_statements(items):
+                await conn.execute(sql, *args)
+
     async def set_cost(self, call_id: str, cost_usd: Decimal, *, source: str) -> None:
         units = to_units(cost_usd)
         async with self.connection() as conn:

@@ -73,6 +73,7 @@ def register(server: Any, app: App) -> None:
         end_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive; default today.")] = None,
     ) -> Annotated[CallToolResult, UsageStats]:
         span = date_range(start_date, end_date)
+        await app.ledger.flush()
         stats = UsageStats(**await usage_stats(await app.storage(), span))
         s = stats.summary
         text = f"{span.start} to {span.end}: {s['total_requests']} calls, {s['total_tokens']} tokens, ${s['total_cost']:.6f}"
@@ -84,6 +85,7 @@ def register(server: Any, app: App) -> None:
     async def get_account() -> Annotated[CallToolResult, Account]:
         key = await account.key_info(app.gateway)
         creds = await account.credits(app.gateway)
+        await app.ledger.flush()
         storage = await app.storage()
         now = datetime.now(UTC)
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)

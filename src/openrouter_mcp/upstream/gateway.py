@@ -9,6 +9,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -152,15 +153,17 @@ class Gateway:
         content: list[str] = []
         reasoning: list[str] = []
         done = False
-        async for line in resp.aiter_lines():
-            if not line or line[0] == ":":
-                continue  # blank separators and ": OPENROUTER PROCESSING" keep-alives
-            if not line.startswith("data:"):
+        async for line in _sse_lines(resp):
+            if not line or line[0] == 58:  # b":" : blank separators and ": OPENROUTER PROCESSING" keep-alives
+                continue
+            if not line.startswith(b"data:"):
                 continue
             data = line[5:].strip()
-            if data == "[DONE]":
+            if data == b"[DONE]":
+                # Read on to the end of the body rather than break: leaving it unread would close the
+                # keep-alive connection, and the next call would pay for a new one.
                 done = True
-                break
+                continue
             try:
                 chunk = json.loads(data)
             except json.JSONDecodeError:
@@ -219,6 +222,19 @@ class Gateway:
         result.tool_calls = [calls[i] for i in sorted(calls)]
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
+
+
+async def _sse_lines(resp: httpx.Response) -> AsyncIterator[bytes]:
+    """The lines of an event stream as bytes: fewer layers than text decoding line by line, and
+    json.loads reads bytes directly."""
+    buffer = b""
+    async for chunk in resp.aiter_bytes():
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            yield line.rstrip(b"\r")
+    if buffer:
+        yield buffer.rstrip(b"\r")
 
 
 def _apply_usage(result: ChatResult, usage: dict[str, Any]) -> None:
