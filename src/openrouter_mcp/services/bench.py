@@ -32,7 +32,7 @@ from .bench_quality import (
     parse_verdict,
     score_reply,
 )
-from .bench_stats import DEFAULT_WEIGHTS, METRICS, Sample, pareto_front, rank, summarize
+from .bench_stats import DEFAULT_WEIGHTS, METRICS, Sample, fixed, pareto_front, rank, summarize
 from .chat import build_request, check_model_id, run_chat
 from .pricing import estimate_chat_usd
 
@@ -97,7 +97,11 @@ def _whole(field_name: str, value: Any, lo: int, hi: int) -> int:
 
 def _model_list(field_name: str, value: Any, lo: int, hi: int) -> tuple[str, ...]:
     if not isinstance(value, list) or not lo <= len(value) <= hi:
-        raise invalid(field_name, f"has {len(value) if isinstance(value, list) else 'no'} models", f"Give {lo} to {hi} model ids, e.g. [\"openai/gpt-4o-mini\", \"anthropic/claude-haiku-4.5\"]")
+        raise invalid(
+            field_name,
+            f"has {len(value) if isinstance(value, list) else 'no'} models",
+            f'Give {lo} to {hi} model ids, e.g. ["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"]',
+        )
     ids = tuple(check_model_id(f"{field_name}[{i}]", m) for i, m in enumerate(value))
     if len(set(ids)) != len(ids):
         dup = next(m for m in ids if ids.count(m) > 1)
@@ -153,10 +157,18 @@ def resolve_prompts(value: Any, settings: Settings, *, sandbox: bool = True) -> 
     path = inside(settings.input_dir, name, "prompts") if sandbox else Path(name).expanduser().resolve()
     if not path.is_file():
         where = f"in {settings.input_dir}" if sandbox else "there"
-        raise invalid("prompts", f"{name!r} is neither a suite nor a file {where}", f"Use a suite ({', '.join(SUITES)}) or a JSONL file with one {{\"prompt\": ...}} per line")
+        raise invalid(
+            "prompts",
+            f"{name!r} is neither a suite nor a file {where}",
+            f'Use a suite ({", ".join(SUITES)}) or a JSONL file with one {{"prompt": ...}} per line',
+        )
     size = path.stat().st_size
     if size > MAX_PROMPT_FILE_BYTES:
-        raise ToolFailure(ErrorCode.TOO_LARGE, f"prompts: {name} has {size} bytes; a prompt file may have at most {MAX_PROMPT_FILE_BYTES}. Split it.", details={"field": "prompts"})
+        raise ToolFailure(
+            ErrorCode.TOO_LARGE,
+            f"prompts: {name} has {size} bytes; a prompt file may have at most {MAX_PROMPT_FILE_BYTES}. Split it.",
+            details={"field": "prompts"},
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -221,7 +233,9 @@ def jury_for(cfg: BenchConfig, candidate: str) -> list[str]:
     return others[:MAX_JURY]
 
 
-def _body(settings: Settings, info: ModelInfo, messages: list[dict[str, Any]], *, max_tokens: int, temperature: float | None, schema: dict[str, Any] | None, name: str) -> dict[str, Any]:
+def _body(
+    settings: Settings, info: ModelInfo, messages: list[dict[str, Any]], *, max_tokens: int, temperature: float | None, schema: dict[str, Any] | None, name: str
+) -> dict[str, Any]:
     args: dict[str, Any] = {"model": info.id, "messages": messages, "max_tokens": max_tokens}
     params = info.supported_parameters
     if temperature is not None and "temperature" in params:
@@ -235,7 +249,15 @@ def _body(settings: Settings, info: ModelInfo, messages: list[dict[str, Any]], *
 
 
 def ask_body(settings: Settings, info: ModelInfo, prompt: BenchPrompt, cfg: BenchConfig) -> dict[str, Any]:
-    return _body(settings, info, [{"role": "user", "content": ask_text(prompt)}], max_tokens=cfg.max_tokens, temperature=cfg.temperature, schema=prompt.schema, name="answer")
+    return _body(
+        settings,
+        info,
+        [{"role": "user", "content": ask_text(prompt)}],
+        max_tokens=cfg.max_tokens,
+        temperature=cfg.temperature,
+        schema=prompt.schema,
+        name="answer",
+    )
 
 
 def judge_body(settings: Settings, info: ModelInfo, prompt: BenchPrompt, answer: str) -> dict[str, Any]:
@@ -272,13 +294,22 @@ async def make_plan(app: App, cfg: BenchConfig) -> Plan:
     return Plan(cfg=cfg, infos=infos, warmups=warmups, measured=measured, judge_calls=judge_calls, estimate_usd=estimate)
 
 
-async def check_budgets(app: App, estimate: Decimal, max_cost_usd: float) -> None:
+async def check_budgets(app: App, plan: Plan) -> None:
     """BUDGET_EXCEEDED before any call when the worst case passes the run's cap or what is left of the
     daily or monthly budget. (Each call still reserves its own share as it starts.)"""
     from ..storage import BudgetRefused
-    from .ledger import budget_failure
+    from .ledger import budget_failure, usd
 
-    app.ledger.check_call_cap(estimate, max_cost_usd)
+    estimate = plan.estimate_usd
+    try:
+        app.ledger.check_call_cap(estimate, plan.cfg.max_cost_usd)
+    except ToolFailure as failure:
+        calls = len(plan.warmups) + len(plan.measured) + plan.judge_calls
+        failure.message = (
+            f"This benchmark's {calls} calls could cost up to {usd(estimate)}, more than max_cost_usd={usd(Decimal(repr(plan.cfg.max_cost_usd)))}. "
+            "Raise max_cost_usd, or use fewer runs, prompts or models, or a lower max_tokens."
+        )
+        raise
     settings = app.settings
     if settings.daily_budget_usd is None and settings.monthly_budget_usd is None:
         return
@@ -298,7 +329,9 @@ async def check_budgets(app: App, estimate: Decimal, max_cost_usd: float) -> Non
 
 def sample_from(model: str, prompt: BenchPrompt, run: int, outcome: ChatResult | ToolFailure) -> Sample:
     if isinstance(outcome, ToolFailure):
-        return Sample(model=model, prompt_id=prompt.id, run=run, ok=False, error_code=outcome.code.value, error=outcome.message[:300], generation_id=outcome.generation_id)
+        return Sample(
+            model=model, prompt_id=prompt.id, run=run, ok=False, error_code=outcome.code.value, error=outcome.message[:300], generation_id=outcome.generation_id
+        )
     r = outcome
     tokens_per_s = None
     if r.ttft_ms is not None and r.completion_tokens and r.latency_ms - r.ttft_ms >= 1.0:
@@ -329,7 +362,7 @@ async def prepare(app: App, cfg: BenchConfig) -> Plan:
     """The run's plan, once its models are known and its worst case fits the caps (else it raises, and
     nothing was spent)."""
     plan = await make_plan(app, cfg)
-    await check_budgets(app, plan.estimate_usd, cfg.max_cost_usd)
+    await check_budgets(app, plan)
     return plan
 
 
@@ -406,9 +439,9 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
         "created_at": created_at.isoformat().replace("+00:00", "Z"),
         "duration_s": round(time.monotonic() - started, 3),
         "config": cfg.to_dict(),
-        "estimate_usd": str(plan.estimate_usd),
-        "cost_usd": str(models_cost + spent["judge"]),
-        "judge_cost_usd": str(spent["judge"]),
+        "estimate_usd": fixed(plan.estimate_usd),
+        "cost_usd": fixed(models_cost + spent["judge"]),
+        "judge_cost_usd": fixed(spent["judge"]),
         "judge_errors": judge_errors,
         "calls": done,
         "usage": {
@@ -431,7 +464,11 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
 async def load(app: App, benchmark_id: Any) -> tuple[dict[str, Any], list[Sample]]:
     """A stored benchmark and its samples; INVALID_INPUT for an id that names none."""
     if not isinstance(benchmark_id, str) or not BENCH_ID.match(benchmark_id.strip()):
-        raise invalid("benchmark_id", f"{benchmark_id!r} is not a benchmark id", "Use an id from benchmark_models or get_benchmark_history, e.g. bench-20250101T120000-1a2b3c")
+        raise invalid(
+            "benchmark_id",
+            f"{benchmark_id!r} is not a benchmark id",
+            "Use an id from benchmark_models or get_benchmark_history, e.g. bench-20250101T120000-1a2b3c",
+        )
     storage = await app.storage()
     record = await storage.kv_get(NAMESPACE, benchmark_id.strip())
     if record is None:
@@ -447,7 +484,9 @@ def _day(field_name: str, value: Any) -> date:
         raise invalid(field_name, f"{value!r} is not a date", "Use YYYY-MM-DD, e.g. 2025-01-31") from None
 
 
-async def history(app: App, *, model: str | None = None, suite: str | None = None, since: str | None = None, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
+async def history(
+    app: App, *, model: str | None = None, suite: str | None = None, since: str | None = None, limit: int = 20
+) -> tuple[list[dict[str, Any]], int]:
     """Stored runs, newest first, filtered by a model they included, their prompt source (a suite name,
     `list`, or a file name) and their start date; returns (page, number that matched)."""
     start = _day("since", since) if since is not None else None

@@ -271,10 +271,7 @@ JUDGE_MAX_TOKENS = 300
 
 
 def judge_messages(prompt: BenchPrompt, answer: str) -> list[dict[str, Any]]:
-    user = (
-        f"<task>\n{prompt.prompt}\n</task>\n\n<criteria>\n{prompt.judge_criteria}\n</criteria>\n\n"
-        f"<answer>\n{answer}\n</answer>"
-    )
+    user = f"<task>\n{prompt.prompt}\n</task>\n\n<criteria>\n{prompt.judge_criteria}\n</criteria>\n\n<answer>\n{answer}\n</answer>"
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
 
 

@@ -81,9 +81,15 @@ def _describe(record: dict[str, Any]) -> list[tuple[str, str]]:
     weights = ", ".join(f"{k} {v:g}" for k, v in cfg["weights"].items())
     return [
         ("Started", f"{record['created_at']} ({record['duration_s']:.1f} s)"),
-        ("Prompts", f"{cfg['source']} ({len(cfg['prompts'])} prompts) x {cfg['runs']} runs; warm-up {cfg['warmup']} per model; concurrency {cfg['concurrency']}; max_tokens {cfg['max_tokens']}"),
+        (
+            "Prompts",
+            f"{cfg['source']} ({len(cfg['prompts'])} prompts) x {cfg['runs']} runs; warm-up {cfg['warmup']} per model; concurrency {cfg['concurrency']}; max_tokens {cfg['max_tokens']}",
+        ),
         ("Weights", weights),
-        ("Cost", f"{money(record['cost_usd'])} in {record['calls']} calls (jury {money(record['judge_cost_usd'])}); worst case estimated up front {money(record['estimate_usd'])}"),
+        (
+            "Cost",
+            f"{money(record['cost_usd'])} in {record['calls']} calls (jury {money(record['judge_cost_usd'])}); worst case estimated up front {money(record['estimate_usd'])}",
+        ),
         ("Pareto front (cost vs quality)", ", ".join(record["pareto_front"]) or "none (no quality measured)"),
     ]
 
@@ -103,7 +109,21 @@ def markdown(record: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-CSV_COLUMNS = ("model", "prompt_id", "run", "ok", "error_code", "ttft_ms", "latency_ms", "tokens_per_s", "prompt_tokens", "completion_tokens", "cost_usd", "quality", "generation_id")
+CSV_COLUMNS = (
+    "model",
+    "prompt_id",
+    "run",
+    "ok",
+    "error_code",
+    "ttft_ms",
+    "latency_ms",
+    "tokens_per_s",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "quality",
+    "generation_id",
+)
 
 
 def csv_text(record: dict[str, Any], samples: list[Sample]) -> str:
@@ -144,7 +164,7 @@ def _latency_svg(record: dict[str, Any], samples: list[Sample], colors: dict[str
     height = top_pad + row_h * len(models) + 34
     scale = width / ticks[-1]
     parts = [
-        f'<svg id="latency-chart" xmlns="http://www.w3.org/2000/svg" width="{left + width + 30}" height="{height}" role="img" aria-label="Latency per call, by model">',
+        f'<svg id="latency-chart" width="{left + width + 30}" height="{height}" role="img" aria-label="Latency per call, by model">',
         f'<rect x="{left}" y="{top_pad}" width="{width}" height="{row_h * len(models)}" fill="{LATENCY_BG}"/>',
     ]
     for t in ticks:
@@ -161,9 +181,15 @@ def _latency_svg(record: dict[str, Any], samples: list[Sample], colors: dict[str
             parts.append(f'<text x="{left + 8}" y="{y + 4:.1f}" font-size="11" fill="#a00">no successful calls</text>')
             continue
         p25, p50, p75, p90 = (percentile(values, q) for q in (25, 50, 75, 90))
-        parts.append(f'<line x1="{left + values[0] * scale:.1f}" y1="{y:.1f}" x2="{left + values[-1] * scale:.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"/>')
-        parts.append(f'<rect x="{left + p25 * scale:.1f}" y="{y - 10:.1f}" width="{max(2.0, (p75 - p25) * scale):.1f}" height="20" fill="{color}" fill-opacity="0.35" stroke="{color}" stroke-width="1.5"/>')
-        parts.append(f'<line x1="{left + p50 * scale:.1f}" y1="{y - 12:.1f}" x2="{left + p50 * scale:.1f}" y2="{y + 12:.1f}" stroke="{color}" stroke-width="4"/>')
+        parts.append(
+            f'<line x1="{left + values[0] * scale:.1f}" y1="{y:.1f}" x2="{left + values[-1] * scale:.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"/>'
+        )
+        parts.append(
+            f'<rect x="{left + p25 * scale:.1f}" y="{y - 10:.1f}" width="{max(2.0, (p75 - p25) * scale):.1f}" height="20" fill="{color}" fill-opacity="0.35" stroke="{color}" stroke-width="1.5"/>'
+        )
+        parts.append(
+            f'<line x1="{left + p50 * scale:.1f}" y1="{y - 12:.1f}" x2="{left + p50 * scale:.1f}" y2="{y + 12:.1f}" stroke="{color}" stroke-width="4"/>'
+        )
         parts.append(f'<path d="M{left + p90 * scale:.1f},{y - 15:.1f} l-5,-6 h10 z" fill="{color}"><title>p90 {p90:.0f} ms</title></path>')
         for j, v in enumerate(values):
             jitter = ((j * 7) % 11 - 5) * 1.2
@@ -181,11 +207,13 @@ def _scatter_svg(record: dict[str, Any], colors: dict[str, str]) -> str:
         if s.get("cost_per_call_usd") is not None and s.get("quality") and s["quality"]["mean"] is not None
     ]
     parts = [
-        f'<svg id="cost-quality-chart" xmlns="http://www.w3.org/2000/svg" width="{full_w}" height="{full_h}" role="img" aria-label="Cost per call against quality">',
+        f'<svg id="cost-quality-chart" width="{full_w}" height="{full_h}" role="img" aria-label="Cost per call against quality">',
         f'<rect x="{left}" y="{top_pad}" width="{width}" height="{height}" fill="{SCATTER_BG}"/>',
     ]
     if not points:
-        parts.append(f'<text x="{left + width / 2}" y="{top_pad + height / 2}" font-size="13" text-anchor="middle" fill="#555">No quality checks in this run\'s prompts.</text></svg>')
+        parts.append(
+            f'<text x="{left + width / 2}" y="{top_pad + height / 2}" font-size="13" text-anchor="middle" fill="#555">No quality checks in this run\'s prompts.</text></svg>'
+        )
         return "".join(parts)
     xticks = _ticks(max(p[0] for p in points) * 1.1 or 1.0)
     sx, sy = width / xticks[-1], height
@@ -202,7 +230,9 @@ def _scatter_svg(record: dict[str, Any], colors: dict[str, str]) -> str:
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + width}" y2="{y:.1f}" stroke="#e3d5bf"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end" fill="#444">{q:g}</text>')
     parts.append(f'<text x="{left + width / 2}" y="{full_h - 4}" font-size="11" text-anchor="middle" fill="#444">cost per call (USD)</text>')
-    parts.append(f'<text x="14" y="{top_pad + height / 2}" font-size="11" text-anchor="middle" fill="#444" transform="rotate(-90 14 {top_pad + height / 2})">quality (0..1)</text>')
+    parts.append(
+        f'<text x="14" y="{top_pad + height / 2}" font-size="11" text-anchor="middle" fill="#444" transform="rotate(-90 14 {top_pad + height / 2})">quality (0..1)</text>'
+    )
     front = record.get("pareto_front") or []
     front_points = sorted((c, q) for c, q, m in points if m in front)
     if len(front_points) > 1:
@@ -211,7 +241,9 @@ def _scatter_svg(record: dict[str, Any], colors: dict[str, str]) -> str:
     for c, q, m in points:
         x, y = at(c, q)
         ring = ' stroke="#222" stroke-width="2"' if m in front else ""
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="{colors[m]}"{ring}><title>{escape(m)}: {money(Decimal(str(c)))} per call, quality {q:.2f}</title></circle>')
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="{colors[m]}"{ring}><title>{escape(m)}: {money(Decimal(str(c)))} per call, quality {q:.2f}</title></circle>'
+        )
         parts.append(f'<text x="{x + 11:.1f}" y="{y + 4:.1f}" font-size="11" fill="#222">{escape(m)}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -223,7 +255,12 @@ def html(record: dict[str, Any], samples: list[Sample]) -> str:
     facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in _describe(record))
     head = "".join(f"<th>{escape(h)}</th>" for h in HEADERS)
     body = "".join(
-        "<tr>" + "".join(f'<td{" class=m" if i == 1 else ""}>{"<span class=sw style=background:" + colors[row[1]] + "></span>" if i == 1 else ""}{escape(c)}</td>' for i, c in enumerate(row)) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td{' class=m' if i == 1 else ''}>{'<span class=sw style=background:' + colors[row[1]] + '></span>' if i == 1 else ''}{escape(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
         for row in summary_rows(record)
     )
     errors = "".join(f"<li>{escape(e)}</li>" for e in _errors(record))

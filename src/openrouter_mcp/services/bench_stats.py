@@ -52,7 +52,7 @@ class Sample:
             "tokens_per_s": _round(self.tokens_per_s),
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
-            "cost_usd": None if self.cost_usd is None else str(self.cost_usd),
+            "cost_usd": None if self.cost_usd is None else fixed(self.cost_usd),
             "generation_id": self.generation_id,
             "provider": self.provider,
             "checks": self.checks,
@@ -82,6 +82,11 @@ class Sample:
             checks=dict(d.get("checks") or {}),
             judge_scores=list(d.get("judge_scores") or []),
         )
+
+
+def fixed(value: Decimal) -> str:
+    """A USD amount as plain digits (never 1.2E-7), exact."""
+    return format(value, "f")
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -130,8 +135,8 @@ def summarize(model: str, samples: list[Sample], *, scored: bool, extra_cost_usd
         "quality": stat(qualities) if scored else None,
         "prompt_tokens": sum(s.prompt_tokens for s in samples),
         "completion_tokens": sum(s.completion_tokens for s in samples),
-        "cost_usd": str(sum(known, Decimal(0)) + extra_cost_usd),
-        "cost_per_call_usd": None if per_call is None else str(per_call.quantize(Decimal("1e-12")).normalize()),
+        "cost_usd": fixed(sum(known, Decimal(0)) + extra_cost_usd),
+        "cost_per_call_usd": None if per_call is None else fixed(per_call.quantize(Decimal("1e-12")).normalize()),
     }
 
 
@@ -186,9 +191,5 @@ def pareto_front(summaries: list[dict[str, Any]]) -> list[str]:
         for s in summaries
         if s.get("cost_per_call_usd") is not None and s.get("quality") and s["quality"]["mean"] is not None
     ]
-    front = [
-        (c, q, m)
-        for c, q, m in points
-        if not any((c2 <= c and q2 >= q) and (c2 < c or q2 > q) for c2, q2, _ in points)
-    ]
+    front = [(c, q, m) for c, q, m in points if not any((c2 <= c and q2 >= q) and (c2 < c or q2 > q) for c2, q2, _ in points)]
     return [m for _, _, m in sorted(front)]

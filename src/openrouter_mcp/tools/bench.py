@@ -125,7 +125,9 @@ def bench_output(record: dict[str, Any]) -> BenchOutput:
         estimate_usd=float(record["estimate_usd"]),
         judge_cost_usd=float(record["judge_cost_usd"]),
         judge_errors=record["judge_errors"],
-        usage=Usage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"], total_tokens=usage["prompt_tokens"] + usage["completion_tokens"]),
+        usage=Usage(
+            prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"], total_tokens=usage["prompt_tokens"] + usage["completion_tokens"]
+        ),
         cost_usd=float(record["cost_usd"]),
         cost_usd_exact=record["cost_usd"],
     )
