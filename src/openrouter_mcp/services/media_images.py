@@ -15,14 +15,15 @@ from .media_formats import BY_NAME, Format
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-# Refuse decompression bombs well before they allocate: ~200 megapixels is far beyond any provider limit.
-MAX_PIXELS = 200_000_000
+# Refuse decompression bombs before they allocate: 100 megapixels is beyond any provider's limit.
+MAX_PIXELS = 100_000_000
 
 
 def _pil() -> Any:
     from PIL import Image
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    # Pillow refuses images over twice this (and only warns between once and twice).
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2
     return Image
 
 
@@ -32,8 +33,8 @@ def _open(data: bytes, field: str) -> Image:
         return Image.open(io.BytesIO(data))  # type: ignore[no-any-return]
     except Image.DecompressionBombError:
         raise ToolFailure(ErrorCode.TOO_LARGE, f"{field}: the image has more than {MAX_PIXELS // 1_000_000} megapixels.", details={"field": field}) from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ToolFailure(ErrorCode.UNSUPPORTED_FORMAT, f"{field}: the image could not be read ({exc}).", details={"field": field}) from None
+    except (OSError, SyntaxError, ValueError):
+        raise ToolFailure(ErrorCode.UNSUPPORTED_FORMAT, f"{field}: the image could not be read; it is damaged or not an image.", details={"field": field}) from None
 
 
 def _has_alpha(image: Image) -> bool:

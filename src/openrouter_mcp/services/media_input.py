@@ -216,11 +216,14 @@ async def load(
         fmt = detect_format(data[:SNIFF_BYTES], "", medium, field, declared_mime=declared, sample=data[:_TEXT_SAMPLE_BYTES])
         return MediaInput(field=field, medium=medium, kind="data", filename=f"{medium}.{fmt.ext}", format=fmt, size=len(data), data=data)
     if lowered.startswith(("http://", "https://")) or "://" in source[:16]:
-        from ..upstream.safe_fetch import check_url
+        from ..upstream.safe_fetch import check_url, unsafe_url
 
-        check_url(source, field)
+        checked = check_url(source, field)
         name = _url_filename(source, f"{medium}")
         if medium in PASS_THROUGH and not need_bytes:
+            # OpenRouter fetches this one; a name for this machine can only be a mistake.
+            if checked.host == "localhost" or checked.host.endswith(".localhost"):
+                raise unsafe_url(field, source, f"{checked.host} names this machine")
             return MediaInput(field=field, medium=medium, kind="url", filename=name, format=by_extension(name), url=source)
         if fetcher is None:
             from ..upstream.safe_fetch import SafeFetcher

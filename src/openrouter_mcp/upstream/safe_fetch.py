@@ -97,7 +97,7 @@ def address_refusal(ip: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | N
     return None
 
 
-def _unsafe(field: str, url: str, why: str) -> ToolFailure:
+def unsafe_url(field: str, url: str, why: str) -> ToolFailure:
     shown = url if len(url) <= 200 else url[:200] + "…"
     return ToolFailure(
         ErrorCode.UNSAFE_URL,
@@ -116,8 +116,8 @@ class CheckedURL:
 
 
 def check_url(url: str, field: str, allowed: Sequence[IPNetwork] = ()) -> CheckedURL:
-    """The syntactic checks every URL passes before anything is sent anywhere: http(s) only, a host, no
-    credentials, and a literal address must be public. Host names are checked when resolved."""
+    """The checks every URL passes before anything is sent anywhere: http(s) only, a host, no credentials,
+    and a literal address must be public. Host names are checked when resolved (`SafeFetcher`)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -125,17 +125,15 @@ def check_url(url: str, field: str, allowed: Sequence[IPNetwork] = ()) -> Checke
         raise invalid(field, f"is not a valid URL ({exc})", "Use a URL such as https://example.com/file.mp3") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise _unsafe(field, url, f"the scheme {scheme or '(none)'!r} is not allowed (only http and https)")
+        raise unsafe_url(field, url, f"the scheme {scheme or '(none)'!r} is not allowed (only http and https)")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise _unsafe(field, url, "URLs with credentials are not allowed")
+        raise unsafe_url(field, url, "URLs with credentials are not allowed")
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise _unsafe(field, url, "it has no host")
+        raise unsafe_url(field, url, "it has no host")
     ip = parse_ip(host)
     if ip is not None and (why := address_refusal(ip, allowed)):
-        raise _unsafe(field, url, f"{host} is {why}")
-    if ip is None and (host == "localhost" or host.endswith(".localhost")):
-        raise _unsafe(field, url, f"{host} names this machine")
+        raise unsafe_url(field, url, f"{host} is {why}")
     return CheckedURL(url=url, scheme=scheme, host=host, port=port or (443 if scheme == "https" else 80), ip=ip)
 
 
@@ -173,9 +171,9 @@ class SafeFetcher:
         for answer in answers:
             ip = parse_ip(answer.split("%", 1)[0])
             if ip is None:
-                raise _unsafe(field, checked.url, f"{checked.host} resolved to something that is not an address")
+                raise unsafe_url(field, checked.url, f"{checked.host} resolved to something that is not an address")
             if why := address_refusal(ip, self._allowed):
-                raise _unsafe(field, checked.url, f"{checked.host} resolves to {ip}, {why}")
+                raise unsafe_url(field, checked.url, f"{checked.host} resolves to {ip}, {why}")
             addresses.append(ip)
         if not addresses:
             raise invalid(field, f"the host {checked.host} has no address", "Check the URL")
@@ -216,7 +214,7 @@ class SafeFetcher:
                     raise invalid(field, f"{url[:200]} did not answer in time", "Try again, or put the file in the input folder") from None
                 except httpx.HTTPError as exc:
                     raise invalid(field, f"{url[:200]} could not be fetched ({type(exc).__name__})", "Check the URL, or put the file in the input folder") from None
-        raise _unsafe(field, url, f"it redirected more than {MAX_REDIRECTS} times")
+        raise unsafe_url(field, url, f"it redirected more than {MAX_REDIRECTS} times")
 
 
 async def _read_capped(resp: httpx.Response, url: str, field: str, max_bytes: int) -> Fetched:
