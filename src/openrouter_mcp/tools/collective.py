@@ -1,0 +1,220 @@
+"""The `collective` toolset: several models answer together. Voting and synthesis
+(`collective_chat_completion`), Mixture-of-Agents (`ensemble_reasoning`), a jury of judges
+(`cross_model_validation`), debate (`collaborative_problem_solving`) and evidence-based model choice
+(`adaptive_model_selection`). Handlers validate, then run the service as a job-capable work unit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from ..services import collective as svc
+from ..services.selection import SelectionResult, check_constraints, select_models
+from ._common import PAID_CALL, READ_ONLY_LOCAL, Progress, ok
+
+if TYPE_CHECKING:
+    from ..app import App
+
+Models = Annotated[
+    list[str] | None, Field(description="Model ids, used as given; repeat an id to sample it several times. Default: configured diverse families.")
+]
+MaxCost = Annotated[float | None, Field(gt=0, description="Refuse (before any call) if the whole run could cost more (USD).")]
+Wait = Annotated[float | None, Field(ge=0, description="Return a job id if not done by then; get_job resumes.")]
+AnswerType = Annotated[str | None, Field(description="auto (default), choice, number or text: how answers are compared.")]
+MaxTokens = Annotated[int | None, Field(ge=1, description="Per-call completion cap (default from config).")]
+TimeoutS = Annotated[float | None, Field(gt=0, description="Per-model time-out in seconds.")]
+
+
+def _reporter(prog: Progress) -> svc.ProgressFn:
+    async def report(value: float, total: float | None, message: str) -> None:
+        await prog.update(value, message, total=total)
+
+    return report
+
+
+def _failures(failures: list[svc.Failure]) -> str:
+    return "" if not failures else "\nFailed: " + "; ".join(f"{f.model} ({f.code})" for f in failures)
+
+
+def _cost(out: svc.RunTotals) -> str:
+    return f"{out.usage.calls} calls · ${out.cost_usd:.6f} · {out.wall_time_ms / 1000:.2f} s"
+
+
+def _job(
+    app: App, tool: str, args: dict[str, Any], wait_seconds: float | None, ctx: Any, run: Callable[[svc.ProgressFn], Awaitable[tuple[BaseModel, str]]]
+) -> Awaitable[CallToolResult]:
+    async def work(prog: Progress) -> CallToolResult:
+        return ok(*await run(_reporter(prog)))
+
+    return app.jobs.run(tool=tool, arguments=args, wait_seconds=wait_seconds, ctx=ctx, work=work)
+
+
+def _args(scope: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in scope.items() if k not in ("ctx", "app", "server")}
+
+
+def register(server: Any, app: App) -> None:
+    @server.tool(
+        annotations=PAID_CALL,
+        description=(
+            "Ask several models (or samples of one) the same prompt in parallel and return the consensus: "
+            "majority_vote, weighted (caller or measured weights) or synthesis (an aggregator). Early stop "
+            "once the vote is decided. Returns agreement, every model's answer, latency, cost and failures."
+        ),
+    )
+    async def collective_chat_completion(
+        prompt: Annotated[str, Field(description="The question or instruction every model answers.")],
+        models: Models = None,
+        strategy: Annotated[str | None, Field(description="majority_vote (default), weighted or synthesis.")] = None,
+        max_cost_usd: MaxCost = None,
+        wait_seconds: Wait = None,
+        weights: Annotated[dict[str, float] | None, Field(description="weighted: {model id: weight}; default: measured accuracy.")] = None,
+        aggregator: Annotated[str | None, Field(description="synthesis: the model that writes the answer.")] = None,
+        answer_type: AnswerType = None,
+        early_stop: Annotated[bool | None, Field(description="Cancel the rest once the vote is decided (default true).")] = None,
+        temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
+        max_tokens: MaxTokens = None,
+        timeout_s: TimeoutS = None,
+        concurrency: Annotated[int | None, Field(ge=1, le=32, description="Calls in flight at once.")] = None,
+        ctx: Context | None = None,
+    ) -> Annotated[CallToolResult, svc.ConsensusResult]:
+        args = _args(locals())
+        plan = svc.plan_consensus(app, args)
+
+        async def run(progress: svc.ProgressFn) -> tuple[BaseModel, str]:
+            out = await svc.consensus(app, plan, progress=progress)
+            head = f"{out.strategy}: {out.final_answer or out.answer[:300]} (agreement {out.agreement:.0%}"
+            head += f", {out.calls_saved} calls saved by early stop)" if out.early_stopped else ")"
+            return out, f"{head}\n{out.answer[:2000]}\n— {_cost(out)}{_failures(out.failures)}"
+
+        return await _job(app, "collective_chat_completion", args, wait_seconds, ctx, run)
+
+    @server.tool(
+        annotations=PAID_CALL,
+        description=(
+            "Mixture-of-Agents: proposer models answer (in `layers`), an aggregator synthesizes. self_moa samples "
+            "the single best model instead; decompose splits the problem into dependent subtasks first."
+        ),
+    )
+    async def ensemble_reasoning(
+        problem: Annotated[str, Field(description="The problem to solve.")],
+        models: Models = None,
+        max_cost_usd: MaxCost = None,
+        wait_seconds: Wait = None,
+        proposers: Annotated[list[str] | None, Field(description="Proposer models (instead of models).")] = None,
+        aggregator: Annotated[str | None, Field(description="The synthesizing model.")] = None,
+        layers: Annotated[int | None, Field(ge=1, le=3, description="Proposer layers (default 1).")] = None,
+        self_moa: Annotated[bool | None, Field(description="Sample the single best model instead of mixing models.")] = None,
+        samples: Annotated[int | None, Field(ge=2, le=16, description="self_moa: samples to draw.")] = None,
+        decompose: Annotated[bool | None, Field(description="Plan subtasks first; later steps see earlier results.")] = None,
+        max_subtasks: Annotated[int | None, Field(ge=1, le=8)] = None,
+        answer_type: AnswerType = None,
+        max_tokens: MaxTokens = None,
+        timeout_s: TimeoutS = None,
+        ctx: Context | None = None,
+    ) -> Annotated[CallToolResult, svc.EnsembleResult]:
+        args = _args(locals())
+        plan = await svc.plan_ensemble(app, args)
+
+        async def run(progress: svc.ProgressFn) -> tuple[BaseModel, str]:
+            out = await svc.ensemble(app, plan, progress=progress)
+            head = f"{out.method} ({len(out.proposers)} proposers × {max(1, len(out.layers))} layer(s), aggregator {out.aggregator})"
+            if out.final_answer is not None:
+                head += f": {out.final_answer}"
+            return out, f"{head}\n{out.answer[:3000]}\n— {_cost(out)}{_failures(out.failures)}"
+
+        return await _job(app, "ensemble_reasoning", args, wait_seconds, ctx, run)
+
+    @server.tool(
+        annotations=PAID_CALL,
+        description=(
+            "A jury of judges from families other than the author's scores content against criteria. "
+            "Structured verdicts pooled into VALID/INVALID, per-criterion scores, disagreements and concrete issues."
+        ),
+    )
+    async def cross_model_validation(
+        content: Annotated[str, Field(description="The text to validate.")],
+        criteria: Annotated[list[str] | None, Field(description="Default: correctness, completeness, clarity.")] = None,
+        models: Annotated[
+            list[str] | None, Field(description="Judge model ids, used as given (default: 3 configured judges outside the author's family).")
+        ] = None,
+        max_cost_usd: MaxCost = None,
+        author_model: Annotated[str | None, Field(description="The model that wrote the content (its family is kept off the jury).")] = None,
+        context: Annotated[str | None, Field(description="The question or task the content answers.")] = None,
+        wait_seconds: Wait = None,
+        max_tokens: MaxTokens = None,
+        timeout_s: TimeoutS = None,
+        ctx: Context | None = None,
+    ) -> Annotated[CallToolResult, svc.ValidationResult]:
+        args = _args(locals())
+        plan = svc.plan_jury(app, args)
+
+        async def run(progress: svc.ProgressFn) -> tuple[BaseModel, str]:
+            out = await svc.validate(app, plan, progress=progress)
+            lines = [f"{out.verdict} ({out.invalid_votes} INVALID / {out.valid_votes} VALID; overall {out.overall_score})"]
+            lines += [f"- [{i.severity}] {i.description} ({', '.join(i.judges)})" for i in out.issues[:10]]
+            lines += [f"! {d}" for d in out.disagreements[:5]]
+            return out, "\n".join(lines) + f"\n— {_cost(out)}{_failures(out.failures)}"
+
+        return await _job(app, "cross_model_validation", args, wait_seconds, ctx, run)
+
+    @server.tool(
+        annotations=PAID_CALL,
+        description=(
+            "Multi-agent debate: models propose, then critique each other's latest answers and revise, "
+            "until they agree or max_rounds. Returns the final answer and the trajectory."
+        ),
+    )
+    async def collaborative_problem_solving(
+        problem: Annotated[str, Field(description="The problem to solve.")],
+        models: Annotated[list[str] | None, Field(description="2+ agent model ids, used as given (default: 3 configured families).")] = None,
+        max_cost_usd: MaxCost = None,
+        wait_seconds: Wait = None,
+        max_rounds: Annotated[int | None, Field(ge=1, le=6, description="Rounds including the first proposals (default 3).")] = None,
+        answer_type: AnswerType = None,
+        max_tokens: MaxTokens = None,
+        timeout_s: TimeoutS = None,
+        ctx: Context | None = None,
+    ) -> Annotated[CallToolResult, svc.DebateResult]:
+        args = _args(locals())
+        plan = svc.plan_debate(app, args)
+
+        async def run(progress: svc.ProgressFn) -> tuple[BaseModel, str]:
+            out = await svc.debate(app, plan, progress=progress)
+            state = "converged" if out.converged else "did not converge"
+            head = f"{state} after {out.rounds_run} round(s), agreement {out.agreement:.0%}"
+            if out.final_answer is not None:
+                head += f": {out.final_answer}"
+            return out, f"{head}\n{out.answer[:2000]}\n— {_cost(out)}{_failures(out.failures)}"
+
+        return await _job(app, "collaborative_problem_solving", args, wait_seconds, ctx, run)
+
+    @server.tool(
+        annotations=READ_ONLY_LOCAL,
+        description=(
+            "Recommend models for a task from catalog capabilities and prices plus this server's measured "
+            "latency, success rate and quality (ledger, votes, benchmarks); explains the ranking. No paid call."
+        ),
+    )
+    async def adaptive_model_selection(
+        task: Annotated[str, Field(description="What the model is for, e.g. 'extract invoice fields as JSON'.")],
+        constraints: Annotated[
+            dict[str, Any] | None,
+            Field(
+                description=(
+                    "priority (balanced|quality|cost|speed), count, candidates, exclude, only, require "
+                    "(tools|json|reasoning|web_search|vision|audio), input_modalities, min_context, "
+                    "max_price_per_mtok, max_cost_per_call_usd, max_latency_ms, expected_output_tokens, free_only"
+                )
+            ),
+        ] = None,
+    ) -> Annotated[CallToolResult, SelectionResult]:
+        out = await select_models(app, task, check_constraints(constraints))
+        lines = [
+            f"{i}. {r.model} score {r.score:.3f} (confidence {r.confidence:.2f}): {'; '.join(r.reasons[:3])}" for i, r in enumerate(out.recommendations, 1)
+        ]
+        return ok(out, out.explanation + "\n" + "\n".join(lines))
