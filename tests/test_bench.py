@@ -196,14 +196,18 @@ async def test_export_outside_the_output_folder_is_refused_with_unsafe_path(benc
         result = await bench_client.call_tool("export_benchmark_report", {"benchmark_id": benchmark_id, "format": "html", "save_path": save_path})
         assert error_of(result)["code"] == "UNSAFE_PATH", save_path
     assert not (bench_home / "escaped.html").exists() and not Path("/tmp/escaped-report.html").exists()
-    # Inside the folder it writes, and links the file.
-    for fmt, suffix in (("html", ".html"), ("csv", ".csv"), ("markdown", ".md")):
-        ok = await bench_client.call_tool("export_benchmark_report", {"benchmark_id": benchmark_id, "format": fmt, "save_path": f"reports/run{suffix}"})
+    # Inside the folder it writes (the extension follows the format), and links the file as a resource.
+    for fmt, save_path, name in (("html", "reports/run.html", "run.html"), ("csv", "reports/run.txt", "run.csv"), ("markdown", "reports/run", "run.md")):
+        ok = await bench_client.call_tool("export_benchmark_report", {"benchmark_id": benchmark_id, "format": fmt, "save_path": save_path})
         assert ok.structured_content is not None, ok.content[0].text
-        path = bench_home / "out" / "reports" / f"run{suffix}"
+        path = bench_home / "out" / "reports" / name
         assert ok.structured_content["path"] == str(path) and path.stat().st_size == ok.structured_content["bytes"]
         link = ok.content[-1]
-        assert link.type == "resource_link" and link.uri == path.as_uri()
+        assert link.type == "resource_link" and link.uri == ok.structured_content["uri"] == f"bench://output/reports/{name}"
+        read = await bench_client.read_resource(link.uri)
+        assert read.contents[0].text == path.read_text()  # type: ignore[union-attr]
+    with pytest.raises(Exception, match="outside"):
+        await bench_client.read_resource("bench://output/link/escaped.html")
     rows = (bench_home / "out" / "reports" / "run.csv").read_text().splitlines()
     assert len(rows) == 1 + 27 and rows[0].startswith("benchmark_id,model,prompt_id,run,ok")
     unknown = await bench_client.call_tool("export_benchmark_report", {"benchmark_id": "bench-20000101T000000-abcdef"})
@@ -224,6 +228,9 @@ async def test_prompt_files_are_read_from_the_input_folder_only(bench_client: Cl
     bad.write_text('{"prompt": "x", "expect": 4}\n')
     wrong_key = await bench_client.call_tool("benchmark_models", {"models": MODELS[:2], "prompts": "bad.jsonl"})
     assert "expect" in error_of(wrong_key)["message"]
+    (bench_home / "in" / "huge.jsonl").write_text('{"prompt": "hi"}\n' * 70_000)
+    huge = await bench_client.call_tool("benchmark_models", {"models": MODELS[:2], "prompts": "huge.jsonl"})
+    assert error_of(huge)["code"] == "TOO_LARGE"
     assert sim_log.chats(mark) == []
     run = await bench_client.call_tool("benchmark_models", {"models": MODELS[:2], "prompts": "mine.jsonl", "runs": 1, "warmup": 0})
     assert run.structured_content is not None, run.content[0].text
@@ -336,3 +343,24 @@ async def test_quality_tracks_each_models_accuracy_and_drives_the_ranking(bench_
     assert by_cost.structured_content["ranking"] == ["quiz/acc-50-a", "quiz/acc-90-a"]
     # Cheaper but worse, dearer but better: neither beats the other on both, so both are on the front.
     assert by_quality.structured_content["pareto_front"] == ["quiz/acc-50-a", "quiz/acc-90-a"]
+
+
+async def test_a_run_that_would_pass_the_daily_budget_is_refused_before_any_call(simulator: RunningSimulator, sim_log: SimLog, tmp_path: Path) -> None:
+    from openrouter_mcp.app import App
+    from openrouter_mcp.config import SIMULATOR_KEY, Secret, load_settings
+    from openrouter_mcp.errors import ToolFailure
+    from openrouter_mcp.services import bench
+
+    settings = load_settings({"OPENROUTER_MCP_HOME": str(tmp_path), "OPENROUTER_MCP_DAILY_BUDGET_USD": "0.002"}, simulate=True)
+    settings = settings.with_overrides(base_url=simulator.api_url, api_key=Secret(SIMULATOR_KEY))
+    app = App(settings)
+    mark = sim_log.mark()
+    try:
+        cfg = bench.build_config({"models": MODELS, "prompts": "reasoning", "runs": 3, "max_cost_usd": 5}, settings)
+        with pytest.raises(ToolFailure) as refused:
+            await bench.prepare(app, cfg)
+    finally:
+        await app.aclose()
+    assert refused.value.code.value == "BUDGET_EXCEEDED" and refused.value.details is not None
+    assert refused.value.details["window"] == "daily" and refused.value.details["estimate_usd"] > 0.002
+    assert sim_log.chats(mark) == []

@@ -162,15 +162,16 @@ def resolve_prompts(value: Any, settings: Settings, *, sandbox: bool = True) -> 
             f"{name!r} is neither a suite nor a file {where}",
             f'Use a suite ({", ".join(SUITES)}) or a JSONL file with one {{"prompt": ...}} per line',
         )
-    size = path.stat().st_size
-    if size > MAX_PROMPT_FILE_BYTES:
+    with path.open("rb") as f:
+        data = f.read(MAX_PROMPT_FILE_BYTES + 1)  # never more, whatever the file grew to
+    if len(data) > MAX_PROMPT_FILE_BYTES:
         raise ToolFailure(
             ErrorCode.TOO_LARGE,
-            f"prompts: {name} has {size} bytes; a prompt file may have at most {MAX_PROMPT_FILE_BYTES}. Split it.",
+            f"prompts: {name} has more than {MAX_PROMPT_FILE_BYTES} bytes, the most a prompt file may have. Split it.",
             details={"field": "prompts"},
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise invalid("prompts", f"{name} is not UTF-8 text", "Save the file as UTF-8 JSONL") from None
     return parse_jsonl(text, path.name), f"file:{path.name}"

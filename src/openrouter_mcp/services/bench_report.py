@@ -25,6 +25,7 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
 # The plot areas' fills: plain colours a screenshot test can find the charts by.
 LATENCY_BG = "#eef3fa"
 SCATTER_BG = "#faf3e8"
+MAX_RESOURCE_BYTES = 5_000_000
 HEADERS = ("rank", "model", "score", "TTFT p50/p90 ms", "latency p50/p90 ms", "tok/s p50", "ok", "quality", "$/call", "cost")
 
 
@@ -302,6 +303,26 @@ def render(record: dict[str, Any], samples: list[Sample], fmt: str) -> str:
     return html(record, samples)
 
 
+URI_PREFIX = "bench://output/"
+
+
+def uri_of(path: Path, output_dir: Path) -> str:
+    """The `bench://output/...` resource URI of a report written under the output folder."""
+    return URI_PREFIX + path.relative_to(output_dir.resolve()).as_posix()
+
+
+def read_report(rel: str, output_dir: Path) -> str:
+    """The text of the report a `bench://output/<rel>` URI names (UNSAFE_PATH outside the output folder)."""
+    from ..errors import invalid
+
+    path = inside(output_dir, rel, "uri")
+    if not path.is_file():
+        raise invalid("uri", f"{URI_PREFIX}{rel} does not exist", "Export the report again with export_benchmark_report")
+    if (size := path.stat().st_size) > MAX_RESOURCE_BYTES:
+        raise invalid("uri", f"{URI_PREFIX}{rel} has {size} bytes, over the {MAX_RESOURCE_BYTES} a resource may carry", f"Open it at {path}")
+    return path.read_text(encoding="utf-8")
+
+
 def write_file(path: Path, text: str) -> int:
     """Write atomically (a reader never sees half a report); returns the size in bytes."""
     data = text.encode("utf-8")
@@ -319,8 +340,12 @@ async def export(app: App, benchmark_id: Any, fmt: str, save_path: str | None) -
     if fmt not in FORMATS:
         raise invalid("format", f"{fmt!r} is not a report format", f"Use one of {', '.join(FORMATS)}")
     record, samples = await load(app, benchmark_id)
-    path = inside(app.settings.output_dir, save_path or f"benchmarks/{record['id']}.{FORMATS[fmt]}", "save_path")
+    ext = FORMATS[fmt]
+    path = inside(app.settings.output_dir, save_path or f"benchmarks/{record['id']}.{ext}", "save_path")
     if path.is_dir():
-        raise invalid("save_path", f"{save_path!r} is a folder", f"Name a file in it, e.g. {record['id']}.{FORMATS[fmt]}")
+        raise invalid("save_path", f"{save_path!r} is a folder", f"Name a file in it, e.g. {record['id']}.{ext}")
+    if path.suffix.lower() != f".{ext}":
+        # The extension says what the file is (and which report resource serves it).
+        path = path.with_name(f"{path.stem if path.suffix else path.name}.{ext}")
     size = write_file(path, render(record, samples, fmt))
     return path, size, record

@@ -6,9 +6,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ResourceLink, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from ..errors import ToolFailure
 from ..services import bench, bench_report
 from ._common import PAID_CALL, READ_ONLY_LOCAL, Progress, ok
 
@@ -96,7 +98,7 @@ class ExportOutput(BaseModel):
     benchmark_id: str
     format: str
     path: str
-    uri: str
+    uri: str = Field(description="bench://output/... resource with the report.")
     bytes: int
 
 
@@ -218,7 +220,19 @@ def register(server: MCPServer[Any], app: App) -> None:
         save_path: Annotated[str | None, Field(description="File inside the output folder (default benchmarks/<id>.<ext>).")] = None,
     ) -> Annotated[CallToolResult, ExportOutput]:
         path, size, record = await bench_report.export(app, benchmark_id, format, save_path)
-        out = ExportOutput(benchmark_id=record["id"], format=format, path=str(path), uri=path.as_uri(), bytes=size)
+        out = ExportOutput(benchmark_id=record["id"], format=format, path=str(path), uri=bench_report.uri_of(path, app.settings.output_dir), bytes=size)
         result = ok(out, f"Wrote the {format} report of {record['id']} to {path} ({size} bytes).")
         result.content.append(ResourceLink(type="resource_link", uri=out.uri, name=path.name, mime_type=MIME[format], size=size))
         return result
+
+    for fmt, ext in bench_report.FORMATS.items():
+        _register_report_resource(server, app, ext, MIME[fmt])
+
+
+def _register_report_resource(server: MCPServer[Any], app: App, ext: str, mime: str) -> None:
+    @server.resource(f"{bench_report.URI_PREFIX}{{+path}}.{ext}", name=f"benchmark-report-{ext}", description=f"A benchmark report (.{ext})", mime_type=mime)
+    async def read_report(path: str) -> str:
+        try:
+            return bench_report.read_report(f"{path}.{ext}", app.settings.output_dir)
+        except ToolFailure as failure:
+            raise ResourceError(failure.message) from None
