@@ -304,6 +304,7 @@ async def run_chat(
     on_progress: ProgressFn | None = None,
     caller: str | None = None,
     upload: StreamedBody | None = None,
+    retry_rate_limited: bool = True,
 ) -> ChatResult:
     """One paid chat completion, the way every tool makes one: the model ids are checked against the
     catalog (a typo costs nothing and gets suggestions), the worst case is checked against the per-call
@@ -313,7 +314,7 @@ async def run_chat(
         await app.catalog.require(model_id)
     estimate = await estimate_chat_usd(app, body)
     async with app.ledger.paid_call(tool=tool, model=body["model"], estimate_usd=estimate, max_cost_usd=max_cost_usd, caller=caller) as call:
-        result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=call.started)
+        result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=call.started, retry_rate_limited=retry_rate_limited)
         call.succeeded(
             model_used=result.model,
             provider=result.provider,

@@ -382,7 +382,7 @@ async def free_chat(
             args["models"] = batch
         request = build_request(args, app.settings)
         try:
-            result = await run_chat(app, request.body, tool="free_chat")
+            result = await run_chat(app, request.body, tool="free_chat", retry_rate_limited=False)
         except ToolFailure as failure:
             tried += batch
             if failure.code is not ErrorCode.RATE_LIMITED:

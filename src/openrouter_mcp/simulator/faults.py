@@ -10,7 +10,7 @@ FAULT_MODELS: dict[str, str] = {
     "sim/instant": "Answers at once: no time to first token, unlimited speed. For overhead measurements.",
     "sim/rate-limit-once": "The first request with a given body gets 429 with Retry-After: 1; the retry succeeds.",
     "sim/rate-limit": "Always 429 with Retry-After: 2.",
-    "sim/free-rate-limited:free": "A free model whose upstream is always busy: 429 with Retry-After: 60 (free_chat moves on).",
+    "sim/free-rate-limited:free": "A free model whose upstream is always busy: 429 with Retry-After: 5 (free_chat moves on).",
     "sim/server-error-once": "The first request with a given body gets 502; the retry succeeds.",
     "sim/unavailable": "Always 503 (no provider can serve the request).",
     "sim/internal-error": "Always 500.",

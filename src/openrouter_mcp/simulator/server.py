@@ -535,7 +535,7 @@ def _request_fault(fault: Fault | None, attempt: int) -> Response | None:
         case "rate-limit":
             return _error(429, "Rate limit exceeded: try again in 2 s", None, {"Retry-After": "2"})
         case "free-rate-limited:free":
-            return _error(429, "sim/free-rate-limited:free is temporarily rate-limited upstream. Please retry shortly.", {"provider_name": "Simulator"}, {"Retry-After": "60"})
+            return _error(429, "sim/free-rate-limited:free is temporarily rate-limited upstream. Please retry shortly.", {"provider_name": "Simulator"}, {"Retry-After": "5"})
         case "server-error-once" if attempt == 1:
             return _error(502, "Provider returned error (simulated once)")
         case "unavailable":

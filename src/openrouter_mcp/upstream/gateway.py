@@ -98,12 +98,18 @@ class Gateway:
             attempt += 1
 
     async def chat(
-        self, body: dict[str, Any] | StreamedBody, *, on_progress: ProgressFn | None = None, on_start: StartFn | None = None
+        self,
+        body: dict[str, Any] | StreamedBody,
+        *,
+        on_progress: ProgressFn | None = None,
+        on_start: StartFn | None = None,
+        retry_rate_limited: bool = True,
     ) -> ChatResult:
         """Send a chat completion as a stream and gather it. Re-sent only when OpenRouter refused it before
         generating (408/429/502/503) or the connection was never made; never after a token arrived. A
         streamed upload (`StreamedBody`, which must set `stream: true` itself) is re-sent only when the
-        connection was never made: a refusal may come after part of a large file went out."""
+        connection was never made: a refusal may come after part of a large file went out. With
+        `retry_rate_limited=False` a 429 comes back at once, for a caller that moves on to other models."""
         headers = {"Content-Type": "application/json"}
         if isinstance(body, StreamedBody):
             headers["Content-Length"] = str(body.length)
@@ -123,7 +129,7 @@ class Gateway:
                         return result
                     raw = await resp.aread()
                     failure = failure_from_body(resp.status_code, raw, resp.headers, secret=self._key)
-                    if resp.status_code not in RETRYABLE_STATUSES or isinstance(body, StreamedBody):
+                    if resp.status_code not in RETRYABLE_STATUSES or isinstance(body, StreamedBody) or (resp.status_code == 429 and not retry_rate_limited):
                         raise failure
             except httpx.ConnectError as exc:
                 failure = transport_failure("connect", type(exc).__name__)
