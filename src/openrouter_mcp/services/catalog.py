@@ -301,7 +301,8 @@ def suggestions(index: SearchIndex, snap: Snapshot, model_id: str, limit: int = 
     ids = dict.fromkeys(index.models[i].id for i in pool if ":" not in index.models[i].id)
     scored = sorted(((difflib.SequenceMatcher(None, compare, i.lower() if slash else i.partition("/")[2]).ratio(), i) for i in ids), key=lambda x: -x[0])
     spelled = [i for ratio, i in scored[:limit] if ratio >= 0.6]
-    kin = [index.models[i].id for i in family_members(index, base)][:2]
+    # A family of its own, or else (a retired line such as PaLM) its successor's.
+    kin = [index.models[i].id for i in family_members(index, base) or family_members(index, replacement or "")][:2]
     typo = bool(scored) and scored[0][0] >= 0.85
     listed = [base] if base in snap.by_id else []
     ordered = listed + ([replacement] if replacement else []) + ([*spelled, *kin] if typo else [*kin, *spelled])
