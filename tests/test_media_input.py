@@ -39,7 +39,9 @@ def dirs(tmp_path: Path) -> tuple[Settings, Path, Path, Path]:
     inp, out, outside = tmp_path / "in", tmp_path / "out", tmp_path / "outside"
     for d in (inp, out, outside):
         d.mkdir()
-    settings = load_settings({"OPENROUTER_INPUT_DIR": str(inp), "OPENROUTER_OUTPUT_DIR": str(out), "OPENROUTER_MCP_HOME": str(tmp_path / "home")}, simulate=True)
+    settings = load_settings(
+        {"OPENROUTER_INPUT_DIR": str(inp), "OPENROUTER_OUTPUT_DIR": str(out), "OPENROUTER_MCP_HOME": str(tmp_path / "home")}, simulate=True
+    )
     return settings, inp, out, outside
 
 

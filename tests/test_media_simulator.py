@@ -42,7 +42,12 @@ def decode_image(url: str) -> Image.Image:
 
 @pytest.mark.parametrize(("model", "fmt"), [("google/gemini-2.5-flash-image", "PNG"), ("openai/gpt-5-image-mini", "JPEG")])
 def test_image_output_parses_and_is_a_real_image(simulator: RunningSimulator, model: str, fmt: str) -> None:
-    body = {"model": model, "modalities": ["image", "text"], "image_config": {"aspect_ratio": "16:9"}, "messages": [{"role": "user", "content": "a lighthouse"}]}
+    body = {
+        "model": model,
+        "modalities": ["image", "text"],
+        "image_config": {"aspect_ratio": "16:9"},
+        "messages": [{"role": "user", "content": "a lighthouse"}],
+    }
     status, payload = fetch(simulator, "/chat/completions", body)
     assert status == 200
     result = components.ChatResult.model_validate(json.loads(payload))
@@ -65,7 +70,9 @@ def test_streamed_image_output_arrives_in_a_delta(simulator: RunningSimulator) -
 
 
 def test_asking_a_text_model_for_images_fails_like_openrouter(simulator: RunningSimulator) -> None:
-    status, payload = fetch(simulator, "/chat/completions", {"model": "openai/gpt-4o-mini", "modalities": ["image"], "messages": [{"role": "user", "content": "x"}]})
+    status, payload = fetch(
+        simulator, "/chat/completions", {"model": "openai/gpt-4o-mini", "modalities": ["image"], "messages": [{"role": "user", "content": "x"}]}
+    )
     assert status == 404 and "output modalities" in json.loads(payload)["error"]["message"]
 
 
@@ -92,7 +99,9 @@ def test_streamed_audio_output_parses_and_decodes(simulator: RunningSimulator) -
 
 @pytest.mark.parametrize(("fmt", "mime", "magic"), [("mp3", "audio/mpeg", "mp3"), ("pcm", "audio/pcm;rate=24000;channels=1", None)])
 def test_speech_endpoint_returns_audio_bytes_and_a_generation(simulator: RunningSimulator, fmt: str, mime: str, magic: str | None) -> None:
-    status, headers, data = raw(simulator, "/audio/speech", {"model": "openai/gpt-4o-mini-tts", "input": "Hello there.", "voice": "alloy", "response_format": fmt})
+    status, headers, data = raw(
+        simulator, "/audio/speech", {"model": "openai/gpt-4o-mini-tts", "input": "Hello there.", "voice": "alloy", "response_format": fmt}
+    )
     assert status == 200 and headers["content-type"] == mime
     found = sniff(data[:64])
     assert (found.name if found else None) == magic
@@ -143,7 +152,7 @@ def test_video_fault_models(simulator: RunningSimulator) -> None:
 
 def test_body_reader_is_independent_of_chunk_boundaries() -> None:
     blob = base64.b64encode(bytes(range(256)) * 400).decode()
-    body = json.dumps({"a": "x\\\"y", "media": "data:video/mp4;base64," + blob, "b": [1, "é"], "raw": blob}).encode()
+    body = json.dumps({"a": 'x\\"y', "media": "data:video/mp4;base64," + blob, "b": [1, "é"], "raw": blob}).encode()
     whole = BodyReader()
     whole.feed(body)
     for size in (1, 3, 7, 4096):

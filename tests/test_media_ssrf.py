@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -73,7 +73,7 @@ def test_legacy_ipv4_spellings_parse_as_addresses() -> None:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    hosts: list[str] = []
+    hosts: ClassVar[list[str]] = []
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -36,7 +36,7 @@ async def test_streamed_body_is_the_same_json_as_an_inline_one(tmp_path: Path, s
     path = tmp_path / "clip.bin"
     path.write_bytes(data)
     expected = json.dumps(body_for(base64.b64encode(data).decode()), separators=(",", ":")).encode()
-    for blob in (Blob(size=size, open=lambda: open(path, "rb")), Blob(size=size, data=data)):
+    for blob in (Blob(size=size, open=lambda: path.open("rb")), Blob(size=size, data=data)):
         body = StreamedBody(body_for(StreamedBody.MARK), blob)
         assert body.length == len(expected)
         assert await collect(body) == expected
@@ -58,7 +58,7 @@ async def test_upload_progress_is_reported(tmp_path: Path) -> None:
 async def test_a_file_that_shrinks_while_uploading_fails_cleanly(tmp_path: Path, simulator: RunningSimulator) -> None:
     path = tmp_path / "clip.bin"
     path.write_bytes(b"x" * 10)
-    body = StreamedBody(body_for(StreamedBody.MARK), Blob(size=20, open=lambda: open(path, "rb")))
+    body = StreamedBody(body_for(StreamedBody.MARK), Blob(size=20, open=lambda: path.open("rb")))
     with pytest.raises(ToolFailure) as caught:
         await collect(body)
     assert caught.value.code is ErrorCode.INVALID_INPUT and "changed" in caught.value.message
@@ -86,7 +86,9 @@ async def test_streamed_upload_reaches_the_server_intact(simulator: RunningSimul
         await gateway.aclose()
     assert "video_url" in result.content
     (entry,) = sim_log.chats(mark)
-    assert entry["media"] == [{"prefix": "data:video/mp4;base64,", "base64_chars": base64_length(len(data)), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}]
+    assert entry["media"] == [
+        {"prefix": "data:video/mp4;base64,", "base64_chars": base64_length(len(data)), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    ]
 
 
 async def test_a_refused_streamed_upload_is_not_resent_but_an_ordinary_one_is(simulator: RunningSimulator, sim_log: SimLog) -> None:

@@ -169,11 +169,12 @@ async def analyze(
     request; larger ones are streamed from disk (never held in memory whole)."""
     if pdf_engine is not None and pdf_engine not in PDF_ENGINES:
         raise invalid("pdf_engine", f"{pdf_engine!r} is not an engine", f"Use one of {', '.join(PDF_ENGINES)}")
-    info = await pick_model(app, tool, model, needs_input=None if medium == "document" else medium)
+    # The source is checked first: a refused path or URL costs no request at all.
     if medium == "image":
         inp, note = await load_image(app, source, field, max_dimension)
     else:
         inp, note = await load(source, medium, app.settings, field=field), None
+    info = await pick_model(app, tool, model, needs_input=None if medium == "document" else medium)
     text = (question or "").strip() or DEFAULT_QUESTIONS[medium]
     body = _base_body(app, info.id)
     if max_tokens is not None:
@@ -256,11 +257,11 @@ async def generate_images(
     if image_size is not None and image_size not in IMAGE_SIZES:
         raise invalid("image_size", f"{image_size!r} is not a size", f"Use one of {', '.join(IMAGE_SIZES)}")
     media_output.check_save_path(save_path, app.settings)
-    info = await pick_model(app, "generate_image", model, needs_output=("image",))
     parts: list[dict[str, Any]] = [{"type": "text", "text": prompt}]
     for i, source in enumerate(input_images or []):
         inp, _ = await load_image(app, source, f"input_images[{i}]")
         parts.append(content_part(inp, "" if inp.url else base64.b64encode(await asyncio.to_thread(inp.read)).decode()))
+    info = await pick_model(app, "generate_image", model, needs_output=("image",))
     body = _base_body(app, info.id)
     body["messages"] = [{"role": "user", "content": parts if len(parts) > 1 else prompt}]
     body["modalities"] = ["image", "text"] if "text" in info.output_modalities else ["image"]
@@ -303,7 +304,9 @@ async def generate_images(
             _, data = parse_data_url(url, "image", app.settings.media.max_resource_bytes)
             fmt = sniff(data[:64])
             if fmt is None or fmt.medium != "image":
-                raise ToolFailure(ErrorCode.UPSTREAM_ERROR, f"{info.id} returned an image in a format that could not be recognised.", generation_id=result.generation_id)
+                raise ToolFailure(
+                    ErrorCode.UPSTREAM_ERROR, f"{info.id} returned an image in a format that could not be recognised.", generation_id=result.generation_id
+                )
             index += 1
             numbered = index if n > 1 or len(result.images) > 1 else None
             saved = await asyncio.to_thread(media_output.write, app.settings, data, medium="image", fmt=fmt, save_path=save_path, prompt=prompt, index=numbered)
@@ -397,7 +400,9 @@ async def generate_audio(
     body["audio"] = {"voice": chosen_voice, "format": "pcm16" if fmt in ("wav", "pcm") else fmt}
     result = await run_chat(app, body, tool="generate_audio")
     if not result.audio_data:
-        raise ToolFailure(ErrorCode.UPSTREAM_ERROR, f"{info.id} answered without audio. Try again or pick another model.", retryable=True, generation_id=result.generation_id)
+        raise ToolFailure(
+            ErrorCode.UPSTREAM_ERROR, f"{info.id} answered without audio. Try again or pick another model.", retryable=True, generation_id=result.generation_id
+        )
     data, file_fmt = audio_file(base64.b64decode("".join(result.audio_data)), raw_pcm=body["audio"]["format"] == "pcm16")
     saved = await asyncio.to_thread(media_output.write, app.settings, data, medium="audio", fmt=file_fmt, save_path=save_path, prompt=prompt)
     return GeneratedAudio(info.id, saved, result.generation_id, result.cost_usd, result.audio_transcript or None, result)
@@ -474,19 +479,20 @@ async def submit_video(
     if aspect_ratio is not None and aspect_ratio not in VIDEO_ASPECT_RATIOS:
         raise invalid("aspect_ratio", f"{aspect_ratio!r} is not a video aspect ratio", f"Use one of {', '.join(VIDEO_ASPECT_RATIOS)}")
     media_output.check_save_path(save_path, app.settings)
+    frames = []
+    for kind, source in (("first_frame", first_frame_image), ("last_frame", last_frame_image)):
+        if source is not None:
+            frames.append({"type": "image_url", "image_url": {"url": await _frame(app, source, f"{kind}_image")}, "frame_type": kind})
+    references = [{"type": "image_url", "image_url": {"url": await _frame(app, s, f"reference_images[{i}]")}} for i, s in enumerate(reference_images or [])]
     info = await pick_model(app, "generate_video", model, needs_output=("video",))
     body: dict[str, Any] = {"model": info.id, "prompt": prompt}
     for key, value in (("duration", duration), ("resolution", resolution), ("aspect_ratio", aspect_ratio), ("seed", seed), ("generate_audio", generate_audio)):
         if value is not None:
             body[key] = value
-    frames = []
-    for kind, source in (("first_frame", first_frame_image), ("last_frame", last_frame_image)):
-        if source is not None:
-            frames.append({"type": "image_url", "image_url": {"url": await _frame(app, source, f"{kind}_image")}, "frame_type": kind})
     if frames:
         body["frame_images"] = frames
-    if reference_images:
-        body["input_references"] = [{"type": "image_url", "image_url": {"url": await _frame(app, s, f"reference_images[{i}]")}} for i, s in enumerate(reference_images)]
+    if references:
+        body["input_references"] = references
     from ..upstream import media as upstream_media
 
     estimate = info.request_price if info.request_price is not None else VIDEO_ESTIMATE_USD
@@ -587,7 +593,12 @@ async def _finish_video(app: App, record: dict[str, Any], status: Any, save_path
             if fmt is None or fmt.medium != "video":
                 fmt = BY_NAME["webm"] if (content_type or "").startswith("video/webm") else BY_NAME["mp4"]
             target = media_output.target_path(
-                settings, medium="video", fmt=fmt, save_path=save_path, prompt=str(record.get("prompt", "video")), index=index + 1 if status.outputs > 1 else None
+                settings,
+                medium="video",
+                fmt=fmt,
+                save_path=save_path,
+                prompt=str(record.get("prompt", "video")),
+                index=index + 1 if status.outputs > 1 else None,
             )
             os.replace(partial, target)
         finally:
@@ -599,7 +610,8 @@ async def _finish_video(app: App, record: dict[str, Any], status: Any, save_path
         record["cost_usd"] = str(status.cost_usd)
         if call_id := record.get("call_id"):
             storage = await app.storage()
-            with contextlib.suppress(KeyError):
+            await app.ledger.flush()  # the row of the submit may still be queued in this process
+            with contextlib.suppress(KeyError):  # a job this server's database never recorded
                 await storage.set_cost(call_id, status.cost_usd, source="video")
     await (await app.storage()).kv_put(VIDEO_NAMESPACE, video_id, record)
     return _outcome(record)

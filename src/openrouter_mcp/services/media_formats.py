@@ -47,7 +47,12 @@ FORMATS: tuple[Format, ...] = (
 )
 BY_NAME = {f.name: f for f in FORMATS}
 _BY_EXT = {ext: f for f in FORMATS for ext in (f.ext, *f.aliases)}
-_BY_MIME = {f.mime: f for f in FORMATS} | {"image/jpg": BY_NAME["jpeg"], "audio/mp3": BY_NAME["mp3"], "audio/x-wav": BY_NAME["wav"], "audio/wave": BY_NAME["wav"]}
+_BY_MIME = {f.mime: f for f in FORMATS} | {
+    "image/jpg": BY_NAME["jpeg"],
+    "audio/mp3": BY_NAME["mp3"],
+    "audio/x-wav": BY_NAME["wav"],
+    "audio/wave": BY_NAME["wav"],
+}
 # Documents that are text: recognised by extension, accepted only when the bytes are UTF-8 text.
 TEXT_DOCUMENTS = frozenset({"txt", "md", "csv", "json", "html", "xml"})
 

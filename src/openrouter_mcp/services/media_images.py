@@ -34,7 +34,9 @@ def _open(data: bytes, field: str) -> Image:
     except Image.DecompressionBombError:
         raise ToolFailure(ErrorCode.TOO_LARGE, f"{field}: the image has more than {MAX_PIXELS // 1_000_000} megapixels.", details={"field": field}) from None
     except (OSError, SyntaxError, ValueError):
-        raise ToolFailure(ErrorCode.UNSUPPORTED_FORMAT, f"{field}: the image could not be read; it is damaged or not an image.", details={"field": field}) from None
+        raise ToolFailure(
+            ErrorCode.UNSUPPORTED_FORMAT, f"{field}: the image could not be read; it is damaged or not an image.", details={"field": field}
+        ) from None
 
 
 def _has_alpha(image: Image) -> bool:

@@ -129,7 +129,9 @@ def open_inside(real: Path, roots: tuple[Path, ...], field: str) -> BinaryIO:
     try:
         fd = os.open(real, flags)
     except OSError as exc:
-        raise ToolFailure(ErrorCode.UNSAFE_PATH if exc.errno == 40 else ErrorCode.INVALID_INPUT, f"{field}: could not open the file ({exc.strerror}).") from None
+        raise ToolFailure(
+            ErrorCode.UNSAFE_PATH if exc.errno == 40 else ErrorCode.INVALID_INPUT, f"{field}: could not open the file ({exc.strerror})."
+        ) from None
     if sys.platform.startswith("linux"):
         opened = Path(os.path.realpath(f"/proc/self/fd/{fd}"))
         if not _inside(opened, roots):
@@ -201,9 +203,7 @@ def _url_filename(url: str, fallback: str) -> str:
     return name or fallback
 
 
-async def load(
-    raw: str, medium: Medium, settings: Settings, *, field: str, fetcher: SafeFetcher | None = None, need_bytes: bool = False
-) -> MediaInput:
+async def load(raw: str, medium: Medium, settings: Settings, *, field: str, fetcher: SafeFetcher | None = None, need_bytes: bool = False) -> MediaInput:
     """Check one source and describe it; nothing is sent anywhere except the guarded fetch of a URL whose
     bytes we need (audio, or `need_bytes`)."""
     if not isinstance(raw, str) or not raw.strip():

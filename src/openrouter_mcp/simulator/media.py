@@ -481,7 +481,12 @@ class MediaRoutes:
             data, mime = mp3_bytes(seconds), "audio/mpeg"
         tokens = max(1, math.ceil(len(text) / 4))
         gen = Generation(
-            id=f"gen-tts-{int(time.time())}-{uuid.uuid4().hex[:16]}", model=str(model_id), provider="OpenAI", created_at=time.time(), streamed=False, prompt_tokens=tokens
+            id=f"gen-tts-{int(time.time())}-{uuid.uuid4().hex[:16]}",
+            model=str(model_id),
+            provider="OpenAI",
+            created_at=time.time(),
+            streamed=False,
+            prompt_tokens=tokens,
         )
         gen.cost = (tokens * _price(model, "prompt")).quantize(Decimal("0.000000001"))
         gen.finish_reason = "stop"

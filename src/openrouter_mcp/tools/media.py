@@ -104,7 +104,10 @@ def _usage(results: list[ChatResult]) -> Usage:
 
 
 def _links(files: list[SavedMedia]) -> list[ResourceLink]:
-    return [ResourceLink(type="resource_link", name=f.path.rsplit("/", 1)[-1], uri=f.uri, mime_type=f.mime_type, size=f.size_bytes, description=f.path) for f in files]
+    return [
+        ResourceLink(type="resource_link", name=f.path.rsplit("/", 1)[-1], uri=f.uri, mime_type=f.mime_type, size=f.size_bytes, description=f.path)
+        for f in files
+    ]
 
 
 def _short(args: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +125,9 @@ def register(server: MCPServer[Any], app: App) -> None:
             async def report(value: float, message: str, total: float | None) -> None:
                 await prog.update(value, message, total=total)
 
-            done = await media.analyze(app, tool=tool, medium=medium, field=field, source=source, question=args.get("question"), model=args.get("model"), report=report, **extra)
+            done = await media.analyze(
+                app, tool=tool, medium=medium, field=field, source=source, question=args.get("question"), model=args.get("model"), report=report, **extra
+            )
             r = done.result
             out = AnalysisOutput(
                 text=r.content,
@@ -185,7 +190,10 @@ def register(server: MCPServer[Any], app: App) -> None:
         args = {"document_path": document_path, "question": question, "model": model, "pdf_engine": pdf_engine, "wait_seconds": wait_seconds}
         return await analysis("analyze_document", "document", "document_path", document_path, args, ctx, pdf_engine=pdf_engine)
 
-    @server.tool(annotations=PAID_CALL, description="Generate images (n variants in parallel; input_images to edit). Saves them and returns resource links, a preview and cost_usd.")
+    @server.tool(
+        annotations=PAID_CALL,
+        description="Generate images (n variants in parallel; input_images to edit). Saves them and returns resource links, a preview and cost_usd.",
+    )
     async def generate_image(
         prompt: str,
         model: Model = None,
@@ -226,7 +234,10 @@ def register(server: MCPServer[Any], app: App) -> None:
             generation_ids=[r.generation_id for r in done.results if r.generation_id],
             failed_variants=done.errors,
         )
-        lines = [f"Saved {len(files)} image{'s' if len(files) > 1 else ''} ({done.model}, ${out.cost_usd:.6f}):", *(f"- {f.path} ({f.mime_type}, {f.size_bytes} bytes)" for f in files)]
+        lines = [
+            f"Saved {len(files)} image{'s' if len(files) > 1 else ''} ({done.model}, ${out.cost_usd:.6f}):",
+            *(f"- {f.path} ({f.mime_type}, {f.size_bytes} bytes)" for f in files),
+        ]
         if done.errors:
             lines.append(f"{len(done.errors)} variant(s) failed: {done.errors[0]}")
         result = ok(out, "\n".join(lines))
@@ -236,7 +247,10 @@ def register(server: MCPServer[Any], app: App) -> None:
         result.content.extend(_links(files))
         return result
 
-    @server.tool(annotations=PAID_CALL, description="Text to speech (TTS models) or spoken replies (audio chat models). Saves the audio and returns a resource link and cost_usd.")
+    @server.tool(
+        annotations=PAID_CALL,
+        description="Text to speech (TTS models) or spoken replies (audio chat models). Saves the audio and returns a resource link and cost_usd.",
+    )
     async def generate_audio(
         prompt: Annotated[str, Field(description="The text to speak.")],
         model: Model = None,
@@ -351,5 +365,7 @@ def register_output_resource(server: MCPServer[Any], app: App, ext: str, mime: s
             raise ResourceError(failure.message) from None
         size = real.stat().st_size
         if size > app.settings.media.max_resource_bytes:
-            raise ResourceError(f"{real.name} is {size / 1e6:.0f} MB, over the {app.settings.media.max_resource_bytes / 1e6:g} MB resource cap; open it at {real}.")
+            raise ResourceError(
+                f"{real.name} is {size / 1e6:.0f} MB, over the {app.settings.media.max_resource_bytes / 1e6:g} MB resource cap; open it at {real}."
+            )
         return real.read_bytes()

@@ -145,7 +145,9 @@ async def download_video(
                 async for chunk in resp.aiter_bytes():
                     received += len(chunk)
                     if received > max_bytes:
-                        raise ToolFailure(ErrorCode.TOO_LARGE, f"The video is larger than the {max_bytes / 1e6:g} MB cap for saved videos.", details={"cap_bytes": max_bytes})
+                        raise ToolFailure(
+                            ErrorCode.TOO_LARGE, f"The video is larger than the {max_bytes / 1e6:g} MB cap for saved videos.", details={"cap_bytes": max_bytes}
+                        )
                     await asyncio.to_thread(sink.write, chunk)
                     if on_bytes is not None:
                         await on_bytes(received)

@@ -184,7 +184,9 @@ class SafeFetcher:
             async with asyncio.timeout(self._timeout_s):
                 return await self._fetch(url, field, max_bytes)
         except TimeoutError:
-            raise invalid(field, f"fetching {url[:200]} took longer than {self._timeout_s:g} s", "Use a faster host, or put the file in the input folder") from None
+            raise invalid(
+                field, f"fetching {url[:200]} took longer than {self._timeout_s:g} s", "Use a faster host, or put the file in the input folder"
+            ) from None
 
     async def _fetch(self, url: str, field: str, max_bytes: int) -> Fetched:
         timeout = httpx.Timeout(self._timeout_s, connect=self._connect_timeout_s)
@@ -213,7 +215,9 @@ class SafeFetcher:
                 except httpx.TimeoutException:
                     raise invalid(field, f"{url[:200]} did not answer in time", "Try again, or put the file in the input folder") from None
                 except httpx.HTTPError as exc:
-                    raise invalid(field, f"{url[:200]} could not be fetched ({type(exc).__name__})", "Check the URL, or put the file in the input folder") from None
+                    raise invalid(
+                        field, f"{url[:200]} could not be fetched ({type(exc).__name__})", "Check the URL, or put the file in the input folder"
+                    ) from None
         raise unsafe_url(field, url, f"it redirected more than {MAX_REDIRECTS} times")
 
 
