@@ -204,7 +204,7 @@ async def test_usage_cli_prints_a_table_and_writes_a_chart(own_server: tuple[Cli
     assert haiku.split()[1] == "2" and f"{want['cost']:.6f}" in haiku
     image = Image.open(chart)
     assert image.format == "PNG" and image.size[0] == 900
-    bars = sum(1 for px in image.getdata() if px == (52, 101, 164))
+    bars = sum(1 for px in image.get_flattened_data() if px == (52, 101, 164))
     assert bars > 500  # the cost bars were drawn
     as_json = subprocess.run([sys.executable, "-m", "openrouter_mcp", "usage", "--json"], env=env, capture_output=True, text=True, check=True)
     import json

@@ -100,6 +100,30 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return walk(schema, 0) if defs else schema
 
 
+def _types_of(node: dict[str, Any]) -> str | list[str] | None:
+    if isinstance(node.get("type"), str | list):
+        return node["type"]  # type: ignore[no-any-return]
+    kinds: list[str] = []
+    for option in node.get("anyOf") or ():
+        kind = _types_of(option) if isinstance(option, dict) else None
+        for k in [kind] if isinstance(kind, str) else kind or []:
+            if k not in kinds:
+                kinds.append(k)
+    return (kinds[0] if len(kinds) == 1 else kinds) or None
+
+
+def outline_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """An output schema reduced to its outline: each top-level field's name and JSON type(s). Nested
+    structure, prose and the list of required fields stay out of tools/list (they cost every conversation
+    tokens); the full output model still checks every result before it leaves the server, and every
+    field the outline names is always present."""
+    props = {}
+    for name, node in (schema.get("properties") or {}).items():
+        kinds = _types_of(node) if isinstance(node, dict) else None
+        props[name] = {"type": kinds} if kinds else {}
+    return {"type": "object", "properties": props}
+
+
 class OpenRouterMCP(MCPServer[Any]):
     _listed: list[Any] | None = None
 
@@ -109,7 +133,7 @@ class OpenRouterMCP(MCPServer[Any]):
             for tool in tools:
                 tool.input_schema = compact_schema(inline_refs(tool.input_schema), optional_null=True)
                 if tool.output_schema is not None:
-                    tool.output_schema = compact_schema(inline_refs(tool.output_schema), optional_null=False)
+                    tool.output_schema = outline_output_schema(compact_schema(inline_refs(tool.output_schema), optional_null=False))
             self._listed = tools
         return self._listed
 

@@ -58,15 +58,12 @@ Json = dict[str, Any]
 def register(server: Any, app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
-        description=(
-            "Chat with any OpenRouter model. Supports fallbacks (models), provider routing, JSON output "
-            "(response_format), tool calling, reasoning and web search; returns text, usage and cost_usd."
-        ),
+        description="Chat with any OpenRouter model: fallbacks, provider routing, JSON output, tool calls, reasoning, web search. Returns text, usage, cost_usd.",
     )
     async def chat_completion(
-        messages: Annotated[list[Json], Field(description="[{role: system|user|assistant|tool, content: str | parts (text, image_url, input_audio, file)}]")],
-        model: Annotated[str | None, Field(description="Model id, e.g. openai/gpt-4o-mini; variants :free :nitro :floor :online :thinking.")] = None,
-        models: Annotated[list[str] | None, Field(description="Fallback model ids, tried in order.")] = None,
+        messages: Annotated[list[Json], Field(description="[{role, content: str | parts}]")],
+        model: Annotated[str | None, Field(description="e.g. openai/gpt-4o-mini; :free :nitro :floor :online :thinking")] = None,
+        models: Annotated[list[str] | None, Field(description="Fallbacks, in order")] = None,
         temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
         top_p: float | None = None,
         top_k: int | None = None,
@@ -77,15 +74,15 @@ def register(server: Any, app: App) -> None:
         seed: int | None = None,
         stop: str | list[str] | None = None,
         max_tokens: Annotated[int | None, Field(ge=1)] = None,
-        response_format: Annotated[Json | None, Field(description="{type: json_object} or {type: json_schema, json_schema: {name, schema}}")] = None,
-        tools: Annotated[list[Json] | None, Field(description="OpenAI-style function tools.")] = None,
+        response_format: Annotated[Json | None, Field(description="{type: json_object|json_schema, json_schema: {name, schema}}")] = None,
+        tools: Annotated[list[Json] | None, Field(description="Function tools")] = None,
         tool_choice: str | Json | None = None,
-        reasoning: Annotated[Json | None, Field(description="{effort: xhigh|high|medium|low|minimal|none} or {max_tokens}; exclude")] = None,
-        provider: Annotated[Json | None, Field(description="Routing: order, only, ignore, sort, quantizations, max_price, zdr, data_collection, require_parameters, allow_fallbacks")] = None,
-        web_search: Annotated[bool | Json | None, Field(description="true or {max_results}: search the web, cite sources.")] = None,
+        reasoning: Annotated[Json | None, Field(description="{effort: xhigh..none} | {max_tokens}; exclude")] = None,
+        provider: Annotated[Json | None, Field(description="order only ignore sort quantizations max_price zdr data_collection require_parameters allow_fallbacks")] = None,
+        web_search: Annotated[bool | Json | None, Field(description="true | {max_results}")] = None,
         plugins: list[Json] | None = None,
-        max_cost_usd: Annotated[float | None, Field(gt=0, description="Refuse if the call could cost more (USD).")] = None,
-        wait_seconds: Annotated[float | None, Field(ge=0, description="Return a job id if not done by then.")] = None,
+        max_cost_usd: Annotated[float | None, Field(gt=0, description="Refuse if it could cost more")] = None,
+        wait_seconds: Annotated[float | None, Field(ge=0, description="Then return a job id")] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, ChatOutput]:
         args = {k: v for k, v in locals().items() if k not in ("ctx", "app", "server")}
