@@ -139,6 +139,24 @@ def test_quality_is_scored_the_way_each_prompt_says(measured: dict[str, Any]) ->
     judge_calls = [c for c in measured["chats"] if "<criteria>" in json.dumps(c["body"]["messages"])]
     assert len(judge_calls) == 18
     assert measured["out"]["pareto_front"] == ["bench/thrifty"]
+    # The schema goes with the request as a response format; strict only where providers accept it.
+    formats = [c["body"].get("response_format") for c in measured["chats"] if "Lyon" in json.dumps(c["body"]["messages"])]
+    assert len(formats) == 9 and all(f["json_schema"]["strict"] is False for f in formats)
+    verdicts = [c["body"]["response_format"] for c in judge_calls]
+    assert all(f["json_schema"]["strict"] is True and f["json_schema"]["name"] == "verdict" for f in verdicts)
+
+
+async def test_failed_calls_are_counted_by_code_and_rank_last(bench_client: Client) -> None:
+    run = await bench_client.call_tool("benchmark_models", {"models": ["bench/swift", "sim/no-credits"], "prompts": ["Say hi."], "runs": 2, "warmup": 0})
+    assert run.structured_content is not None, run.content[0].text
+    broken = run.structured_content["models"][-1]
+    assert broken["model"] == "sim/no-credits" and broken["rank"] == 2
+    assert broken["ok"] == 0 and broken["success_rate"] == 0 and broken["errors"] == {"NO_CREDITS": 2}
+    assert broken["latency_ms"] == {"median": None, "p90": None, "mean": None, "n": 0} and broken["scores"]["overall"] == 0
+    for fmt in ("html", "markdown", "csv"):
+        exported = await bench_client.call_tool("export_benchmark_report", {"benchmark_id": run.structured_content["benchmark_id"], "format": fmt})
+        assert not exported.is_error, exported.content[0].text
+    assert "NO_CREDITS x2" in Path(exported.structured_content["path"]).with_suffix(".md").read_text()  # type: ignore[index]
 
 
 async def test_ranking_follows_the_weights(bench_client: Client) -> None:

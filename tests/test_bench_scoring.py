@@ -168,3 +168,14 @@ def test_the_pareto_front_keeps_only_models_nobody_beats_on_cost_and_quality() -
     summaries = [summarize(m, _samples(m, 100.0, cost, q), scored=True) for m, cost, q in rows]
     assert pareto_front(summaries) == ["c", "a", "d"]
     assert pareto_front([summarize("x", _samples("x", 1.0, "0.1", None), scored=False)]) == []
+
+
+def test_strict_structured_outputs_only_for_schemas_providers_accept_strictly() -> None:
+    from openrouter_mcp.services.bench import strict_ready
+
+    closed = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False}
+    assert strict_ready(closed)
+    assert not strict_ready({**closed, "additionalProperties": True})
+    assert not strict_ready({**closed, "required": []})
+    assert not strict_ready({**closed, "properties": {"a": {"type": "object", "properties": {"b": {"type": "string"}}}}})
+    assert strict_ready({"type": "array", "items": closed})

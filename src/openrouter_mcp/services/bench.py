@@ -234,6 +234,21 @@ def jury_for(cfg: BenchConfig, candidate: str) -> list[str]:
     return others[:MAX_JURY]
 
 
+def strict_ready(schema: Any) -> bool:
+    """Whether providers accept the schema in strict mode: every object lists all its properties as
+    required and allows no others (strict with any other schema is refused upstream)."""
+    if isinstance(schema, list):
+        return all(strict_ready(x) for x in schema)
+    if not isinstance(schema, dict):
+        return True
+    if schema.get("type") == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        if schema.get("additionalProperties") is not False or set(schema.get("required") or []) != set(props):
+            return False
+    nested = [*(schema.get("properties") or {}).values(), *(schema.get("$defs") or {}).values(), schema.get("items"), schema.get("anyOf")]
+    return all(strict_ready(v) for v in nested if v is not None)
+
+
 def _body(
     settings: Settings, info: ModelInfo, messages: list[dict[str, Any]], *, max_tokens: int, temperature: float | None, schema: dict[str, Any] | None, name: str
 ) -> dict[str, Any]:
@@ -243,7 +258,7 @@ def _body(
         args["temperature"] = temperature
     if schema is not None:
         if "structured_outputs" in params:
-            args["response_format"] = {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}
+            args["response_format"] = {"type": "json_schema", "json_schema": {"name": name, "strict": strict_ready(schema), "schema": schema}}
         elif "response_format" in params:
             args["response_format"] = {"type": "json_object"}
     return build_request(args, settings).body
