@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -240,7 +240,10 @@ class Simulator:
         return JSONResponse({"ok": True})
 
     async def chat(self, request: Request) -> Response:
-        raw, blobs = await media.read_body(request)
+        try:
+            raw, blobs = await media.read_body(request)
+        except ClientDisconnect:
+            return Response(status_code=499)  # the client gave up before sending the whole request
         try:
             body = json.loads(raw)
         except json.JSONDecodeError:
