@@ -352,29 +352,37 @@ class MediaRoutes:
             Route("/api/v1/audio/speech", self.speech, methods=["POST"]),
         ]
 
-    async def _json_body(self, request: Request) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    async def _accept(self, request: Request, output: str) -> tuple[dict[str, Any], dict[str, Any]] | Response:
+        """Read, log and check a request that asks a model for `output`: its body and model, or the error."""
+        from .server import _error
+
         raw, blobs = await read_body(request)
         try:
             body = json.loads(raw)
         except json.JSONDecodeError:
-            return None, blobs
-        return (body if isinstance(body, dict) else None), blobs
-
-    async def submit_video(self, request: Request) -> Response:
-        from .server import _error
-
-        body, blobs = await self._json_body(request)
+            body = None
+        body = body if isinstance(body, dict) else None
         model_id = body.get("model") if body else None
         self.sim.state.log(request, model=model_id, body=body, media=blobs)
         if not self.sim._authorized(request):
             return _error(401, "User not found.")
         if body is None:
             return _error(400, "Request body must be a JSON object")
-        model = self.sim.model(str(model_id)) if isinstance(model_id, str) else None
+        model = self.sim.model(model_id) if isinstance(model_id, str) else None
         if model is None:
             return _error(404, f"No endpoints found for {model_id}.")
-        if "video" not in model["architecture"]["output_modalities"]:
-            return _error(400, f"{model_id} does not generate video")
+        if output not in model["architecture"]["output_modalities"]:
+            return _error(400, f"{model_id} does not generate {output}")
+        return body, model
+
+    async def submit_video(self, request: Request) -> Response:
+        from .server import _error
+
+        accepted = await self._accept(request, "video")
+        if isinstance(accepted, Response):
+            return accepted
+        body, model = accepted
+        model_id = model["id"]
         if not isinstance(body.get("prompt"), str) and not body.get("frame_images"):
             return _error(400, "prompt is required")
         duration = body.get("duration", 4)
@@ -451,18 +459,13 @@ class MediaRoutes:
     async def speech(self, request: Request) -> Response:
         from .server import Generation, _error
 
-        body, blobs = await self._json_body(request)
-        model_id = body.get("model") if body else None
-        self.sim.state.log(request, model=model_id, body=body, media=blobs)
-        if not self.sim._authorized(request):
-            return _error(401, "User not found.")
-        if body is None or not isinstance(body.get("input"), str) or not body["input"].strip():
+        accepted = await self._accept(request, "speech")
+        if isinstance(accepted, Response):
+            return accepted
+        body, model = accepted
+        model_id = model["id"]
+        if not isinstance(body.get("input"), str) or not body["input"].strip():
             return _error(400, "input is required")
-        model = self.sim.model(str(model_id)) if isinstance(model_id, str) else None
-        if model is None:
-            return _error(404, f"No endpoints found for {model_id}.")
-        if "speech" not in model["architecture"]["output_modalities"]:
-            return _error(400, f"{model_id} is not a text-to-speech model")
         voices = model.get("supported_voices") or []
         voice = body.get("voice")
         if voice is not None and voices and voice not in voices:

@@ -115,6 +115,13 @@ def _short(args: dict[str, Any]) -> dict[str, Any]:
     return {k: (v[:200] + "…" if isinstance(v, str) and len(v) > 200 else v) for k, v in args.items()}
 
 
+def reporter(prog: Progress) -> media.Report:
+    async def report(value: float, message: str, total: float | None) -> None:
+        await prog.update(value, message, total=total)
+
+    return report
+
+
 def _analysis_text(out: AnalysisOutput) -> str:
     return f"{out.text}\n— {out.model} via {out.provider} · {out.usage.total_tokens} tokens · ${out.cost_usd:.6f}"
 
@@ -122,11 +129,16 @@ def _analysis_text(out: AnalysisOutput) -> str:
 def register(server: MCPServer[Any], app: App) -> None:
     async def analysis(tool: str, medium: Medium, field: str, source: str, args: dict[str, Any], ctx: Context | None, **extra: Any) -> CallToolResult:
         async def work(prog: Progress) -> CallToolResult:
-            async def report(value: float, message: str, total: float | None) -> None:
-                await prog.update(value, message, total=total)
-
             done = await media.analyze(
-                app, tool=tool, medium=medium, field=field, source=source, question=args.get("question"), model=args.get("model"), report=report, **extra
+                app,
+                tool=tool,
+                medium=medium,
+                field=field,
+                source=source,
+                question=args.get("question"),
+                model=args.get("model"),
+                report=reporter(prog),
+                **extra,
             )
             r = done.result
             out = AnalysisOutput(
@@ -207,10 +219,6 @@ def register(server: MCPServer[Any], app: App) -> None:
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, ImageOutput]:
         async with progress(ctx) as prog:
-
-            async def report(value: float, message: str, total: float | None) -> None:
-                await prog.update(value, message, total=total)
-
             done = await media.generate_images(
                 app,
                 prompt=prompt,
@@ -222,7 +230,7 @@ def register(server: MCPServer[Any], app: App) -> None:
                 seed=seed,
                 save_path=save_path,
                 max_cost_usd=max_cost_usd,
-                report=report,
+                report=reporter(prog),
             )
         files = [SavedMedia(**media.saved_dict(f)) for f in done.files]
         out = ImageOutput(
@@ -260,11 +268,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, AudioOutput]:
         async with progress(ctx) as prog:
-
-            async def report(value: float, message: str, total: float | None) -> None:
-                await prog.update(value, message, total=total)
-
-            done = await media.generate_audio(app, prompt=prompt, model=model, voice=voice, audio_format=format, save_path=save_path, report=report)
+            done = await media.generate_audio(app, prompt=prompt, model=model, voice=voice, audio_format=format, save_path=save_path, report=reporter(prog))
         saved = SavedMedia(**media.saved_dict(done.file))
         out = AudioOutput(
             audio=saved,
@@ -335,11 +339,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     async def follow(video_id: str, save_path: str | None, wait_seconds: float, ctx: Context | None) -> CallToolResult:
         async with progress(ctx) as prog:
-
-            async def report(value: float, message: str, total: float | None) -> None:
-                await prog.update(value, message, total=total)
-
-            return video_result(await media.follow_video(app, video_id, save_path=save_path, wait_seconds=wait_seconds, report=report))
+            return video_result(await media.follow_video(app, video_id, save_path=save_path, wait_seconds=wait_seconds, report=reporter(prog)))
 
     @server.tool(annotations=READ_ONLY_REMOTE, description="Check a generate_video job; when it is done, save the video and return its resource link.")
     async def get_video_status(
