@@ -9,11 +9,14 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from openrouter_mcp.config import load_settings
 from openrouter_mcp.errors import ErrorCode, ToolFailure
+from openrouter_mcp.services.media_input import load
 from openrouter_mcp.upstream.safe_fetch import SafeFetcher, address_refusal, check_url, parse_ip
 
 LOOPBACK_ONLY = [ipaddress.ip_network("127.0.0.1/32")]
@@ -83,6 +86,8 @@ class _Handler(BaseHTTPRequestHandler):
         port = self.server.server_address[1]
         if self.path == "/file.wav":
             self._send(200, WAV)
+        elif self.path == "/notes.md":
+            self._send(200, b"# Notes\n\nBring the report.\n")
         elif self.path == "/redirect-private":
             self._redirect("http://10.0.0.5/file.wav")
         elif self.path == "/redirect-metadata":
@@ -221,3 +226,13 @@ async def test_time_is_capped(remote: int) -> None:
     failure = await refused(fetcher(timeout_s=0.5).fetch(f"http://127.0.0.1:{remote}/slow", field="audio_path", max_bytes=100_000))
     assert failure.code is ErrorCode.INVALID_INPUT and "longer than" in failure.message
     assert time.monotonic() - started < 1.5
+
+
+async def test_text_documents_by_url_are_fetched_through_the_guard_and_pdfs_passed_on(remote: int, tmp_path: Path) -> None:
+    settings = load_settings({"OPENROUTER_MCP_HOME": str(tmp_path)}, simulate=True)
+    dns = FakeDNS({"docs.test": [["127.0.0.1"]]})
+    got = await load(f"http://docs.test:{remote}/notes.md", "document", settings, field="document_path", fetcher=fetcher(dns))
+    assert got.kind == "data" and got.format is not None and got.format.name == "md" and got.data == b"# Notes\n\nBring the report.\n"
+    assert dns.lookups == ["docs.test"]
+    passed = await load("https://example.com/paper.pdf", "document", settings, field="document_path", fetcher=fetcher(dns))
+    assert passed.kind == "url" and dns.lookups == ["docs.test"]

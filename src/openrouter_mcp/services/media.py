@@ -23,7 +23,7 @@ from ..upstream import ChatResult
 from . import media_output
 from .chat import check_model_id, run_chat
 from .media_formats import BY_NAME, Format, Medium, sniff
-from .media_input import MediaInput, load, parse_data_url, with_data
+from .media_input import MediaInput, load, with_data
 from .pricing import estimate_chat_usd
 from .tokens import estimate_text_tokens
 
@@ -299,14 +299,17 @@ async def generate_images(
     for result in results:
         for image in result.images:
             url = ((image.get("image_url") or {}).get("url")) if isinstance(image, dict) else None
-            if not isinstance(url, str) or not url.startswith("data:"):
+            if not isinstance(url, str):
                 continue
-            _, data = parse_data_url(url, "image", app.settings.media.max_resource_bytes)
-            fmt = sniff(data[:64])
-            if fmt is None or fmt.medium != "image":
+            try:
+                # A data URL as OpenRouter sends them, or a link to fetch (through the same guard as any URL).
+                got = await load(url, "image", app.settings, field="image", need_bytes=True)
+            except ToolFailure as failure:
                 raise ToolFailure(
-                    ErrorCode.UPSTREAM_ERROR, f"{info.id} returned an image in a format that could not be recognised.", generation_id=result.generation_id
-                )
+                    ErrorCode.UPSTREAM_ERROR, f"{info.id} returned an image that could not be used: {failure.message}", generation_id=result.generation_id
+                ) from None
+            assert got.data is not None and got.format is not None
+            data, fmt = got.data, got.format
             index += 1
             numbered = index if n > 1 or len(result.images) > 1 else None
             saved = await asyncio.to_thread(media_output.write, app.settings, data, medium="image", fmt=fmt, save_path=save_path, prompt=prompt, index=numbered)

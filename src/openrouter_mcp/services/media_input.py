@@ -220,11 +220,14 @@ async def load(raw: str, medium: Medium, settings: Settings, *, field: str, fetc
 
         checked = check_url(source, field)
         name = _url_filename(source, f"{medium}")
-        if medium in PASS_THROUGH and not need_bytes:
+        named = by_extension(name)
+        # OpenRouter fetches PDFs by URL, not other documents: those we fetch.
+        passes = medium in PASS_THROUGH and not (medium == "document" and named is not None and named.name != "pdf")
+        if passes and not need_bytes:
             # OpenRouter fetches this one; a name for this machine can only be a mistake.
             if checked.host == "localhost" or checked.host.endswith(".localhost"):
                 raise unsafe_url(field, source, f"{checked.host} names this machine")
-            return MediaInput(field=field, medium=medium, kind="url", filename=name, format=by_extension(name), url=source)
+            return MediaInput(field=field, medium=medium, kind="url", filename=name, format=named, url=source)
         if fetcher is None:
             from ..upstream.safe_fetch import SafeFetcher
 

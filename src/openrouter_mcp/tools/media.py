@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
-from mcp_types import CallToolResult, ImageContent, ResourceLink
+from mcp_types import CallToolResult, ImageContent, ResourceLink, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from ..errors import ToolFailure
 from ..services import media, media_output
 from ..services.media_formats import FORMATS, Medium
 from ..upstream import ChatResult
-from ._common import PAID_CALL, READ_ONLY_REMOTE, Progress, ok, progress
+from ._common import PAID_CALL, Progress, ok, progress
 from .chat import Usage
 
 if TYPE_CHECKING:
@@ -84,6 +84,8 @@ class VideoOutput(BaseModel):
     content_is_untrusted: bool = True
 
 
+# get_video_status costs nothing and asking again changes nothing, but it saves the finished video.
+SAVES_RESULT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 Question = Annotated[str | None, Field(description="What to ask about the file.")]
 Model = Annotated[str | None, Field(description="Model id; default: a configured model that accepts this medium.")]
 Wait = Annotated[float | None, Field(ge=0, description="Return a job id if not done by then.")]
@@ -341,7 +343,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         async with progress(ctx) as prog:
             return video_result(await media.follow_video(app, video_id, save_path=save_path, wait_seconds=wait_seconds, report=reporter(prog)))
 
-    @server.tool(annotations=READ_ONLY_REMOTE, description="Check a generate_video job; when it is done, save the video and return its resource link.")
+    @server.tool(annotations=SAVES_RESULT, description="Check a generate_video job; when it is done, save the video and return its resource link.")
     async def get_video_status(
         video_id: Annotated[str, Field(min_length=4, max_length=128, description="The video_id generate_video returned.")],
         save_path: SavePath = None,
