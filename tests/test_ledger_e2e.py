@@ -125,6 +125,7 @@ async def test_concurrent_calls_leave_one_row_per_generation_and_match_the_bill(
     total = sum((r.cost_usd or Decimal(0) for r in rows), Decimal(0))
     assert abs(total - billed) < Decimal("0.000001")  # exact up to the float digits of usage.cost
     assert round(total, 2) == round(key_usage(own_simulator), 2)  # to the cent, against GET /key usage
+    assert {r.caller for r in rows} == {"mcp"}  # over stdio: the client's name from initialize
     statuses = Counter(r.status for r in rows)
     assert statuses["cancelled"] + statuses["not_sent"] > 0 and statuses["error"] > 0, statuses
 
@@ -165,6 +166,7 @@ async def test_two_servers_sharing_a_database_never_overspend_the_daily_budget(o
     assert results["BUDGET_EXCEEDED"] > 0 and results["ok"] > 0, results
     assert spent <= cap
     assert sum((r.cost_usd or Decimal(0)) for r in rows) <= cap
+    assert {r.caller for r in rows} == {"mcp@127.0.0.1"}  # over HTTP: the client's name and address
     _, billed = simulator_generations(own_simulator)
     assert billed <= cap  # what OpenRouter actually billed stayed inside the budget too
 

@@ -17,6 +17,7 @@ from . import __version__
 from .app import App
 from .config import Settings
 from .errors import ErrorCode, ToolFailure
+from .services.ledger_context import CALLER
 from .tools._common import failed
 
 log = logging.getLogger("openrouter_mcp")
@@ -124,6 +125,27 @@ def outline_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
 
+def caller_of(context: Any) -> str | None:
+    """Who is calling, as far as the transport tells: the MCP client's name (from initialize) and, over
+    HTTP, the peer address (as forwarded by a proxy when there is one)."""
+    try:
+        rc = context.request_context
+    except (AttributeError, ValueError, LookupError):
+        return None
+    name = None
+    params = getattr(rc.session, "client_params", None)
+    if params is not None and getattr(params, "client_info", None) is not None:
+        name = params.client_info.name
+    request = rc.request
+    peer = None
+    if request is not None and hasattr(request, "headers"):
+        forwarded = request.headers.get("x-forwarded-for", "")
+        peer = forwarded.split(",")[0].strip() or (request.client.host if getattr(request, "client", None) else None)
+    if name and peer:
+        return f"{name}@{peer}"[:200]
+    return (name or peer or None) and str(name or peer)[:200]
+
+
 class OpenRouterMCP(MCPServer[Any]):
     _listed: list[Any] | None = None
 
@@ -138,6 +160,7 @@ class OpenRouterMCP(MCPServer[Any]):
         return self._listed
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
+        CALLER.set(caller_of(context) if context is not None else None)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from ..errors import ErrorCode, ToolFailure
 from ..storage import BudgetRefused, LedgerOutcome, LedgerReservation, Storage
 from ..upstream.account import generation
+from .ledger_context import CALLER
 
 if TYPE_CHECKING:
     from ..app import App
@@ -148,7 +149,7 @@ class Ledger:
         storage = await self._app.storage()
         call = PaidCall(call_id=uuid.uuid4().hex)
         reservation = LedgerReservation(
-            call_id=call.call_id, tool=tool, model_requested=model, estimate_usd=estimate_usd, caller=caller, created_at=datetime.now(UTC)
+            call_id=call.call_id, tool=tool, model_requested=model, estimate_usd=estimate_usd, caller=caller or CALLER.get(), created_at=datetime.now(UTC)
         )
         capped = settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None
         if capped:
