@@ -172,12 +172,15 @@ async def test_free_chat_picks_a_model_whose_context_fits(server: Server) -> Non
         assert error["code"] == "INVALID_INPUT" and "context" in error["message"]
 
 
-async def test_free_chat_refuses_a_paid_model_and_names_free_ones(server: Server, sim_log: SimLog) -> None:
+async def test_free_chat_refuses_a_paid_model_unless_it_has_a_free_variant(server: Server, sim_log: SimLog) -> None:
     async with server() as client:
         mark = sim_log.mark()
         error = error_of(await client.call_tool("free_chat", {"message": "hi", "model": "openai/gpt-4o"}))
         assert error["code"] == "INVALID_INPUT" and "not free" in error["message"]
         assert error["suggestions"] and all(s.endswith(":free") for s in error["suggestions"])
+        # A paid model with a free variant means that variant.
+        out = await call(client, "free_chat", message="hi", model="meta-llama/llama-3.3-70b-instruct", fallback=False)
+        assert out["model"] == "meta-llama/llama-3.3-70b-instruct:free" and out["cost_usd"] == 0
         error = error_of(await client.call_tool("free_chat", {"message": "hi", "model": "openai/gpt-4o-mnii"}))
         assert error["code"] == "MODEL_NOT_FOUND" and error["suggestions"][0] == "openai/gpt-4o-mini"
-        assert sim_log.chats(mark) == []
+        assert len(sim_log.chats(mark)) == 1  # only the free variant's

@@ -194,7 +194,7 @@ class Quota:
         return ToolFailure(
             ErrorCode.RATE_LIMITED,
             f"The account has used its {what}; the next request is allowed at {iso(reset)} (in {wait:.0f} s). "
-            "Nothing was sent. Wait, or use chat_completion with a paid model.",
+            "This request was not sent. Wait, or use chat_completion with a paid model.",
             retry_after_s=round(wait, 1),
             details={"quota": "minute" if len(self.minute) >= PER_MINUTE else "day", "resets_at": iso(reset)},
         )
@@ -301,6 +301,8 @@ async def choose(app: App, snap: Snapshot, needs: Needs, model: str | None, fall
     if model is not None:
         res, _ = await resolve(app, model)
         info = require_usable(res)
+        if not info.is_free and (variant := snap.by_id.get(f"{split_variant(info.id)[0]}:free")) is not None:
+            info = variant  # the model's own free variant
         if not info.is_free:
             free = [m.id for m in free_models(snap.models)][:5]
             raise ToolFailure(

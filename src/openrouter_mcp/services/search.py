@@ -13,7 +13,7 @@ import difflib
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -268,19 +268,13 @@ class SearchIndex:
         if provider is not None and not any(a.startswith(provider) for a in self.authors):
             close = difflib.get_close_matches(provider, self.authors, n=3, cutoff=0.6) or sorted(self.authors)[:3]
             raise invalid("provider", f"no model author starts with {q.provider!r}", f"Use an author prefix such as {', '.join(close)}")
-        return SearchQuery(
+        return replace(
+            q,
             query=q.query.strip(),
             provider=provider or None,
             input_modalities=tuple(v.lower() for v in q.input_modalities),
             output_modalities=tuple(v.lower() for v in q.output_modalities),
             supports=supports,
-            max_prompt_price=q.max_prompt_price,
-            max_completion_price=q.max_completion_price,
-            min_context_length=q.min_context_length,
-            free_only=q.free_only,
-            sort=q.sort,
-            limit=q.limit,
-            offset=q.offset,
         )
 
     def parameter(self, name: str) -> str:
