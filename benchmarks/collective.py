@@ -38,6 +38,7 @@ from openrouter_mcp.simulator.server import start_in_thread
 class Row:
     method: str
     models: str
+    billed_usd: float = 0.0
     n: int = 0
     correct: int = 0
     best_single: float | None = None
@@ -183,14 +184,16 @@ async def jury_rows(app: App, judges: list[str], questions: Sequence[quiz.Questi
 
 
 def table(rows: Sequence[Row]) -> str:
-    head = "| method | models | questions | accuracy | best single (same calls) | gain | calls | cost USD | wall s | per question ms (median) |"
-    lines = [head, "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    head = "| method | models | questions | accuracy | best single (same calls) | gain | calls answered | cost USD (reported) | billed USD (simulator) | wall s | per question ms (median) |"
+    lines = [head, "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         single = f"{r.best_single:.1%} ({r.best_single_model})" if r.best_single is not None else "-"
         gain = f"{(r.accuracy - r.best_single) * 100:+.1f} pt" if r.best_single is not None else "-"
         med = sorted(r.per_question_ms)[len(r.per_question_ms) // 2] if r.per_question_ms else 0.0
         note = f" ({r.note})" if r.note else ""
-        lines.append(f"| {r.method}{note} | {r.models} | {r.n} | {r.accuracy:.1%} | {single} | {gain} | {r.calls} | {r.cost_usd:.6f} | {r.wall_s:.1f} | {med:.0f} |")
+        lines.append(
+            f"| {r.method}{note} | {r.models} | {r.n} | {r.accuracy:.1%} | {single} | {gain} | {r.calls} | {r.cost_usd:.6f} | {r.billed_usd:.6f} | {r.wall_s:.1f} | {med:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -215,24 +218,67 @@ async def main() -> int:
     mixed = ["quiz/acc-90-a", *(f"quiz/acc-60-{s}" for s in "abcd")]
     easy = [f"quiz/acc-90-{s}" for s in "abcde"]
     rows: list[Row] = []
+
+    def billed() -> float:
+        return float(sim.simulator.state.usage_usd)
+
+    async def measured(make: Awaitable[Row]) -> Row:
+        """The row, with what the simulator billed while it ran (cut-off calls included)."""
+        before = billed()
+        row = await make
+        row.billed_usd = billed() - before
+        return row
+
     try:
         print(f"simulator at {sim.api_url}; state in {home}", file=sys.stderr)
-        rows.append(await consensus_row(app, "majority_vote", "5 x 70 %", evaluation, p, models=seventy, early_stop=False))
+        rows.append(await measured(consensus_row(app, "majority_vote", "5 x 70 %", evaluation, p, models=seventy, early_stop=False)))
         # Weights come from agreement between the models in past votes: calibrate on separate questions.
-        calib = await consensus_row(app, "majority_vote (calibration, not scored)", "90 % + 4 x 60 %", calibration, p, models=mixed, early_stop=False)
-        rows.append(await consensus_row(app, "majority_vote", "90 % + 4 x 60 %", evaluation, p, models=mixed, early_stop=False))
+        calib = await measured(consensus_row(app, "majority_vote (calibration, not scored)", "90 % + 4 x 60 %", calibration, p, models=mixed, early_stop=False))
+        rows.append(await measured(consensus_row(app, "majority_vote", "90 % + 4 x 60 %", evaluation, p, models=mixed, early_stop=False)))
         estimates = await c.accuracy_estimates(app, mixed)
-        weighted = await consensus_row(app, "weighted (measured weights)", "90 % + 4 x 60 %", evaluation, p, models=mixed, strategy="weighted", early_stop=False)
+        weighted = await measured(
+            consensus_row(app, "weighted (measured weights)", "90 % + 4 x 60 %", evaluation, p, models=mixed, strategy="weighted", early_stop=False)
+        )
         weighted.note = "estimated accuracy " + ", ".join(f"{m.split('/')[1]} {e.accuracy:.2f}" for m, e in estimates.items())
         rows.append(weighted)
-        rows.append(await consensus_row(app, "synthesis (aggregator 80 %)", "5 x 70 %", small, p, models=seventy, strategy="synthesis", aggregator="quiz/acc-80-a"))
-        rows.append(await ensemble_row(app, "Mixture-of-Agents, 2 layers", "3 x 70 % -> 70 %", small, p, proposers=seventy[:3], aggregator="quiz/acc-70-d", layers=2))
-        rows.append(await ensemble_row(app, "Self-MoA (5 samples)", "90 % x 5 -> 90 %", small, p, models=["quiz/acc-90-b"], self_moa=True, samples=5))
-        rows.append(await debate_row(app, "3 x 70 %", small, p, models=seventy[:3], max_rounds=3))
-        rows.extend(await jury_rows(app, ["judge/rel-80-a", "judge/rel-80-b", "judge/rel-80-c"], evaluation[:300], p))
-        full = await consensus_row(app, "early stop OFF (easy questions)", "5 x 90 %, 3 in flight", small, p, models=easy, early_stop=False, concurrency=3)
-        stop = await consensus_row(app, "early stop ON (easy questions)", "5 x 90 %, 3 in flight", small, p, models=easy, concurrency=3)
-        wide = await consensus_row(app, "early stop ON (easy questions)", "5 x 90 %, all in flight", small, p, models=easy)
+        true_weights = {m: c.vote_weight(0.9 if "-90-" in m else 0.6, 4) for m in mixed}
+        ceiling = await measured(
+            consensus_row(
+                app,
+                "weighted (caller weights from the true accuracies)",
+                "90 % + 4 x 60 %",
+                evaluation,
+                p,
+                models=mixed,
+                strategy="weighted",
+                weights=true_weights,
+                early_stop=False,
+            )
+        )
+        rows.append(ceiling)
+        rows.append(
+            await measured(
+                consensus_row(app, "synthesis (aggregator 80 %)", "5 x 70 %", small, p, models=seventy, strategy="synthesis", aggregator="quiz/acc-80-a")
+            )
+        )
+        rows.append(
+            await measured(
+                ensemble_row(app, "Mixture-of-Agents, 2 layers", "3 x 70 % -> 70 %", small, p, proposers=seventy[:3], aggregator="quiz/acc-70-d", layers=2)
+            )
+        )
+        rows.append(await measured(ensemble_row(app, "Self-MoA (5 samples)", "90 % x 5 -> 90 %", small, p, models=["quiz/acc-90-b"], self_moa=True, samples=5)))
+        rows.append(await measured(debate_row(app, "3 x 70 %", small, p, models=seventy[:3], max_rounds=3)))
+        before = billed()
+        jury = await jury_rows(app, ["judge/rel-80-a", "judge/rel-80-b", "judge/rel-80-c"], evaluation[:300], p)
+        spent, reported = billed() - before, sum(r.cost_usd for r in jury) or 1.0
+        for r in jury:
+            r.billed_usd = spent * r.cost_usd / reported  # one run judged both kinds: split in proportion
+        rows.extend(jury)
+        full = await measured(
+            consensus_row(app, "early stop OFF (easy questions)", "5 x 90 %, 3 in flight", small, p, models=easy, early_stop=False, concurrency=3)
+        )
+        stop = await measured(consensus_row(app, "early stop ON (easy questions)", "5 x 90 %, 3 in flight", small, p, models=easy, concurrency=3))
+        wide = await measured(consensus_row(app, "early stop ON (easy questions)", "5 x 90 %, all in flight", small, p, models=easy))
         for r in (full, stop, wide):
             r.note = f"{r.calls / r.n:.2f} calls per question"
         for r in (stop, wide):
@@ -249,8 +295,8 @@ async def main() -> int:
     checks = {
         "majority_vote of five 70 % models >= 80 %": rows[0].accuracy >= 0.80,
         "weighted (90 % + 4 x 60 %) beats the best single model": weighted.accuracy > (weighted.best_single or 1),
-        "jury: planted errors INVALID >= 85 %": rows[-5].accuracy >= 0.85,
-        "jury: clean content VALID >= 85 %": rows[-4].accuracy >= 0.85,
+        "jury: planted errors INVALID >= 85 %": jury[0].accuracy >= 0.85,
+        "jury: clean content VALID >= 85 %": jury[1].accuracy >= 0.85,
         "early stop saves calls": stop.calls < full.calls and wide.calls < full.calls,
     }
     for name, passed in checks.items():

@@ -42,6 +42,7 @@ HISTORY_NAMESPACE = "collective"
 PRIOR_ACCURACY = 0.6
 PRIOR_STRENGTH = 4.0
 PAIR_MIN = 5  # joint answers a pair of models needs before its agreement rate counts
+CHANCE_OPTIONS = 4  # answers a mistake is assumed to spread over (plus the right one), as in vote weights
 
 
 # ---------- answers: extraction and normalisation ----------
@@ -195,35 +196,55 @@ async def bench_evidence(app: App) -> dict[str, dict[str, float]]:
 class AgreementHistory:
     """How often each pair of models gave the same final answer in past votes: (joint answers, agreements).
 
-    For independent models, P(i and j agree) is about p_i * p_j, so three models' pairwise rates give
-    each one's accuracy without any answer key: p_i^2 = A_ij * A_ik / A_jk (agreement-based accuracy
-    estimation, as in Platanios et al. 2014). Chance agreement on the same wrong answer is ignored, which
-    errs slightly high for weak models."""
+    For independent models, P(i and j agree) = p_i p_j + (1 - p_i)(1 - p_j) / (K - 1) when mistakes spread
+    over K - 1 wrong answers. Without the second term, three models' pairwise rates give each one's
+    accuracy with no answer key: p_i^2 = A_ij A_ik / A_jk (agreement-based accuracy estimation, as in
+    Platanios et al. 2014). A few fixed-point rounds then take out the chance agreement on the same
+    wrong answer, with K = 4 as in the vote weights."""
 
     pairs: dict[tuple[str, str], tuple[float, float]]
 
     def rate(self, a: str, b: str) -> tuple[float, float] | None:
         return self.pairs.get((a, b) if a < b else (b, a))
 
-    def accuracy(self, model: str) -> tuple[float, float] | None:
-        """(estimated accuracy, joint answers behind it), or None without three models' overlapping history."""
-        partners = sorted({b if a == model else a for a, b in self.pairs if model in (a, b)})
+    def partners(self, model: str) -> list[str]:
+        return sorted({b if a == model else a for a, b in self.pairs if model in (a, b)})
+
+    def _agreement(self, a: str, b: str, guess: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
+        """(n, agreement rate beyond chance) of a pair with enough joint answers."""
+        found = self.rate(a, b)
+        if found is None or found[0] < PAIR_MIN:
+            return None
+        n, agreed = found
+        rate = (agreed + 0.5) / (n + 1)
+        if a in guess and b in guess:
+            rate -= (1 - guess[a][0]) * (1 - guess[b][0]) / (CHANCE_OPTIONS - 1)
+        return n, max(rate, 0.01)
+
+    def _triples(self, model: str, guess: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
+        partners = self.partners(model)
         total = weight = samples = 0.0
         for x, j in enumerate(partners):
-            ij = self.rate(model, j)
-            if ij is None or ij[0] < PAIR_MIN:
+            if (ij := self._agreement(model, j, guess)) is None:
                 continue
             for k in partners[x + 1 :]:
-                ik, jk = self.rate(model, k), self.rate(j, k)
-                if ik is None or jk is None or min(ik[0], jk[0]) < PAIR_MIN:
+                ik, jk = self._agreement(model, k, guess), self._agreement(j, k, guess)
+                if ik is None or jk is None:
                     continue
-                a_ij, a_ik, a_jk = ((agreed + 0.5) / (n + 1) for n, agreed in (ij, ik, jk))
-                estimate = min(0.99, max(0.02, math.sqrt(a_ij * a_ik / a_jk)))
+                estimate = min(0.99, max(0.02, math.sqrt(ij[1] * ik[1] / jk[1])))
                 w = min(ij[0], ik[0], jk[0])
                 total += estimate * w
                 weight += w
                 samples = max(samples, min(ij[0], ik[0]))
         return (total / weight, samples) if weight else None
+
+    def accuracy(self, model: str) -> tuple[float, float] | None:
+        """(estimated accuracy, joint answers behind it), or None without three models' overlapping history."""
+        group = [model, *self.partners(model)]
+        guess: dict[str, tuple[float, float]] = {}
+        for _ in range(4):
+            guess = {m: found for m in group if (found := self._triples(m, guess)) is not None}
+        return guess.get(model)
 
 
 async def load_history(app: App) -> AgreementHistory:
