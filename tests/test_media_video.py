@@ -13,7 +13,7 @@ from mcp import Client
 from openrouter_mcp.simulator.server import RunningSimulator
 
 from .conftest import SimLog
-from .media_support import Dirs, dirs, error_code, ledger_rows, stdio_client_for
+from .media_support import Dirs, dirs, error_code, ledger_rows, new_entries, stdio_client_for
 
 __all__ = ["dirs"]
 
@@ -127,6 +127,9 @@ async def test_bad_video_arguments_cost_nothing(stdio: Client, sim_log: SimLog) 
         assert error_code(result) == "INVALID_INPUT", args
     result = await stdio.call_tool("get_video_status", {"video_id": "gen-vid-0-unknown"})
     assert error_code(result) == "INVALID_INPUT"
+    mark_all = sim_log.mark()
+    result = await stdio.call_tool("get_video_status", {"video_id": "../../key?x=1"})
+    assert error_code(result) == "INVALID_INPUT" and new_entries(sim_log, mark_all) == []
     assert posts(sim_log, mark) == []
 
 

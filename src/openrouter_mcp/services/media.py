@@ -523,6 +523,8 @@ async def follow_video(app: App, video_id: str, *, save_path: str | None, wait_s
     `wait_seconds` pass (JOB_PENDING: call again later). Never re-submits the job."""
     from ..upstream import media as upstream_media
 
+    if not video_id or not all(c.isascii() and (c.isalnum() or c in "-_") for c in video_id):
+        raise invalid("video_id", f"{video_id[:100]!r} is not a video id", "Pass the video_id generate_video returned (gen-vid-...)")
     storage = await app.storage()
     record = await storage.kv_get(VIDEO_NAMESPACE, video_id) or {"video_id": video_id}
     if record.get("status") == "completed" and record.get("files"):
