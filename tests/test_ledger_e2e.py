@@ -87,7 +87,7 @@ async def test_concurrent_calls_leave_one_row_per_generation_and_match_the_bill(
             call = client.call_tool("chat_completion", {"model": model, "messages": [{"role": "user", "content": f"question {i}"}]})
             if how == "cancel":
                 try:
-                    await asyncio.wait_for(call, timeout=0.6 + (i % 5) * 0.1)
+                    await asyncio.wait_for(call, timeout=0.8 + (i % 5) * 0.2)
                     outcomes["finished before cancel"] += 1
                 except TimeoutError:
                     outcomes["cancelled"] += 1
@@ -120,7 +120,7 @@ async def test_concurrent_calls_leave_one_row_per_generation_and_match_the_bill(
         assert per_model[model] == planned if how == "wait" else 0 < per_model[model] <= planned, (model, per_model[model], planned)
     ledger_ids = Counter(r.generation_id for r in rows if r.generation_id)
     assert all(n == 1 for n in ledger_ids.values()), [g for g, n in ledger_ids.items() if n > 1]
-    assert set(ledger_ids) == {g["id"] for g in generations}
+    assert set(ledger_ids) == {g["id"] for g in generations}, [g for g in generations if g["id"] not in ledger_ids]
     assert not pending, pending[:3]
     total = sum((r.cost_usd or Decimal(0) for r in rows), Decimal(0))
     assert abs(total - billed) < Decimal("0.000001")  # exact up to the float digits of usage.cost

@@ -25,7 +25,7 @@ FAULT_MODELS: dict[str, str] = {
     "sim/slow-3s": "Waits 3 s before the first token (any sim/slow-<N>s works).",
     "sim/slow-180s": "Waits 180 s before the first token, sending keep-alive comments.",
     "sim/delay-200ms": "Waits 200 ms before answering (any sim/delay-<N>ms works). For load tests.",
-    "sim/trickle": "Streams slowly (20 tokens/s, about 2 s a reply), so a client can cancel mid-stream.",
+    "sim/trickle": "Streams slowly (10 tokens/s, 1 to 4 s a reply), so a client can cancel mid-stream.",
 }
 
 _SLOW = re.compile(r"sim/slow-(\d{1,4})s\Z")

@@ -375,7 +375,7 @@ class Simulator:
             cached_tokens=cached,
             search_results=len(plan.annotations),
         )
-        behaviour = catalog.behaviour(model_id.split(":", 1)[0]) if not model_id.startswith("sim/") else {"ttft_ms": 0, "tokens_per_s": 20.0 if kind == "trickle" else 0.0}
+        behaviour = catalog.behaviour(model_id.split(":", 1)[0]) if not model_id.startswith("sim/") else {"ttft_ms": 0, "tokens_per_s": 10.0 if kind == "trickle" else 0.0}
         if quiz.handles(model_id):
             behaviour = quiz.behaviour(model_id)
         ttft_s = fault.delay_s if fault and fault.kind in ("slow", "delay") else behaviour["ttft_ms"] / 1000

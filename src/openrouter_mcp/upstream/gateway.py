@@ -5,6 +5,7 @@ wherever they arrive (status, 200 body, or mid-stream event)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -17,7 +18,6 @@ import httpx
 
 from ..config import Settings
 from ..errors import ToolFailure
-from .types import ChatResult, ProgressFn, StartFn
 from .errors import (
     RETRYABLE_STATUSES,
     bad_response,
@@ -26,9 +26,13 @@ from .errors import (
     failure_from_error,
     transport_failure,
 )
+from .types import ChatResult, ProgressFn, StartFn
 from .upload import StreamedBody
 
 log = logging.getLogger("openrouter_mcp.upstream")
+
+# How long a cancelled call keeps listening for OpenRouter to name its generation.
+CANCEL_GRACE_S = 5.0
 
 
 
@@ -118,19 +122,29 @@ class Gateway:
         attempt = 0
         waited = 0.0
         started = time.perf_counter()
+        learned = asyncio.Event()
+
+        def named(generation_id: str) -> None:
+            learned.set()
+            if on_start is not None:
+                on_start(generation_id)
+
         while True:
             failure: ToolFailure
             try:
                 content = body.chunks() if isinstance(body, StreamedBody) else payload
-                async with self.client.stream("POST", "chat/completions", content=content, headers=headers) as resp:
-                    if resp.status_code == 200:
-                        result = await self._read_stream(resp, started, on_progress, on_start)
-                        result.attempts = attempt + 1
-                        return result
-                    raw = await resp.aread()
-                    failure = failure_from_body(resp.status_code, raw, resp.headers, secret=self._key)
-                    if resp.status_code not in RETRYABLE_STATUSES or isinstance(body, StreamedBody) or (resp.status_code == 429 and not retry_rate_limited):
-                        raise failure
+                sending = asyncio.ensure_future(self._attempt(content, headers, started, on_progress, named))
+                try:
+                    answer = await asyncio.shield(sending)
+                except asyncio.CancelledError:
+                    await self._let_go(sending, learned)
+                    raise
+                if isinstance(answer, ChatResult):
+                    answer.attempts = attempt + 1
+                    return answer
+                status, failure = answer
+                if status not in RETRYABLE_STATUSES or isinstance(body, StreamedBody) or (status == 429 and not retry_rate_limited):
+                    raise failure
             except httpx.ConnectError as exc:
                 failure = transport_failure("connect", type(exc).__name__)
             except httpx.ConnectTimeout as exc:
@@ -147,6 +161,29 @@ class Gateway:
             await asyncio.sleep(delay)
             waited += delay
             attempt += 1
+
+    async def _attempt(
+        self, content: Any, headers: dict[str, str], started: float, on_progress: ProgressFn | None, on_start: StartFn
+    ) -> ChatResult | tuple[int, ToolFailure]:
+        """One request: the gathered reply, or the status and failure of a refusal."""
+        async with self.client.stream("POST", "chat/completions", content=content, headers=headers) as resp:
+            if resp.status_code == 200:
+                return await self._read_stream(resp, started, on_progress, on_start)
+            raw = await resp.aread()
+            return resp.status_code, failure_from_body(resp.status_code, raw, resp.headers, secret=self._key)
+
+    @staticmethod
+    async def _let_go(sending: asyncio.Future[Any], learned: asyncio.Event) -> None:
+        """The caller cancelled. If the request may already be generating (and billing) but OpenRouter has
+        not named the generation yet, keep listening for a moment so the ledger can learn its id and
+        reconcile its cost; then close the connection."""
+        if not learned.is_set() and not sending.done():
+            waiting = asyncio.ensure_future(learned.wait())
+            await asyncio.wait({waiting, sending}, timeout=CANCEL_GRACE_S, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+        sending.cancel()
+        with contextlib.suppress(BaseException):
+            await sending
 
     async def _read_stream(self, resp: httpx.Response, started: float, on_progress: ProgressFn | None, on_start: StartFn | None) -> ChatResult:
         result = ChatResult()
