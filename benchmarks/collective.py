@@ -291,7 +291,7 @@ async def main() -> int:
     print()
     print(f"calibration: {calib.n} majority votes of {calib.models} recorded pairwise agreement (no answer key).")
     saved = 1 - stop.calls / full.calls
-    print(f"early stop: {stop.calls} calls generated instead of {full.calls} ({saved:.0%} fewer), cost {stop.cost_usd:.6f} vs {full.cost_usd:.6f} USD")
+    print(f"early stop: {stop.calls} calls answered instead of {full.calls} ({saved:.0%} fewer); billed {stop.billed_usd:.6f} vs {full.billed_usd:.6f} USD (cut-off calls included)")
     checks = {
         "majority_vote of five 70 % models >= 80 %": rows[0].accuracy >= 0.80,
         "weighted (90 % + 4 x 60 %) beats the best single model": weighted.accuracy > (weighted.best_single or 1),

@@ -863,7 +863,7 @@ async def consensus(app: App, plan: ConsensusPlan, *, tool: str = "collective_ch
         assert plan.aggregator is not None
         agg_body = await chat_body(app, plan.aggregator, synthesis_messages(plan.prompt, [], plan.kind), plan.limits)
         total += await estimate(app, agg_body, extra_prompt_tokens=len(bodies) * plan.limits.max_tokens)
-    if plan.kind == "text" and plan.strategy != "synthesis":
+    if plan.kind == "text":
         total += await embedding_estimate(app, embedding_estimate_tokens(len(bodies), plan.limits))
     await check_budget(app, total, plan.max_cost_usd)
 

@@ -30,7 +30,7 @@ PRIORITIES: dict[str, dict[str, float]] = {
     "cost": {"quality": 0.25, "reliability": 0.15, "cost": 0.5, "speed": 0.1},
     "speed": {"quality": 0.25, "reliability": 0.15, "cost": 0.1, "speed": 0.5},
 }
-REQUIREMENTS = ("tools", "json", "reasoning", "web_search", "vision", "audio")
+REQUIREMENTS = ("tools", "json", "reasoning", "web_search", "vision", "audio", "files")
 CONSTRAINT_KEYS = (
     "priority", "count", "candidates", "exclude", "only", "require", "input_modalities", "min_context",
     "max_price_per_mtok", "max_cost_per_call_usd", "max_latency_ms", "expected_output_tokens", "free_only",
@@ -53,6 +53,7 @@ _TASK_SKILLS: dict[str, tuple[str, tuple[str, ...]]] = {
 _TASK_NEEDS: dict[str, str] = {
     "vision": r"\b(image|photo|picture|screenshot|diagram|chart|ocr)s?\b",
     "audio": r"\b(audio|speech|transcri\w*|podcast|voice recording)\b",
+    "files": r"\b(pdfs?|scanned|documents? files?)\b",
     "json": r"\b(json|structured output|schema)\b",
     "tools": r"\b(tool call\w*|function call\w*)\b",
 }
@@ -194,6 +195,7 @@ def _meets(info: ModelInfo, need: str) -> bool:
         "web_search": "web_search_options" in params or info.web_search_price is not None,
         "vision": "image" in info.input_modalities,
         "audio": "audio" in info.input_modalities,
+        "files": "file" in info.input_modalities,
     }[need]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
@@ -57,7 +57,7 @@ def _args(scope: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in scope.items() if k not in ("ctx", "app", "server")}
 
 
-def register(server: Any, app: App) -> None:
+def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
         description=(
@@ -207,7 +207,7 @@ def register(server: Any, app: App) -> None:
             Field(
                 description=(
                     "priority (balanced|quality|cost|speed), count, candidates, exclude, only, require "
-                    "(tools|json|reasoning|web_search|vision|audio), input_modalities, min_context, "
+                    "(tools|json|reasoning|web_search|vision|audio|files), input_modalities, min_context, "
                     "max_price_per_mtok, max_cost_per_call_usd, max_latency_ms, expected_output_tokens, free_only"
                 )
             ),
