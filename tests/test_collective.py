@@ -332,3 +332,55 @@ async def test_bad_input_names_the_field(stdio_client: Client, sim_log: SimLog, 
     assert error["code"] in ("INVALID_INPUT", "MODEL_NOT_FOUND")
     assert error["details"]["field"] == field
     assert sim_log.chats(mark) == []
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "broken"),
+    [
+        (
+            "ensemble_reasoning",
+            {"problem": quiz.QUESTIONS[70].prompt, "proposers": ["quiz/acc-90-a", "sim/internal-error", "quiz/acc-90-b"], "aggregator": "quiz/acc-80-a"},
+            "sim/internal-error",
+        ),
+        (
+            "cross_model_validation",
+            {"content": quiz.QUESTIONS[70].prompt + " The answer is 5.", "models": ["judge/rel-90-a", "sim/internal-error", "judge/rel-90-b"]},
+            "sim/internal-error",
+        ),
+        (
+            "collaborative_problem_solving",
+            {"problem": quiz.QUESTIONS[70].prompt, "models": ["quiz/acc-70-a", "sim/no-credits", "quiz/acc-70-b"], "max_rounds": 2},
+            "sim/no-credits",
+        ),
+    ],
+)
+async def test_every_paid_tool_reports_a_failed_model_and_answers_with_the_rest(stdio_client: Client, tool: str, args: dict[str, Any], broken: str) -> None:
+    out = data(await stdio_client.call_tool(tool, args))
+    assert broken in {f["model"] for f in out["failures"]}
+    assert all(f["code"] in ("UPSTREAM_ERROR", "NO_CREDITS") and f["message"] for f in out["failures"])
+    assert out["cost_usd"] > 0 and out["usage"]["calls"] >= 2
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("ensemble_reasoning", {"problem": quiz.QUESTIONS[71].prompt, "proposers": [f"quiz/acc-70-1s-{s}" for s in "abc"], "aggregator": "quiz/acc-70-1s-d"}),
+        ("cross_model_validation", {"content": quiz.QUESTIONS[71].prompt + " The answer is 5.", "models": [f"quiz/acc-70-1s-{s}" for s in "abc"]}),
+        ("collaborative_problem_solving", {"problem": quiz.QUESTIONS[71].prompt, "models": [f"quiz/acc-70-1s-{s}" for s in "abc"]}),
+    ],
+)
+async def test_cancelling_any_paid_tool_stops_its_calls(
+    stdio_client: Client, simulator: RunningSimulator, sim_log: SimLog, tool: str, args: dict[str, Any]
+) -> None:
+    mark = sim_log.mark()
+    call = asyncio.create_task(stdio_client.call_tool(tool, args))
+    await asyncio.sleep(0.5)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await asyncio.sleep(1.0)
+    sent = sim_log.chats(mark)
+    assert len(sent) == 3  # the first stage only: nothing was sent after the cancel
+    models = {e["model"] for e in sent}
+    gens = [g for g in simulator.simulator.state.generations.values() if g.model in models and g.created_at >= sent[0]["t"] - 0.1]
+    assert len(gens) == 3 and all(g.cancelled and g.completion_tokens == 0 for g in gens)
