@@ -27,6 +27,7 @@ from openrouter_mcp.simulator.server import RunningSimulator
 from .conftest import ClientHolder, SimLog, error_of, server_env
 
 MODELS = ["bench/swift", "bench/steady", "bench/thrifty"]
+JURY = ["bench/steady", "openai/gpt-4o-mini"]
 PROMPTS: list[Any] = [
     {"id": "mul", "prompt": "What is 6 times 7? Answer with the number only.", "expected": 42},
     {
@@ -68,7 +69,7 @@ async def measured(bench_client: Client, sim_log: SimLog, bench_home: Path) -> d
     """One benchmark of the three paced models, with what the simulator saw while it ran."""
     mark = sim_log.mark()
     usage_before = Decimal(sim_log.usage_usd())
-    result = await bench_client.call_tool("benchmark_models", {"models": MODELS, "prompts": PROMPTS, "runs": 3, "warmup": 1, "concurrency": 3})
+    result = await bench_client.call_tool("benchmark_models", {"models": MODELS, "prompts": PROMPTS, "runs": 3, "warmup": 1, "concurrency": 3, "judges": JURY})
     assert not result.is_error, result.content[0].text
     out = result.structured_content
     assert out is not None
@@ -120,7 +121,8 @@ def test_costs_are_exactly_what_the_simulator_billed(measured: dict[str, Any], s
     assert Decimal(out["cost_usd_exact"]) == measured["spent"]
     assert out["cost_usd"] == float(measured["spent"])
     # One upstream request per call the run reports, no more.
-    assert len(measured["chats"]) == out["calls"] == 3 * 1 + 27 + 3 * 3 * 2
+    # Warm-up, measured calls, and the jury: two judges per haiku answer, one for bench/steady's (not itself).
+    assert len(measured["chats"]) == out["calls"] == 3 * 1 + 27 + 3 * (2 + 1 + 2)
     per_model = {m["model"]: Decimal(m["cost_usd_exact"]) for m in out["models"]}
     assert sum(per_model.values()) + Decimal(report["benchmark"]["judge_cost_usd"]) == measured["spent"]
 
@@ -131,19 +133,34 @@ def test_quality_is_scored_the_way_each_prompt_says(measured: dict[str, Any]) ->
     assert checks == {"mul": {"numeric"}, "city": {"schema"}, "haiku": {"judge"}}
     # The simulator answers a json_schema request with JSON that fits it, and its jurors' verdicts parse.
     assert all(s["checks"]["schema"] == 1.0 for s in samples if s["prompt_id"] == "city")
-    assert all(len(s["judge_scores"]) == 2 for s in samples if s["prompt_id"] == "haiku")
+    assert [len(s["judge_scores"]) for s in samples if s["prompt_id"] == "haiku" and s["run"] == 1] == [2, 1, 2]
     assert measured["out"]["judge_errors"] == 0
     for summary in measured["out"]["models"]:
         assert summary["quality"]["n"] == 9
-    # The jury never grades its own model: each haiku answer was judged by the two other models.
-    judge_calls = [c for c in measured["chats"] if "<criteria>" in json.dumps(c["body"]["messages"])]
-    assert len(judge_calls) == 18
+    # A model never grades its own answers.
+    judge_calls = [c for c in measured["chats"] if (c["body"].get("response_format") or {}).get("json_schema", {}).get("name") == "verdict"]
+    assert len(judge_calls) == 15
+    assert all(f"from {c['body']['model']} to" not in json.dumps(c["body"]["messages"]) for c in judge_calls)
     assert measured["out"]["pareto_front"] == ["bench/thrifty"]
     # The schema goes with the request as a response format; strict only where providers accept it.
     formats = [c["body"].get("response_format") for c in measured["chats"] if "Lyon" in json.dumps(c["body"]["messages"])]
     assert len(formats) == 9 and all(f["json_schema"]["strict"] is False for f in formats)
-    verdicts = [c["body"]["response_format"] for c in judge_calls]
-    assert all(f["json_schema"]["strict"] is True and f["json_schema"]["name"] == "verdict" for f in verdicts)
+    assert all(c["body"]["response_format"]["json_schema"]["strict"] is True for c in judge_calls)
+
+
+async def test_the_default_jury_is_the_configured_one_outside_each_candidates_family(bench_client: Client, sim_log: SimLog) -> None:
+    mark = sim_log.mark()
+    prompts = [{"prompt": "Explain caching in one sentence.", "judge_criteria": "accurate; one sentence"}]
+    run = await bench_client.call_tool("benchmark_models", {"models": ["openai/gpt-4o-mini", "bench/swift"], "prompts": prompts, "runs": 1, "warmup": 0})
+    assert run.structured_content is not None, run.content[0].text
+    judged = [c for c in sim_log.chats(mark) if (c["body"].get("response_format") or {}).get("json_schema", {}).get("name") == "verdict"]
+    jury = {}
+    for c in judged:
+        candidate = "openai/gpt-4o-mini" if "from openai/gpt-4o-mini to" in json.dumps(c["body"]["messages"]) else "bench/swift"
+        jury.setdefault(candidate, []).append(c["body"]["model"])
+    assert sorted(jury["openai/gpt-4o-mini"]) == ["deepseek/deepseek-v3.2", "google/gemini-2.5-flash", "mistralai/mistral-small-3.2-24b-instruct"]
+    assert sorted(jury["bench/swift"]) == ["deepseek/deepseek-v3.2", "google/gemini-2.5-flash", "openai/gpt-4o-mini"]
+    assert run.structured_content["calls"] == 2 + 6 and run.structured_content["judge_errors"] == 0
 
 
 async def test_failed_calls_are_counted_by_code_and_rank_last(bench_client: Client) -> None:

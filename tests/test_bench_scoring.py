@@ -11,12 +11,12 @@ from openrouter_mcp.bench_suites import SUITES, suite_text
 from openrouter_mcp.errors import ToolFailure
 from openrouter_mcp.services.bench_quality import (
     BenchPrompt,
+    criteria_of,
     exact_match,
     field_accuracy,
     numeric_match,
     parse_jsonl,
     parse_prompt_list,
-    parse_verdict,
     score_reply,
 )
 from openrouter_mcp.services.bench_stats import Sample, pareto_front, percentile, rank, stat, summarize
@@ -71,17 +71,12 @@ def test_a_prompt_without_a_check_has_no_quality() -> None:
     assert BenchPrompt(id="p", prompt="x", judge_criteria="kind").checks == ["judge"]
 
 
-@pytest.mark.parametrize(
-    ("reply", "score"), [('{"score": 7, "reason": "ok"}', 0.7), ('```json\n{"score": 10, "reason": "ok"}\n```', 1.0), ("Score: 3/10", 0.3)]
-)
-def test_verdicts_parse_to_0_1(reply: str, score: float) -> None:
-    assert parse_verdict(reply) == pytest.approx(score)
-
-
-@pytest.mark.parametrize("reply", ['{"score": 11}', '{"reason": "no score"}', "great answer"])
-def test_a_verdict_without_a_score_in_range_is_refused(reply: str) -> None:
-    with pytest.raises(ValueError):
-        parse_verdict(reply)
+def test_judge_criteria_are_split_at_semicolons_and_bounded() -> None:
+    assert criteria_of("correct; cites the law ;; under 100 words") == ["correct", "cites the law", "under 100 words"]
+    for bad in ("", " ; ", "x" * 201, ";".join("c" * 11)):
+        with pytest.raises(ToolFailure) as info:
+            parse_prompt_list([{"prompt": "p", "judge_criteria": bad}])
+        assert info.value.details == {"field": "prompts[0].judge_criteria"}
 
 
 def test_prompt_lists_and_jsonl_are_validated_line_by_line() -> None:

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="calls at a time (default 4)")
     parser.add_argument("--max-tokens", type=int, default=512, help="cap per answer (default 512)")
     parser.add_argument("--weights", default="speed=1,cost=1,quality=1", help="ranking weights (default speed=1,cost=1,quality=1)")
-    parser.add_argument("--judges", help="comma-separated jury for judge_criteria prompts (default: the other models)")
+    parser.add_argument("--judges", help="comma-separated jury for judge_criteria prompts (default: the configured collective jury)")
     parser.add_argument("--max-cost", type=float, default=1.0, help="refuse if the run's worst case could cost more (USD, default 1)")
     parser.add_argument("--html", metavar="FILE", help="also write the HTML report (with charts) to FILE")
     parser.add_argument("--simulate", action="store_true", help="run against the built-in OpenRouter simulator (no key, no network)")

@@ -5,8 +5,8 @@
   answer in `expected`; scored by exact or numeric match of the final answer.
 - `json`: four extraction tasks (a contact, an invoice, a meeting, a review), each with a JSON `schema`
   and the `expected` field values; scored by schema validity and the share of expected fields right.
-- `coding`: three small Python tasks (write, write, fix) with a `judge_criteria` rubric; scored 0-10 by
-  a jury of other models.
+- `coding`: three small Python tasks (write, write, fix) with a `judge_criteria` rubric (criteria
+  separated by semicolons); graded 1-10 per criterion by the collective toolset's jury.
 """
 
 from __future__ import annotations

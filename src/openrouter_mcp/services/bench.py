@@ -22,18 +22,10 @@ from typing import TYPE_CHECKING, Any
 from ..bench_suites import SUITES, suite_text
 from ..config import Settings
 from ..errors import ErrorCode, ToolFailure, invalid
-from .bench_quality import (
-    JUDGE_MAX_TOKENS,
-    BenchPrompt,
-    ask_text,
-    judge_messages,
-    parse_jsonl,
-    parse_prompt_list,
-    parse_verdict,
-    score_reply,
-)
+from .bench_quality import BenchPrompt, ask_text, criteria_of, parse_jsonl, parse_prompt_list, score_reply
 from .bench_stats import DEFAULT_WEIGHTS, METRICS, Sample, fixed, pareto_front, rank, summarize
 from .chat import build_request, check_model_id, run_chat
+from .collective import JuryPlan, ValidationResult, chat_body, check_budget, judge_messages, plan_jury, sample_indexes, validate, verdict_format
 from .pricing import estimate_chat_usd
 
 if TYPE_CHECKING:
@@ -49,7 +41,6 @@ DEFAULT_MAX_COST_USD = 1.0
 DEFAULT_MAX_TOKENS = 512
 MAX_MEASURED_CALLS = 2_000
 MAX_PROMPT_FILE_BYTES = 1_000_000
-MAX_JURY = 3
 REPLY_EXCERPT_CHARS = 300
 BENCH_ID = re.compile(r"^bench-\d{8}T\d{6}-[0-9a-f]{6}$")
 
@@ -224,14 +215,23 @@ class Plan:
     estimate_usd: Decimal
 
 
-def jury_for(cfg: BenchConfig, candidate: str) -> list[str]:
-    """Who grades `candidate`'s answers: the named judges, or up to three of the other benchmarked
-    models; never the candidate itself when anyone else can."""
+def jury_plan(app: App, cfg: BenchConfig, candidate: str, prompt: BenchPrompt, answer: str) -> JuryPlan:
+    """The collective jury that grades one answer against the prompt's criteria: the named judges (never
+    the candidate itself when anyone else can), or the configured jury outside the candidate's family."""
+    args: dict[str, Any] = {"content": answer, "criteria": criteria_of(prompt.judge_criteria or ""), "context": prompt.prompt, "author_model": candidate}
     if cfg.judges is not None:
-        return [j for j in cfg.judges if j != candidate] or list(cfg.judges)
-    i = cfg.models.index(candidate)
-    others = [cfg.models[(i + k) % len(cfg.models)] for k in range(1, len(cfg.models))]
-    return others[:MAX_JURY]
+        args["models"] = [j for j in cfg.judges if j != candidate] or list(cfg.judges)
+    return plan_jury(app, args)
+
+
+async def jury_worst_case(app: App, jury: JuryPlan) -> Decimal:
+    """What one jury could cost: each judge's verdict request, as `validate` will send it."""
+    messages = judge_messages(jury)
+    fmt = verdict_format(jury.criteria)
+    total = Decimal(0)
+    for judge, sample in zip(jury.judges, sample_indexes(jury.judges), strict=True):
+        total += await estimate_chat_usd(app, await chat_body(app, judge, messages, jury.limits, sample=sample, response_format=fmt))
+    return total
 
 
 def strict_ready(schema: Any) -> bool:
@@ -276,17 +276,13 @@ def ask_body(settings: Settings, info: ModelInfo, prompt: BenchPrompt, cfg: Benc
     )
 
 
-def judge_body(settings: Settings, info: ModelInfo, prompt: BenchPrompt, answer: str) -> dict[str, Any]:
-    from .bench_quality import JUDGE_SCHEMA
-
-    return _body(settings, info, judge_messages(prompt, answer), max_tokens=JUDGE_MAX_TOKENS, temperature=0.0, schema=JUDGE_SCHEMA, name="verdict")
-
-
 async def make_plan(app: App, cfg: BenchConfig) -> Plan:
     """Every call the run may make and its worst-case cost; unknown model ids fail here, before any spend."""
     infos: dict[str, ModelInfo] = {}
-    for model_id in [*cfg.models, *(cfg.judges or ())]:
+    for model_id in cfg.models:
         infos[model_id] = await app.catalog.require(model_id)
+    for model_id in cfg.judges or ():
+        await app.catalog.require(model_id)
     settings = app.settings
     bodies = {(m, p.id): ask_body(settings, infos[m], p, cfg) for m in cfg.models for p in cfg.prompts}
     warm_prompts = [cfg.prompts[i % len(cfg.prompts)] for i in range(cfg.warmup)]
@@ -302,42 +298,28 @@ async def make_plan(app: App, cfg: BenchConfig) -> Plan:
     judge_calls = 0
     for m in cfg.models:
         for p in cfg.prompts:
-            if not p.judge_criteria:
-                continue
-            for juror in jury_for(cfg, m):
-                judge_calls += cfg.runs
-                estimate += cfg.runs * await estimate_chat_usd(app, judge_body(settings, infos[juror], p, placeholder))
+            if p.judge_criteria:
+                jury = jury_plan(app, cfg, m, p, placeholder)
+                judge_calls += cfg.runs * len(jury.judges)
+                estimate += cfg.runs * await jury_worst_case(app, jury)
     return Plan(cfg=cfg, infos=infos, warmups=warmups, measured=measured, judge_calls=judge_calls, estimate_usd=estimate)
 
 
 async def check_budgets(app: App, plan: Plan) -> None:
     """BUDGET_EXCEEDED before any call when the worst case passes the run's cap or what is left of the
     daily or monthly budget. (Each call still reserves its own share as it starts.)"""
-    from ..storage import BudgetRefused
-    from .ledger import budget_failure, usd
+    from .ledger import usd
 
-    estimate = plan.estimate_usd
     try:
-        app.ledger.check_call_cap(estimate, plan.cfg.max_cost_usd)
+        await check_budget(app, plan.estimate_usd, plan.cfg.max_cost_usd)
     except ToolFailure as failure:
-        calls = len(plan.warmups) + len(plan.measured) + plan.judge_calls
-        failure.message = (
-            f"This benchmark's {calls} calls could cost up to {usd(estimate)}, more than max_cost_usd={usd(Decimal(repr(plan.cfg.max_cost_usd)))}. "
-            "Raise max_cost_usd, or use fewer runs, prompts or models, or a lower max_tokens."
-        )
+        if failure.code is ErrorCode.BUDGET_EXCEEDED and (failure.details or {}).get("window") == "call":
+            calls = len(plan.warmups) + len(plan.measured) + plan.judge_calls
+            failure.message = (
+                f"This benchmark's {calls} calls could cost up to {usd(plan.estimate_usd)}, more than max_cost_usd={usd(Decimal(repr(plan.cfg.max_cost_usd)))}. "
+                "Raise max_cost_usd, or use fewer runs, prompts or models, or a lower max_tokens."
+            )
         raise
-    settings = app.settings
-    if settings.daily_budget_usd is None and settings.monthly_budget_usd is None:
-        return
-    storage = await app.storage()
-    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    windows = (("monthly", settings.monthly_budget_usd, day.replace(day=1)), ("daily", settings.daily_budget_usd, day))
-    for window, cap, start in windows:
-        if cap is None:
-            continue
-        spent = await storage.spent_usd(since=start)
-        if spent + estimate > cap:
-            raise budget_failure(BudgetRefused(window=window, cap_usd=cap, spent_usd=spent, estimate_usd=estimate))  # type: ignore[arg-type]
 
 
 # ---------- the run ----------
@@ -368,6 +350,11 @@ def sample_from(model: str, prompt: BenchPrompt, run: int, outcome: ChatResult |
         reply_excerpt=r.content[:REPLY_EXCERPT_CHARS],
         checks=score_reply(prompt, r.content),
     )
+
+
+def _grade(score: float) -> float:
+    """A jury score (1 to 10) as 0..1."""
+    return (min(10.0, max(1.0, score)) - 1) / 9
 
 
 def new_id() -> str:
@@ -421,30 +408,39 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
     by_prompt = {p.id: p for p in cfg.prompts}
 
     judge_errors = 0
-    judged = [s for s in samples if s.ok and by_prompt[s.prompt_id].judge_criteria]
-    # Jurors that will not be asked (their candidate failed) come off the progress total.
-    total -= plan.judge_calls - sum(len(jury_for(cfg, s.model)) for s in judged)
+    juries = [
+        (s, jury_plan(app, cfg, s.model, by_prompt[s.prompt_id], replies[(s.model, s.prompt_id, s.run)]))
+        for s in samples
+        if s.ok and by_prompt[s.prompt_id].judge_criteria
+    ]
+    # Juries that will not sit (their candidate failed) come off the progress total.
+    total -= plan.judge_calls - sum(len(jury.judges) for _, jury in juries)
 
-    async def grade(s: Sample) -> None:
-        nonlocal judge_errors
-        prompt = by_prompt[s.prompt_id]
-        answer = replies[(s.model, s.prompt_id, s.run)]
-        jurors = jury_for(cfg, s.model)
-        verdicts = await asyncio.gather(*(call(judge_body(app.settings, plan.infos[j], prompt, answer), f"jury {j} on {s.model}") for j in jurors))
-        for verdict in verdicts:
-            if isinstance(verdict, ToolFailure):
-                judge_errors += 1
-                continue
-            if verdict.cost_usd is not None:
-                spent["judge"] += verdict.cost_usd
+    async def grade(s: Sample, jury: JuryPlan) -> None:
+        nonlocal done, judge_errors
+        async with gate:
             try:
-                s.judge_scores.append(parse_verdict(verdict.content))
-            except ValueError:
-                judge_errors += 1
-        if s.judge_scores:
-            s.checks["judge"] = sum(s.judge_scores) / len(s.judge_scores)
+                verdict: ValidationResult | None = await validate(app, jury, tool=TOOL)
+            except ToolFailure:
+                verdict = None
+        done += len(jury.judges)
+        if on_progress is not None:
+            await on_progress(done, total, f"jury on {s.model} · {s.prompt_id} · run {s.run}")
+        if verdict is None:
+            judge_errors += len(jury.judges)
+            return
+        # The float carries the exact sum: a few cents at 9 decimal places are well within its 15 digits.
+        spent["judge"] += Decimal(repr(verdict.cost_usd))
+        judge_errors += len(verdict.failures)
+        by_judge: dict[str, list[float]] = {}
+        for criterion in verdict.scores:
+            for judge, score in criterion.by_judge.items():
+                by_judge.setdefault(judge, []).append(score)
+        s.judge_scores = [round(_grade(sum(v) / len(v)), 4) for v in by_judge.values()]
+        if verdict.overall_score is not None:
+            s.checks["judge"] = _grade(verdict.overall_score)
 
-    await asyncio.gather(*(grade(s) for s in judged))
+    await asyncio.gather(*(grade(s, jury) for s, jury in juries))
 
     scored = any(p.checks for p in cfg.prompts)
     summaries = [summarize(m, [s for s in samples if s.model == m], scored=scored, extra_cost_usd=warmup_cost[m]) for m in cfg.models]

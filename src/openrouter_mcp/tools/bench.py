@@ -165,7 +165,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         max_tokens: Annotated[int | None, Field(ge=16, le=32768, description="Per answer (default 512).")] = None,
         temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
         weights: Annotated[dict[str, float] | None, Field(description="{speed, cost, quality} >= 0 (default 1 each).")] = None,
-        judges: Annotated[list[str] | None, Field(description="Jury for judge_criteria prompts (default: the other models).")] = None,
+        judges: Annotated[list[str] | None, Field(description="Jury for judge_criteria prompts (default: the configured collective jury).")] = None,
         max_cost_usd: Annotated[float | None, Field(gt=0, description="Cap on the whole run's worst case (default 1).")] = None,
         wait_seconds: Annotated[float | None, Field(ge=0, description="Return a job id if not done by then.")] = None,
         ctx: Context | None = None,
