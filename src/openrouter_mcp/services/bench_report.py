@@ -274,7 +274,7 @@ body{{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:
 h1{{font-size:20px;margin:0 0 8px}} h2{{font-size:16px;margin:22px 0 6px}}
 dl{{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}} dt{{color:#666}} dd{{margin:0}}
 table{{border-collapse:collapse;margin-top:8px}} th,td{{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}}
-td.m{{text-align:left}} .sw{{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}}
+td.m,th:nth-child(2){{text-align:left}} .sw{{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}}
 .note{{color:#666;font-size:12px}}
 </style></head><body>
 <h1>Benchmark {escape(record["id"])}</h1>
