@@ -95,7 +95,9 @@ async def main() -> None:
         sim.wait(10)
     base_wall = results[0][1]
     print(f"benchmark_models on the simulator's paced models, reasoning suite x {args.runs} runs; {os.cpu_count()} CPUs")
-    print(f"{'concurrency':>11}  {'wall s':>6}  {'x base':>6}  {'model':<14} {'n':>3}  {'TTFT ms (set)':>14}  {'err':>6}  {'tok/s (set)':>12}  {'err':>6}  {'latency err':>11}")
+    print(
+        f"{'concurrency':>11}  {'wall s':>6}  {'x base':>6}  {'model':<14} {'n':>3}  {'TTFT ms (set)':>14}  {'err':>6}  {'tok/s (set)':>12}  {'err':>6}  {'latency err':>11}"
+    )
     for level, wall, per_model in results:
         for model, r in per_model.items():
             ttft, tps = PACED[model][:2]
