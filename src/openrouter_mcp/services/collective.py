@@ -14,6 +14,7 @@ import contextlib
 import math
 import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -292,10 +293,22 @@ async def record_agreement(app: App, answers: Sequence[tuple[str, str]]) -> None
     if not pairs:
         return
     storage = await app.storage()
-    for (a, b), (n, agreed) in pairs.items():
-        key = f"pair:{a}|{b}"
-        record = await storage.kv_get(HISTORY_NAMESPACE, key) or {}
-        await storage.kv_put(HISTORY_NAMESPACE, key, {"n": float(record.get("n") or 0) + n, "agreed": float(record.get("agreed") or 0) + agreed})
+    # Read-modify-write: one vote's update at a time in this process, so concurrent votes lose no count.
+    async with _history_lock(app):
+        for (a, b), (n, agreed) in pairs.items():
+            key = f"pair:{a}|{b}"
+            record = await storage.kv_get(HISTORY_NAMESPACE, key) or {}
+            await storage.kv_put(HISTORY_NAMESPACE, key, {"n": float(record.get("n") or 0) + n, "agreed": float(record.get("agreed") or 0) + agreed})
+
+
+_HISTORY_LOCKS: weakref.WeakKeyDictionary[App, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _history_lock(app: App) -> asyncio.Lock:
+    lock = _HISTORY_LOCKS.get(app)
+    if lock is None:
+        lock = _HISTORY_LOCKS[app] = asyncio.Lock()
+    return lock
 
 
 # ---------- output shapes ----------
