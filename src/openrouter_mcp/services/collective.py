@@ -572,10 +572,25 @@ def check_positive(field_name: str, value: Any, hi: float) -> float:
     return float(value)
 
 
-def check_answer_type(value: Any) -> str:
+def answer_kind(args: dict[str, Any], text: str) -> AnswerType:
+    """`answer_type` as given, or detected from the prompt when it is auto (the default)."""
+    value = args.get("answer_type") or "auto"
     if value not in ANSWER_TYPES:
         raise invalid("answer_type", f"{value!r} is not an answer type", f"Use one of {', '.join(ANSWER_TYPES)}")
-    return str(value)
+    kinds: dict[str, AnswerType] = {"choice": "choice", "number": "number", "text": "text"}
+    return kinds[value] if value in kinds else detect_answer_type(text)
+
+
+def check_flag(args: dict[str, Any], field_name: str) -> bool | None:
+    value = args.get(field_name)
+    if value is not None and not isinstance(value, bool):
+        raise invalid(field_name, f"{value!r} is not true or false", "Use true or false")
+    return value
+
+
+def cost_cap(args: dict[str, Any]) -> float | None:
+    value = args.get("max_cost_usd")
+    return None if value is None else float(value)
 
 
 @dataclass(slots=True)
@@ -814,8 +829,7 @@ def plan_consensus(app: App, args: dict[str, Any]) -> ConsensusPlan:
     strategy = args.get("strategy") or "majority_vote"
     if strategy not in STRATEGIES:
         raise invalid("strategy", f"{strategy!r} is not a strategy", f"Use one of {', '.join(STRATEGIES)}")
-    answer_type = check_answer_type(args.get("answer_type") or "auto")
-    kind: AnswerType = detect_answer_type(prompt) if answer_type == "auto" else answer_type  # type: ignore[assignment]
+    kind = answer_kind(args, prompt)
     weights = args.get("weights")
     caller_weights = None
     if weights is not None:
@@ -833,10 +847,7 @@ def plan_consensus(app: App, args: dict[str, Any]) -> ConsensusPlan:
         aggregator = check_model_id("aggregator", args["aggregator"]) if args.get("aggregator") is not None else d.aggregator
     elif args.get("aggregator") is not None:
         raise invalid("aggregator", "is only used by strategy synthesis", 'Set strategy="synthesis", or drop aggregator')
-    early_stop = args.get("early_stop")
-    if early_stop is not None and not isinstance(early_stop, bool):
-        raise invalid("early_stop", f"{early_stop!r} is not true or false", "Use true or false")
-    max_cost = args.get("max_cost_usd")
+    early_stop = check_flag(args, "early_stop")
     return ConsensusPlan(
         prompt=prompt,
         models=models,
@@ -847,7 +858,7 @@ def plan_consensus(app: App, args: dict[str, Any]) -> ConsensusPlan:
         early_stop=early_stop is not False and strategy != "synthesis" and kind != "text",
         aggregator=aggregator,
         caller_weights=caller_weights,
-        max_cost_usd=None if max_cost is None else float(max_cost),
+        max_cost_usd=cost_cap(args),
     )
 
 
@@ -1046,16 +1057,11 @@ async def plan_ensemble(app: App, args: dict[str, Any]) -> EnsemblePlan:
     raw = args.get("proposers") if args.get("proposers") is not None else args.get("models")
     field_name = "proposers" if args.get("proposers") is not None else "models"
     candidates = check_models(field_name, raw) if raw is not None else list(d.models)
-    self_moa = args.get("self_moa") or False
-    if not isinstance(self_moa, bool):
-        raise invalid("self_moa", f"{self_moa!r} is not true or false", "Use true or false")
+    self_moa = check_flag(args, "self_moa") or False
     layers = 1 if args.get("layers") is None else check_int("layers", args["layers"], 1, 3)
-    decompose = args.get("decompose") or False
-    if not isinstance(decompose, bool):
-        raise invalid("decompose", f"{decompose!r} is not true or false", "Use true or false")
+    decompose = check_flag(args, "decompose") or False
     max_subtasks = 4 if args.get("max_subtasks") is None else check_int("max_subtasks", args["max_subtasks"], 1, 8)
-    answer_type = check_answer_type(args.get("answer_type") or "auto")
-    kind: AnswerType = detect_answer_type(problem) if answer_type == "auto" else answer_type  # type: ignore[assignment]
+    kind = answer_kind(args, problem)
     chosen_because = None
     proposers = candidates
     if self_moa:
@@ -1074,7 +1080,6 @@ async def plan_ensemble(app: App, args: dict[str, Any]) -> EnsemblePlan:
     elif args.get("samples") is not None:
         raise invalid("samples", "is only used with self_moa", "Set self_moa=true, or repeat a model id in models")
     aggregator = check_model_id("aggregator", args["aggregator"]) if args.get("aggregator") is not None else (proposers[0] if self_moa else d.aggregator)
-    max_cost = args.get("max_cost_usd")
     return EnsemblePlan(
         problem=problem,
         proposers=proposers,
@@ -1086,7 +1091,7 @@ async def plan_ensemble(app: App, args: dict[str, Any]) -> EnsemblePlan:
         kind=kind,
         letters=option_letters(problem),
         limits=Limits.from_args(app, args),
-        max_cost_usd=None if max_cost is None else float(max_cost),
+        max_cost_usd=cost_cap(args),
         chosen_because=chosen_because,
     )
 
@@ -1390,8 +1395,7 @@ def plan_jury(app: App, args: dict[str, Any]) -> JuryPlan:
             raise invalid("models", "is needed: every configured judge shares the author's family", "Pass judges from other families in models")
         if len(judges) < JURY_SIZE:
             warnings.append(f"Only {len(judges)} configured judge(s) are outside the author's family; set OPENROUTER_MCP_COLLECTIVE_JUDGES for a fuller jury.")
-    max_cost = args.get("max_cost_usd")
-    return JuryPlan(content, criteria, judges, author, context, Limits.from_args(app, args), None if max_cost is None else float(max_cost), warnings)
+    return JuryPlan(content, criteria, judges, author, context, Limits.from_args(app, args), cost_cap(args), warnings)
 
 
 def verdict_format(criteria: Sequence[str]) -> dict[str, Any]:
@@ -1603,10 +1607,8 @@ def plan_debate(app: App, args: dict[str, Any]) -> DebatePlan:
         raise invalid("problem", "is empty", "Describe the problem to solve")
     models = check_models("models", args["models"], minimum=2) if args.get("models") is not None else list(app.settings.collective.models[:3])
     max_rounds = 3 if args.get("max_rounds") is None else check_int("max_rounds", args["max_rounds"], 1, 6)
-    answer_type = check_answer_type(args.get("answer_type") or "auto")
-    kind: AnswerType = detect_answer_type(problem) if answer_type == "auto" else answer_type  # type: ignore[assignment]
-    max_cost = args.get("max_cost_usd")
-    return DebatePlan(problem, models, max_rounds, kind, option_letters(problem), Limits.from_args(app, args), None if max_cost is None else float(max_cost))
+    kind = answer_kind(args, problem)
+    return DebatePlan(problem, models, max_rounds, kind, option_letters(problem), Limits.from_args(app, args), cost_cap(args))
 
 
 async def debate(app: App, plan: DebatePlan, *, tool: str = "collaborative_problem_solving", progress: ProgressFn | None = None) -> DebateResult:
