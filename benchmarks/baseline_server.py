@@ -1,10 +1,9 @@
 """The baseline every server benchmark is a ratio against: a ten-line MCPServer whose one tool makes one
 plain HTTP POST to the simulator. Run: python benchmarks/baseline_server.py [--http PORT]"""
 
+import logging
 import os
 import sys
-
-import logging
 
 import httpx
 from mcp.server.mcpserver import MCPServer

@@ -106,7 +106,7 @@ async def test_concurrent_calls_leave_one_row_per_generation_and_match_the_bill(
                 rows = await storage.ledger(start=_epoch(), end=_future())
                 pending = [r for r in rows if r.status == "pending" or (r.generation_id and r.cost_usd is None)]
                 generations, billed = simulator_generations(own_simulator)
-                if not pending and len([r for r in rows if r.generation_id]) >= len(generations) or time.monotonic() > deadline:
+                if (not pending and len([r for r in rows if r.generation_id]) >= len(generations)) or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)
         finally:

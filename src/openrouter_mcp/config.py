@@ -242,7 +242,7 @@ class MediaSettings:
     models: dict[str, str] = field(default_factory=lambda: dict(MEDIA_MODELS))
 
 
-MEDIA_MODELS = {
+MEDIA_MODELS: dict[str, str] = {
     "analyze_image": "openai/gpt-4o-mini",
     "analyze_audio": "google/gemini-2.5-flash",
     "analyze_video": "google/gemini-2.5-flash",
@@ -367,7 +367,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = T
         )
 
     toolsets_raw = env.get("OPENROUTER_MCP_TOOLSETS", "").strip().lower() or "all"
-    toolsets = TOOLSETS if toolsets_raw == "all" else tuple(_csv("OPENROUTER_MCP_TOOLSETS", toolsets_raw, TOOLSETS + ("all",)))
+    toolsets = TOOLSETS if toolsets_raw == "all" else tuple(_csv("OPENROUTER_MCP_TOOLSETS", toolsets_raw, (*TOOLSETS, "all")))
     if "all" in toolsets:
         toolsets = TOOLSETS
 

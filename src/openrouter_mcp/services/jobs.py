@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("openrouter_mcp.jobs")
 
-Work = Callable[[Progress], Awaitable[CallToolResult]]
+Work = Callable[[Progress], Coroutine[Any, Any, CallToolResult]]
 
 HEARTBEAT_S = 2.0
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ErrorCode, ToolFailure
 from ..storage import BudgetRefused, LedgerOutcome, LedgerReservation, Storage
+from ..storage.models import SettledStatus
 from ..upstream.account import generation
 from .ledger_context import CALLER
 
@@ -169,7 +170,7 @@ class Ledger:
         except BaseException:
             gen = call.generation_id
             if call.outcome is None:
-                status = "cancelled" if gen else "not_sent"
+                status: SettledStatus = "cancelled" if gen else "not_sent"
                 call.outcome = LedgerOutcome(status=status, generation_id=gen, cost_usd=None if gen else Decimal(0), error_code="CANCELLED")
             raise
         finally:

@@ -307,7 +307,7 @@ class Simulator:
         base = model_id.split(":", 1)[0]
         info = catalog.endpoints_for(base)
         if info is None:
-            return catalog.behaviour(base)["provider"]
+            return str(catalog.behaviour(base)["provider"])
         eps = list(info["endpoints"])
 
         def slug(ep: dict[str, Any]) -> set[str]:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
@@ -61,7 +61,7 @@ def _text(out: JobOutput) -> str:
     return f"{out.job_id} ({out.tool}) is running: {out.message or 'working'}. Call get_job again for the result."
 
 
-def register(server: Any, app: App) -> None:
+def register(server: MCPServer[Any], app: App) -> None:
     async def load(job_id: str) -> JobRow:
         # A job whose owner stopped heartbeating (restart, crash) is failed here, so nobody waits forever.
         await app.jobs.sweep_stale()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
+from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
@@ -66,7 +67,7 @@ class Generation(BaseModel):
     details: dict[str, Any] = Field(description="Every other field OpenRouter reports.")
 
 
-def register(server: Any, app: App) -> None:
+def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(annotations=READ_ONLY_LOCAL, description="Spend and tokens from this server's ledger for a date range (default: last 30 days), by day, model, tool and provider.")
     async def get_usage_stats(
         start_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive.")] = None,

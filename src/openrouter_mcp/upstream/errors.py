@@ -65,8 +65,10 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 def error_object(payload: Any) -> dict[str, Any] | None:
     """OpenRouter's `{"error": {"code", "message", "metadata"?}}`, if the payload is one."""
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        return payload["error"]
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict):
+            return error
     return None
 
 
