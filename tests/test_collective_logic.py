@@ -203,3 +203,27 @@ def test_defaults_come_from_the_settings_of_each_call(app: App) -> None:
     app.settings = replace(app.settings, collective=replace(app.settings.collective, models=("a/one", "b/two"), max_tokens=77))
     second = c.plan_consensus(app, {"prompt": "hi"})
     assert first.models != second.models and second.models == ["a/one", "b/two"] and second.limits.max_tokens == 77
+
+
+async def test_stored_benchmarks_count_as_evidence_for_weights_and_selection(app: App) -> None:
+    from openrouter_mcp.services.selection import check_constraints, select_models
+
+    storage = await app.storage()
+    summary = {
+        "model": "quiz/acc-80-e",
+        "calls": 40,
+        "ok": 38,
+        "success_rate": 0.95,
+        "latency_ms": {"median": 850.0, "p90": 1200.0, "mean": 900.0, "n": 38},
+        "quality": {"median": 1.0, "p90": 1.0, "mean": 0.8, "n": 38},
+    }
+    await storage.kv_put("bench", "bench-20260101T000000-abcdef", {"id": "bench-20260101T000000-abcdef", "models": [summary]})
+    estimate = (await c.accuracy_estimates(app, ["quiz/acc-80-e"]))["quiz/acc-80-e"]
+    assert estimate.sources == ("benchmarks",) and estimate.samples == 38
+    assert estimate.accuracy == pytest.approx((0.6 * c.PRIOR_STRENGTH + 0.8 * 38) / (c.PRIOR_STRENGTH + 38))
+    out = await select_models(app, "answer quiz questions", check_constraints({"candidates": ["quiz/acc-80-e", "quiz/acc-80-d"], "count": 2}))
+    top = next(r for r in out.recommendations if r.model == "quiz/acc-80-e")
+    assert top.evidence.calls == 40 and top.evidence.success_rate == 0.95 and top.evidence.latency_p50_ms == 850.0
+    assert top.evidence.quality_sources == ["benchmarks"] and any("graded benchmark answers" in r for r in top.reasons)
+    other = next(r for r in out.recommendations if r.model == "quiz/acc-80-d")
+    assert top.confidence > other.confidence
