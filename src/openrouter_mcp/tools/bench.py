@@ -148,26 +148,25 @@ def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
         description=(
-            "Benchmark 2-10 models on your prompts (a list, a suite: reasoning, json, coding, or a JSONL file in the "
-            "input folder): TTFT, latency, tokens/s, success, exact cost and quality, ranked by your weights. "
-            "Refuses up front if the worst case exceeds max_cost_usd (default 1)."
+            "Benchmark 2-10 models on your prompts or a suite (reasoning, json, coding): TTFT, latency, tokens/s, "
+            "success, exact cost, quality; ranked by your weights."
         ),
     )
     async def benchmark_models(
         models: Annotated[list[str], Field(description="2-10 model ids.")],
         prompts: Annotated[
             list[str | dict[str, Any]] | str | None,
-            Field(description="Strings or {prompt, expected?, schema?, judge_criteria?}; or a suite name; or a .jsonl file. Default: reasoning."),
+            Field(description="[str | {prompt, expected?, schema?, judge_criteria?}], a suite name or a .jsonl file"),
         ] = None,
-        runs: Annotated[int | None, Field(ge=1, le=20, description="Measured runs per prompt (default 3).")] = None,
-        warmup: Annotated[int | None, Field(ge=0, le=5, description="Unmeasured calls per model first (default 1).")] = None,
-        concurrency: Annotated[int | None, Field(ge=1, le=16, description="Calls at a time (default 4).")] = None,
-        max_tokens: Annotated[int | None, Field(ge=16, le=32768, description="Per answer (default 512).")] = None,
+        runs: Annotated[int | None, Field(ge=1, le=20, description="Per prompt; default 3")] = None,
+        warmup: Annotated[int | None, Field(ge=0, le=5, description="Default 1")] = None,
+        concurrency: Annotated[int | None, Field(ge=1, le=16, description="Default 4")] = None,
+        max_tokens: Annotated[int | None, Field(ge=16, le=32768, description="Default 512")] = None,
         temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
-        weights: Annotated[dict[str, float] | None, Field(description="{speed, cost, quality} >= 0 (default 1 each).")] = None,
-        judges: Annotated[list[str] | None, Field(description="Jury for judge_criteria prompts (default: the configured collective jury).")] = None,
-        max_cost_usd: Annotated[float | None, Field(gt=0, description="Cap on the whole run's worst case (default 1).")] = None,
-        wait_seconds: Annotated[float | None, Field(ge=0, description="Return a job id if not done by then.")] = None,
+        weights: Annotated[dict[str, float] | None, Field(description="{speed, cost, quality}; default 1 each")] = None,
+        judges: Annotated[list[str] | None, Field(description="Jury for judge_criteria")] = None,
+        max_cost_usd: Annotated[float | None, Field(gt=0, description="Worst-case cap; default 1")] = None,
+        wait_seconds: Annotated[float | None, Field(ge=0, description="Then return a job id")] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, BenchOutput]:
         args = {k: v for k, v in locals().items() if k not in ("ctx", "app", "server")}
@@ -183,11 +182,11 @@ def register(server: MCPServer[Any], app: App) -> None:
 
         return await app.jobs.run(tool="benchmark_models", arguments=args, wait_seconds=wait_seconds, ctx=ctx, work=work)
 
-    @server.tool(annotations=READ_ONLY_LOCAL, description="List stored benchmark runs, newest first; filter by model, suite (or prompt file) and start date.")
+    @server.tool(annotations=READ_ONLY_LOCAL, description="Stored benchmark runs, newest first, by model, suite and date.")
     async def get_benchmark_history(
-        model: Annotated[str | None, Field(description="Runs that included this model id.")] = None,
-        suite: Annotated[str | None, Field(description="Suite name, list, or prompt file name.")] = None,
-        since: Annotated[str | None, Field(description="YYYY-MM-DD: runs started that day or later.")] = None,
+        model: Annotated[str | None, Field()] = None,
+        suite: Annotated[str | None, Field()] = None,
+        since: Annotated[str | None, Field(description="YYYY-MM-DD")] = None,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, HistoryOutput]:
         records, total = await bench.history(app, model=model, suite=suite, since=since, limit=limit)
@@ -212,10 +211,10 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=WRITES_REPORT,
-        description="Write a stored benchmark as markdown, csv, json or html (charts) under the output folder; returns a resource_link.",
+        description="Write a benchmark as markdown, csv, json or html (charts) in the output folder; returns a resource_link.",
     )
     async def export_benchmark_report(
-        benchmark_id: Annotated[str, Field(description="From benchmark_models or get_benchmark_history.")],
+        benchmark_id: Annotated[str, Field()],
         format: Annotated[str, Field(description="markdown, csv, json or html.")] = "html",
         save_path: Annotated[str | None, Field(description="File inside the output folder (default benchmarks/<id>.<ext>).")] = None,
     ) -> Annotated[CallToolResult, ExportOutput]:

@@ -78,7 +78,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         tools: Annotated[list[Json] | None, Field(description="Function tools")] = None,
         tool_choice: str | Json | None = None,
         reasoning: Annotated[Json | None, Field(description="{effort: xhigh..none} | {max_tokens}; exclude")] = None,
-        provider: Annotated[Json | None, Field(description="order only ignore sort quantizations max_price zdr data_collection require_parameters allow_fallbacks")] = None,
+        provider: Annotated[Json | None, Field(description="Routing: order, only, ignore, sort, max_price...")] = None,
         web_search: Annotated[bool | Json | None, Field(description="true | {max_results}")] = None,
         plugins: list[Json] | None = None,
         max_cost_usd: Annotated[float | None, Field(gt=0, description="Refuse if it could cost more")] = None,

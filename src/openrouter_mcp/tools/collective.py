@@ -20,13 +20,13 @@ if TYPE_CHECKING:
     from ..app import App
 
 Models = Annotated[
-    list[str] | None, Field(description="Model ids, used as given; repeat an id to sample it several times. Default: configured diverse families.")
+    list[str] | None, Field(description="Used as given; repeat an id to sample it. Default: diverse families.")
 ]
-MaxCost = Annotated[float | None, Field(gt=0, description="Refuse (before any call) if the whole run could cost more (USD).")]
-Wait = Annotated[float | None, Field(ge=0, description="Return a job id if not done by then; get_job resumes.")]
-AnswerType = Annotated[str | None, Field(description="auto (default), choice, number or text: how answers are compared.")]
-MaxTokens = Annotated[int | None, Field(ge=1, description="Per-call completion cap (default from config).")]
-TimeoutS = Annotated[float | None, Field(gt=0, description="Per-model time-out in seconds.")]
+MaxCost = Annotated[float | None, Field(gt=0, description="Refuse up front if the run could cost more")]
+Wait = Annotated[float | None, Field(ge=0, description="Then return a job id")]
+AnswerType = Annotated[str | None, Field(description="auto|choice|number|text")]
+MaxTokens = Annotated[int | None, Field(ge=1, description="Per call")]
+TimeoutS = Annotated[float | None, Field(gt=0, description="Per model")]
 
 
 def _reporter(prog: Progress) -> svc.ProgressFn:
@@ -61,25 +61,24 @@ def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
         description=(
-            "Ask several models (or samples of one) the same prompt in parallel and return the consensus: "
-            "majority_vote, weighted (caller or measured weights) or synthesis (an aggregator). Early stop "
-            "once the vote is decided. Returns agreement, every model's answer, latency, cost and failures."
+            "Ask several models (or samples of one) in parallel; return the consensus with agreement, each answer, "
+            "cost and failures. Stops early once decided."
         ),
     )
     async def collective_chat_completion(
-        prompt: Annotated[str, Field(description="The question or instruction every model answers.")],
+        prompt: Annotated[str, Field(description="Every model answers this")],
         models: Models = None,
-        strategy: Annotated[str | None, Field(description="majority_vote (default), weighted or synthesis.")] = None,
+        strategy: Annotated[str | None, Field(description="majority_vote|weighted|synthesis")] = None,
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
-        weights: Annotated[dict[str, float] | None, Field(description="weighted: {model id: weight}; default: measured accuracy.")] = None,
-        aggregator: Annotated[str | None, Field(description="synthesis: the model that writes the answer.")] = None,
+        weights: Annotated[dict[str, float] | None, Field(description="{model: weight}; default: measured accuracy")] = None,
+        aggregator: Annotated[str | None, Field(description="synthesis: writes the answer")] = None,
         answer_type: AnswerType = None,
-        early_stop: Annotated[bool | None, Field(description="Cancel the rest once the vote is decided (default true).")] = None,
+        early_stop: Annotated[bool | None, Field(description="Default true")] = None,
         temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
         max_tokens: MaxTokens = None,
         timeout_s: TimeoutS = None,
-        concurrency: Annotated[int | None, Field(ge=1, le=32, description="Calls in flight at once.")] = None,
+        concurrency: Annotated[int | None, Field(ge=1, le=32)] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, svc.ConsensusResult]:
         args = _args(locals())
@@ -96,8 +95,8 @@ def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
         description=(
-            "Mixture-of-Agents: proposer models answer (in `layers`), an aggregator synthesizes. self_moa samples "
-            "the single best model instead; decompose splits the problem into dependent subtasks first."
+            "Mixture-of-Agents: proposers answer in layers, an aggregator synthesizes. self_moa samples the best "
+            "model; decompose plans dependent subtasks first."
         ),
     )
     async def ensemble_reasoning(
@@ -105,12 +104,12 @@ def register(server: MCPServer[Any], app: App) -> None:
         models: Models = None,
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
-        proposers: Annotated[list[str] | None, Field(description="Proposer models (instead of models).")] = None,
-        aggregator: Annotated[str | None, Field(description="The synthesizing model.")] = None,
-        layers: Annotated[int | None, Field(ge=1, le=3, description="Proposer layers (default 1).")] = None,
-        self_moa: Annotated[bool | None, Field(description="Sample the single best model instead of mixing models.")] = None,
-        samples: Annotated[int | None, Field(ge=2, le=16, description="self_moa: samples to draw.")] = None,
-        decompose: Annotated[bool | None, Field(description="Plan subtasks first; later steps see earlier results.")] = None,
+        proposers: Annotated[list[str] | None, Field(description="Instead of models")] = None,
+        aggregator: Annotated[str | None, Field()] = None,
+        layers: Annotated[int | None, Field(ge=1, le=3)] = None,
+        self_moa: Annotated[bool | None, Field(description="Sample the best model instead")] = None,
+        samples: Annotated[int | None, Field(ge=2, le=16)] = None,
+        decompose: Annotated[bool | None, Field(description="Plan subtasks first")] = None,
         max_subtasks: Annotated[int | None, Field(ge=1, le=8)] = None,
         answer_type: AnswerType = None,
         max_tokens: MaxTokens = None,
@@ -132,19 +131,19 @@ def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
         description=(
-            "A jury of judges from families other than the author's scores content against criteria. "
-            "Structured verdicts pooled into VALID/INVALID, per-criterion scores, disagreements and concrete issues."
+            "A jury from other model families than the author's judges content against criteria: VALID/INVALID, "
+            "scores per criterion, disagreements, issues."
         ),
     )
     async def cross_model_validation(
         content: Annotated[str, Field(description="The text to validate.")],
-        criteria: Annotated[list[str] | None, Field(description="Default: correctness, completeness, clarity.")] = None,
+        criteria: Annotated[list[str] | None, Field(description="Default: correctness, completeness, clarity")] = None,
         models: Annotated[
-            list[str] | None, Field(description="Judge model ids, used as given (default: 3 configured judges outside the author's family).")
+            list[str] | None, Field(description="Judges, used as given")
         ] = None,
         max_cost_usd: MaxCost = None,
-        author_model: Annotated[str | None, Field(description="The model that wrote the content (its family is kept off the jury).")] = None,
-        context: Annotated[str | None, Field(description="The question or task the content answers.")] = None,
+        author_model: Annotated[str | None, Field(description="Its family is kept off the jury")] = None,
+        context: Annotated[str | None, Field(description="What the content answers")] = None,
         wait_seconds: Wait = None,
         max_tokens: MaxTokens = None,
         timeout_s: TimeoutS = None,
@@ -165,16 +164,16 @@ def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
         description=(
-            "Multi-agent debate: models propose, then critique each other's latest answers and revise, "
-            "until they agree or max_rounds. Returns the final answer and the trajectory."
+            "Debate: models propose, critique each other's latest answers and revise until they agree or "
+            "max_rounds. Returns the answer and trajectory."
         ),
     )
     async def collaborative_problem_solving(
         problem: Annotated[str, Field(description="The problem to solve.")],
-        models: Annotated[list[str] | None, Field(description="2+ agent model ids, used as given (default: 3 configured families).")] = None,
+        models: Annotated[list[str] | None, Field(description="2+ agents, used as given")] = None,
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
-        max_rounds: Annotated[int | None, Field(ge=1, le=6, description="Rounds including the first proposals (default 3).")] = None,
+        max_rounds: Annotated[int | None, Field(ge=1, le=6, description="Default 3")] = None,
         answer_type: AnswerType = None,
         max_tokens: MaxTokens = None,
         timeout_s: TimeoutS = None,
@@ -196,19 +195,18 @@ def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=READ_ONLY_LOCAL,
         description=(
-            "Recommend models for a task from catalog capabilities and prices plus this server's measured "
-            "latency, success rate and quality (ledger, votes, benchmarks); explains the ranking. No paid call."
+            "Recommend models for a task from the catalog and this server's measured latency, success and quality; "
+            "explains the ranking. Free."
         ),
     )
     async def adaptive_model_selection(
-        task: Annotated[str, Field(description="What the model is for, e.g. 'extract invoice fields as JSON'.")],
+        task: Annotated[str, Field(description="e.g. extract invoice fields as JSON")],
         constraints: Annotated[
             dict[str, Any] | None,
             Field(
                 description=(
-                    "priority (balanced|quality|cost|speed), count, candidates, exclude, only, require "
-                    "(tools|json|reasoning|web_search|vision|audio|files), input_modalities, min_context, "
-                    "max_price_per_mtok, max_cost_per_call_usd, max_latency_ms, expected_output_tokens, free_only"
+                    "priority (balanced|quality|cost|speed), count, candidates, exclude, only, require, "
+                    "min_context, max_price_per_mtok, max_latency_ms, free_only, ..."
                 )
             ),
         ] = None,

@@ -93,10 +93,10 @@ def _metrics(s: free.ModelStats, now: float) -> ModelMetrics:
 def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=READ_ONLY_REMOTE,
-        description="Free OpenRouter models (:free ids or zero prices; routers excluded), newest first, with their recent success and cool-downs.",
+        description="Free models (:free or zero price; no routers), newest first, with recent success and cool-downs.",
     )
     async def list_free_models(
-        supports: Annotated[list[str] | None, Field(description=f"All required: {', '.join(FEATURES)}, or any parameter name.")] = None,
+        supports: Annotated[list[str] | None, Field(description=f"All of: {' '.join(FEATURES)} or a parameter")] = None,
         min_context_length: Annotated[int | None, Field(ge=1)] = None,
     ) -> Annotated[CallToolResult, FreeModels]:
         index, snap = await app.catalog.index()
@@ -131,11 +131,11 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description="Chat with a free model that fits the request (or the one named); moves past rate-limited ones and stays within the account's free quota.",
+        description="Chat with a free model that fits; skips rate-limited ones and stays within the free quota.",
     )
     async def free_chat(
-        message: Annotated[str, Field(min_length=1, max_length=200_000, description="The user message.")],
-        model: Annotated[str | None, Field(max_length=200, description="A free model to try first, e.g. meta-llama/llama-3.3-70b-instruct:free.")] = None,
+        message: Annotated[str, Field(min_length=1, max_length=200_000)],
+        model: Annotated[str | None, Field(max_length=200, description="Free model to try first")] = None,
         system: Annotated[str | None, Field(max_length=50_000)] = None,
         max_tokens: Annotated[int | None, Field(ge=1, le=200_000)] = None,
         temperature: Annotated[float | None, Field(ge=0, le=2)] = None,

@@ -86,11 +86,11 @@ class VideoOutput(BaseModel):
 
 # get_video_status costs nothing and asking again changes nothing, but it saves the finished video.
 SAVES_RESULT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
-Question = Annotated[str | None, Field(description="What to ask about the file.")]
-Model = Annotated[str | None, Field(description="Model id; default: a configured model that accepts this medium.")]
-Wait = Annotated[float | None, Field(ge=0, description="Return a job id if not done by then.")]
-SavePath = Annotated[str | None, Field(description="File or folder under the output folder.")]
-SOURCE = "Local path (inside the input folder), http(s) URL or data: URL."
+Question = Annotated[str | None, Field()]
+Model = Annotated[str | None, Field(description="Default: one that accepts this medium")]
+Wait = Annotated[float | None, Field(ge=0, description="Then return a job id")]
+SavePath = Annotated[str | None, Field(description="Under the output folder")]
+SOURCE = "Path in the input folder, http(s) URL or data: URL"
 
 
 def _usage(results: list[ChatResult]) -> Usage:
@@ -158,19 +158,19 @@ def register(server: MCPServer[Any], app: App) -> None:
 
         return await app.jobs.run(tool=tool, arguments=_short(args), wait_seconds=args.get("wait_seconds"), ctx=ctx, work=work)
 
-    @server.tool(annotations=PAID_CALL, description="Ask a vision model about an image (sent at full quality). Returns the answer, usage and cost_usd.")
+    @server.tool(annotations=PAID_CALL, description="Ask a vision model about an image (full quality). Returns answer, usage, cost_usd.")
     async def analyze_image(
         image_path: Annotated[str, Field(description=SOURCE)],
         question: Question = None,
         model: Model = None,
-        max_dimension: Annotated[int | None, Field(ge=64, le=16384, description="Downscale so the longer side is at most this (px).")] = None,
+        max_dimension: Annotated[int | None, Field(ge=64, le=16384, description="Downscale to this longer side (px)")] = None,
         wait_seconds: Wait = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, AnalysisOutput]:
         args = {"image_path": image_path, "question": question, "model": model, "max_dimension": max_dimension, "wait_seconds": wait_seconds}
         return await analysis("analyze_image", "image", "image_path", image_path, args, ctx, max_dimension=max_dimension)
 
-    @server.tool(annotations=PAID_CALL, description="Transcribe audio (default) or ask about it. Returns the answer, usage and cost_usd.")
+    @server.tool(annotations=PAID_CALL, description="Transcribe audio (default) or ask about it. Returns answer, usage, cost_usd.")
     async def analyze_audio(
         audio_path: Annotated[str, Field(description=SOURCE)],
         question: Question = None,
@@ -181,7 +181,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         args = {"audio_path": audio_path, "question": question, "model": model, "wait_seconds": wait_seconds}
         return await analysis("analyze_audio", "audio", "audio_path", audio_path, args, ctx)
 
-    @server.tool(annotations=PAID_CALL, description="Ask a video model about a video (large files are streamed). Returns the answer, usage and cost_usd.")
+    @server.tool(annotations=PAID_CALL, description="Ask a model about a video (large files streamed). Returns answer, usage, cost_usd.")
     async def analyze_video(
         video_path: Annotated[str, Field(description=SOURCE)],
         question: Question = None,
@@ -192,7 +192,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         args = {"video_path": video_path, "question": question, "model": model, "wait_seconds": wait_seconds}
         return await analysis("analyze_video", "video", "video_path", video_path, args, ctx)
 
-    @server.tool(annotations=PAID_CALL, description="Ask about a PDF or text document. Returns the answer, usage and cost_usd.")
+    @server.tool(annotations=PAID_CALL, description="Ask about a PDF or other document. Returns answer, usage, cost_usd.")
     async def analyze_document(
         document_path: Annotated[str, Field(description=SOURCE)],
         question: Question = None,
@@ -206,7 +206,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description="Generate images (n variants in parallel; input_images to edit). Saves them and returns resource links, a preview and cost_usd.",
+        description="Generate n images in parallel (input_images to edit); saved, returned as resource links with a preview and cost_usd.",
     )
     async def generate_image(
         prompt: str,
@@ -214,10 +214,10 @@ def register(server: MCPServer[Any], app: App) -> None:
         aspect_ratio: Annotated[str | None, Field(description="e.g. 1:1, 16:9, 9:16")] = None,
         image_size: Annotated[str | None, Field(description="1K, 2K or 4K")] = None,
         n: Annotated[int, Field(ge=1, le=8)] = 1,
-        input_images: Annotated[list[str] | None, Field(description="Reference images to edit or follow: paths or URLs.")] = None,
+        input_images: Annotated[list[str] | None, Field(description="Paths or URLs to edit or follow")] = None,
         save_path: SavePath = None,
         seed: int | None = None,
-        max_cost_usd: Annotated[float | None, Field(gt=0, description="Refuse if all variants could cost more (USD).")] = None,
+        max_cost_usd: Annotated[float | None, Field(gt=0, description="Refuse if it could cost more")] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, ImageOutput]:
         async with progress(ctx) as prog:
@@ -259,12 +259,12 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description="Text to speech (TTS models) or spoken replies (audio chat models). Saves the audio and returns a resource link and cost_usd.",
+        description="Text to speech, or spoken replies from audio chat models; saved, returned as a resource link with cost_usd.",
     )
     async def generate_audio(
         prompt: Annotated[str, Field(description="The text to speak.")],
         model: Model = None,
-        voice: Annotated[str | None, Field(description="A voice of the model (get_model_info lists them).")] = None,
+        voice: Annotated[str | None, Field(description="See get_model_info")] = None,
         format: Annotated[str | None, Field(description="mp3 or wav (TTS); wav, mp3, flac, opus (chat)")] = None,
         save_path: SavePath = None,
         ctx: Context | None = None,
@@ -304,7 +304,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description="Generate a video (submitted once, never re-sent). Waits up to wait_seconds, then returns JOB_PENDING with a video_id for get_video_status.",
+        description="Generate a video (submitted once). After wait_seconds returns JOB_PENDING with a video_id for get_video_status.",
     )
     async def generate_video(
         prompt: str,
@@ -312,9 +312,9 @@ def register(server: MCPServer[Any], app: App) -> None:
         duration: Annotated[int | None, Field(ge=1, le=60, description="Seconds.")] = None,
         resolution: Annotated[str | None, Field(description="e.g. 720p, 1080p")] = None,
         aspect_ratio: Annotated[str | None, Field(description="e.g. 16:9, 9:16, 1:1")] = None,
-        first_frame_image: Annotated[str | None, Field(description="Image path or URL to start from.")] = None,
-        last_frame_image: Annotated[str | None, Field(description="Image path or URL to end on.")] = None,
-        reference_images: Annotated[list[str] | None, Field(description="Images to guide the video.")] = None,
+        first_frame_image: Annotated[str | None, Field(description="Path or URL")] = None,
+        last_frame_image: Annotated[str | None, Field(description="Path or URL")] = None,
+        reference_images: Annotated[list[str] | None, Field(description="Paths or URLs")] = None,
         save_path: SavePath = None,
         wait_seconds: Annotated[float | None, Field(ge=0, description="Default 45, at most 300.")] = None,
         seed: int | None = None,
@@ -343,7 +343,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         async with progress(ctx) as prog:
             return video_result(await media.follow_video(app, video_id, save_path=save_path, wait_seconds=wait_seconds, report=reporter(prog)))
 
-    @server.tool(annotations=SAVES_RESULT, description="Check a generate_video job; when it is done, save the video and return its resource link.")
+    @server.tool(annotations=SAVES_RESULT, description="Check a generate_video job; when done, save the video and return its resource link.")
     async def get_video_status(
         video_id: Annotated[str, Field(min_length=4, max_length=128, description="The video_id generate_video returned.")],
         save_path: SavePath = None,

@@ -18,7 +18,7 @@ from ._common import READ_ONLY_REMOTE, ok
 if TYPE_CHECKING:
     from ..app import App
 
-ModelId = Annotated[str, Field(min_length=1, max_length=200, description="Model id, e.g. openai/gpt-4o-mini; variants like :free, :nitro allowed.")]
+ModelId = Annotated[str, Field(min_length=1, max_length=200, description="e.g. openai/gpt-4o-mini, :free/:nitro ok")]
 
 
 class CatalogState(BaseModel):
@@ -147,16 +147,16 @@ def search_text(out: SearchOutput) -> str:
 def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=READ_ONLY_REMOTE,
-        description="Find OpenRouter models by text (typos ok), author, modalities, features, price and context. Paged; prices in USD per million tokens.",
+        description="Find models by text (typos ok), author, modalities, features, price, context. Prices: USD per million tokens.",
     )
     async def search_models(
-        query: Annotated[str | None, Field(max_length=200, description="Words or an id; matches id, name and description.")] = None,
-        provider: Annotated[str | None, Field(max_length=100, description="Model author prefix, e.g. openai, anthropic, meta.")] = None,
-        input_modalities: Annotated[list[str] | None, Field(description="All must be accepted: text, image, file, audio, video.")] = None,
-        output_modalities: Annotated[list[str] | None, Field(description="All must be produced: text, image, audio, video, speech, embeddings.")] = None,
-        supports: Annotated[list[str] | None, Field(description=f"All required: {', '.join(FEATURES)}, or any parameter name.")] = None,
-        max_prompt_price: Annotated[float | None, Field(ge=0, description="USD per million prompt tokens.")] = None,
-        max_completion_price: Annotated[float | None, Field(ge=0, description="USD per million completion tokens.")] = None,
+        query: Annotated[str | None, Field(max_length=200, description="Matches id, name, description")] = None,
+        provider: Annotated[str | None, Field(max_length=100, description="Author, e.g. openai")] = None,
+        input_modalities: Annotated[list[str] | None, Field(description="All of: text image file audio video")] = None,
+        output_modalities: Annotated[list[str] | None, Field(description="All of: text image audio video speech embeddings")] = None,
+        supports: Annotated[list[str] | None, Field(description=f"All of: {' '.join(FEATURES)} or a parameter")] = None,
+        max_prompt_price: Annotated[float | None, Field(ge=0)] = None,
+        max_completion_price: Annotated[float | None, Field(ge=0)] = None,
         min_context_length: Annotated[int | None, Field(ge=1)] = None,
         free_only: bool = False,
         sort: Sort = "relevance",

@@ -12,7 +12,6 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from ..services.usage import date_range, usage_stats
-from ..upstream import account
 from ._common import READ_ONLY_LOCAL, READ_ONLY_REMOTE, ok
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ class Generation(BaseModel):
 
 
 def register(server: MCPServer[Any], app: App) -> None:
-    @server.tool(annotations=READ_ONLY_LOCAL, description="Spend and tokens from this server's ledger for a date range (default: last 30 days), by day, model, tool and provider.")
+    @server.tool(annotations=READ_ONLY_LOCAL, description="Spend and tokens from this server's ledger (default: last 30 days) by day, model, tool, provider.")
     async def get_usage_stats(
         start_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive.")] = None,
         end_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive; default today.")] = None,
@@ -82,8 +81,10 @@ def register(server: MCPServer[Any], app: App) -> None:
             text += "\n" + "\n".join(f"  {g['model']}: {g['requests']} calls, ${g['cost']:.6f}" for g in stats.by_model[:5])
         return ok(stats, text)
 
-    @server.tool(annotations=READ_ONLY_REMOTE, description="The OpenRouter key's limit, remaining credit and usage (today/week/month), plus this server's budgets.")
+    @server.tool(annotations=READ_ONLY_REMOTE, description="The key's limit, remaining credit and usage (day/week/month), and this server's budgets.")
     async def get_account() -> Annotated[CallToolResult, Account]:
+        from ..upstream import account
+
         key = await account.key_info(app.gateway)
         creds = await account.credits(app.gateway)
         await app.ledger.flush()
@@ -116,6 +117,8 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(annotations=READ_ONLY_REMOTE, description="OpenRouter's full record of one generation: model, provider, tokens, cost, timings.")
     async def get_generation(generation_id: Annotated[str, Field(min_length=4, max_length=200, description="The id a call returned (gen-...).")]) -> Annotated[CallToolResult, Generation]:
+        from ..upstream import account
+
         data = await account.generation(app.gateway, generation_id.strip())
         known = {"id", "model", "provider_name", "total_cost", "latency", "generation_time", "finish_reason", "streamed", "cancelled", "created_at"}
         out = Generation(

@@ -177,10 +177,15 @@ class Gateway:
         """The caller cancelled. If the request may already be generating (and billing) but OpenRouter has
         not named the generation yet, keep listening for a moment so the ledger can learn its id and
         reconcile its cost; then close the connection."""
-        if not learned.is_set() and not sending.done():
-            waiting = asyncio.ensure_future(learned.wait())
-            await asyncio.wait({waiting, sending}, timeout=CANCEL_GRACE_S, return_when=asyncio.FIRST_COMPLETED)
-            waiting.cancel()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CANCEL_GRACE_S
+        waiting = asyncio.ensure_future(learned.wait())
+        while not learned.is_set() and not sending.done() and (left := deadline - loop.time()) > 0:
+            try:
+                await asyncio.wait({waiting, sending}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                continue  # a caller may cancel again and again; the ledger still needs the generation id
+        waiting.cancel()
         sending.cancel()
         with contextlib.suppress(BaseException):
             await sending
