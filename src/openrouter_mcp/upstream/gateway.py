@@ -10,7 +10,6 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -191,98 +190,118 @@ class Gateway:
             await sending
 
     async def _read_stream(self, resp: httpx.Response, started: float, on_progress: ProgressFn | None, on_start: StartFn | None) -> ChatResult:
-        result = ChatResult()
+        events = _Events(started, self._key, on_start)
         # The generation id may come as a header before any token (the simulator sends one); otherwise it
         # arrives with the first event. Either way the ledger learns it before the reply can be billed.
-        if (header_id := resp.headers.get("x-generation-id")) and on_start is not None:
-            result.generation_id = header_id
-            on_start(header_id)
-        calls: dict[int, dict[str, Any]] = {}
-        content: list[str] = []
-        reasoning: list[str] = []
-        done = False
-        async for line in _sse_lines(resp):
-            if not line or line[0] == 58:  # b":" : blank separators and ": OPENROUTER PROCESSING" keep-alives
-                continue
-            if not line.startswith(b"data:"):
-                continue
-            data = line[5:].strip()
-            if data == b"[DONE]":
-                # Read on to the end of the body rather than break: leaving it unread would close the
-                # keep-alive connection, and the next call would pay for a new one.
-                done = True
-                continue
-            try:
-                chunk = json.loads(data)
-            except json.JSONDecodeError:
-                raise bad_response("a streamed event that is not valid JSON") from None
-            if not isinstance(chunk, dict):
-                raise bad_response("a streamed event that is not an object")
-            if (error := error_object(chunk)) is not None:
-                failure = failure_from_error(200, error, secret=self._key)
-                failure.details = {**(failure.details or {}), "partial_text": "".join(content)[:2000]}
-                failure.generation_id = chunk.get("id") or result.generation_id
-                raise failure
-            if result.generation_id is None and (gen_id := chunk.get("id")):
-                result.generation_id = gen_id
-                if on_start is not None:
-                    on_start(gen_id)
-            result.model = chunk.get("model") or result.model
-            result.provider = chunk.get("provider") or result.provider
-            if usage := chunk.get("usage"):
-                _apply_usage(result, usage)
-            for choice in chunk.get("choices") or ():
-                delta = choice.get("delta") or {}
-                if text := delta.get("content"):
-                    if result.ttft_ms is None:
-                        result.ttft_ms = (time.perf_counter() - started) * 1000
-                    content.append(text)
-                    if on_progress is not None:
-                        await on_progress(len(content), text)
-                if text := delta.get("reasoning"):
-                    if result.ttft_ms is None:
-                        result.ttft_ms = (time.perf_counter() - started) * 1000
-                    reasoning.append(text)
-                    if on_progress is not None:
-                        await on_progress(len(content) + len(reasoning), "")
-                if details := delta.get("reasoning_details"):
-                    result.reasoning_details.extend(details)
-                for tc in delta.get("tool_calls") or ():
-                    slot = calls.setdefault(int(tc.get("index", len(calls))), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
-                    slot["id"] = tc.get("id") or slot["id"]
-                    fn = tc.get("function") or {}
-                    slot["function"]["name"] += fn.get("name") or ""
-                    slot["function"]["arguments"] += fn.get("arguments") or ""
-                if ann := delta.get("annotations"):
-                    result.annotations.extend(ann)
-                if imgs := delta.get("images"):
-                    result.images.extend(imgs)
-                if isinstance(audio := delta.get("audio"), dict):
-                    if piece := audio.get("data"):
-                        result.audio_data.append(piece)
-                    result.audio_transcript += audio.get("transcript") or ""
-                if choice.get("finish_reason"):
-                    result.finish_reason = choice["finish_reason"]
-        if not done and result.finish_reason is None:
+        if header_id := resp.headers.get("x-generation-id"):
+            events.named(header_id)
+        buffer = b""
+        # Read to the end of the body even after [DONE]: leaving it unread would close the keep-alive
+        # connection, and the next call would pay for a new one. Every line a network read brought is
+        # handled in one go, and progress is reported once per read.
+        async for chunk in resp.aiter_bytes():
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            pieces = events.pieces
+            for line in lines:
+                events.feed(line)
+            if on_progress is not None and events.pieces != pieces:
+                await on_progress(events.pieces, events.last_text)
+        if buffer:
+            events.feed(buffer)
+        return events.finish()
+
+
+class _Events:
+    """The server-sent events of one chat completion, gathered into a ChatResult."""
+
+    def __init__(self, started: float, secret: str, on_start: StartFn | None) -> None:
+        self.result = ChatResult()
+        self.started = started
+        self.secret = secret
+        self.on_start = on_start
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.pieces = 0
+        self.last_text = ""
+        self.done = False
+
+    def named(self, generation_id: str) -> None:
+        if self.result.generation_id is None:
+            self.result.generation_id = generation_id
+            if self.on_start is not None:
+                self.on_start(generation_id)
+
+    def feed(self, line: bytes) -> None:
+        """One line of the stream: comments (": OPENROUTER PROCESSING") and blank separators are skipped."""
+        if not line.startswith(b"data:"):
+            return
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            self.done = True
+            return
+        try:
+            chunk = json.loads(data)
+        except json.JSONDecodeError:
+            raise bad_response("a streamed event that is not valid JSON") from None
+        if not isinstance(chunk, dict):
+            raise bad_response("a streamed event that is not an object")
+        result = self.result
+        if (error := error_object(chunk)) is not None:
+            failure = failure_from_error(200, error, secret=self.secret)
+            failure.details = {**(failure.details or {}), "partial_text": "".join(self.content)[:2000]}
+            failure.generation_id = chunk.get("id") or result.generation_id
+            raise failure
+        if gen_id := chunk.get("id"):
+            self.named(gen_id)
+        result.model = chunk.get("model") or result.model
+        result.provider = chunk.get("provider") or result.provider
+        if usage := chunk.get("usage"):
+            _apply_usage(result, usage)
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            if text := delta.get("content"):
+                self._first_token()
+                self.content.append(text)
+                self.pieces += 1
+                self.last_text = text
+            if text := delta.get("reasoning"):
+                self._first_token()
+                self.reasoning.append(text)
+                self.pieces += 1
+            if details := delta.get("reasoning_details"):
+                result.reasoning_details.extend(details)
+            for tc in delta.get("tool_calls") or ():
+                slot = self.calls.setdefault(int(tc.get("index", len(self.calls))), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+                slot["id"] = tc.get("id") or slot["id"]
+                fn = tc.get("function") or {}
+                slot["function"]["name"] += fn.get("name") or ""
+                slot["function"]["arguments"] += fn.get("arguments") or ""
+            if ann := delta.get("annotations"):
+                result.annotations.extend(ann)
+            if imgs := delta.get("images"):
+                result.images.extend(imgs)
+            if isinstance(audio := delta.get("audio"), dict):
+                if piece := audio.get("data"):
+                    result.audio_data.append(piece)
+                result.audio_transcript += audio.get("transcript") or ""
+            if choice.get("finish_reason"):
+                result.finish_reason = choice["finish_reason"]
+
+    def _first_token(self) -> None:
+        if self.result.ttft_ms is None:
+            self.result.ttft_ms = (time.perf_counter() - self.started) * 1000
+
+    def finish(self) -> ChatResult:
+        result = self.result
+        if not self.done and result.finish_reason is None:
             raise bad_response("a stream that ended before the reply was complete")
-        result.content = "".join(content)
-        result.reasoning = "".join(reasoning) if reasoning else None
-        result.tool_calls = [calls[i] for i in sorted(calls)]
-        result.latency_ms = (time.perf_counter() - started) * 1000
+        result.content = "".join(self.content)
+        result.reasoning = "".join(self.reasoning) if self.reasoning else None
+        result.tool_calls = [self.calls[i] for i in sorted(self.calls)]
+        result.latency_ms = (time.perf_counter() - self.started) * 1000
         return result
-
-
-async def _sse_lines(resp: httpx.Response) -> AsyncIterator[bytes]:
-    """The lines of an event stream as bytes: fewer layers than text decoding line by line, and
-    json.loads reads bytes directly."""
-    buffer = b""
-    async for chunk in resp.aiter_bytes():
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            yield line.rstrip(b"\r")
-    if buffer:
-        yield buffer.rstrip(b"\r")
 
 
 def _apply_usage(result: ChatResult, usage: dict[str, Any]) -> None:
