@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
@@ -69,16 +70,16 @@ class Target:
         return [sys.executable, *self.argv, "--http", str(port)]
 
 
-async def added_latency(target: Target, sim_url: str, calls: int, model: str) -> list[float]:
-    """Per call: MCP tool call time minus the time of the same request sent straight to the simulator."""
-    stream = target.name == "ours"  # our server streams; the baseline makes a plain POST
-    body = {"model": model, "messages": MESSAGES, **({"stream": True} if stream else {})}
-    added: list[float] = []
-    async with httpx.AsyncClient(base_url=sim_url, headers={"Authorization": f"Bearer {KEY}"}) as http, Client(target.stdio()) as client:
-        for _ in range(10):  # warm both paths
-            await client.call_tool("chat_completion", {"model": model, "messages": MESSAGES})
-            await http.post("/chat/completions", json=body)
-        for _ in range(calls):
+async def added_latency(targets: list[Target], sim_url: str, calls: int, model: str) -> dict[str, list[float]]:
+    """Per call: MCP tool call time minus the time of the same request sent straight to the simulator.
+    The servers take turns call by call, so both see the same machine noise."""
+    added: dict[str, list[float]] = {t.name: [] for t in targets}
+    async with httpx.AsyncClient(base_url=sim_url, headers={"Authorization": f"Bearer {KEY}"}) as http, AsyncExitStack() as stack:
+        clients = [(t, await stack.enter_async_context(Client(t.stdio()))) for t in targets]
+
+        async def one(target: Target, client: Client) -> float:
+            # Our server streams; the baseline makes a plain POST: each is compared with its own request.
+            body = {"model": model, "messages": MESSAGES, **({"stream": True} if target.name == "ours" else {})}
             t0 = time.perf_counter()
             result = await client.call_tool("chat_completion", {"model": model, "messages": MESSAGES})
             tool_s = time.perf_counter() - t0
@@ -86,8 +87,14 @@ async def added_latency(target: Target, sim_url: str, calls: int, model: str) ->
             t0 = time.perf_counter()
             resp = await http.post("/chat/completions", json=body)
             resp.read()
-            direct_s = time.perf_counter() - t0
-            added.append((tool_s - direct_s) * 1000)
+            return (tool_s - (time.perf_counter() - t0)) * 1000
+
+        for _ in range(20):  # warm every path
+            for target, client in clients:
+                await one(target, client)
+        for _ in range(calls):
+            for target, client in clients:
+                added[target.name].append(await one(target, client))
     return added
 
 
@@ -150,6 +157,15 @@ async def main() -> None:
     parser.add_argument("--only", choices=("a", "b", "c", "d"), help="run one figure only (for quick iterations)")
     args = parser.parse_args()
 
+    # Measure the servers as installed: pip byte-compiles a package when it installs it (an editable install
+    # does not, and this machine sets PYTHONDONTWRITEBYTECODE), so compile both here.
+    import compileall
+
+    import openrouter_mcp
+
+    compileall.compile_dir(str(Path(openrouter_mcp.__file__).parent), quiet=1)
+    compileall.compile_file(str(HERE / "baseline_server.py"), quiet=1)
+
     sim_port = free_port()
     sim = subprocess.Popen([sys.executable, "-m", "openrouter_mcp", "simulate", "--port", str(sim_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     home = tempfile.mkdtemp(prefix="openrouter-mcp-bench-")
@@ -162,7 +178,7 @@ async def main() -> None:
         ours = Target("ours", ["-m", "openrouter_mcp", "serve"], env)
         base = Target("baseline", [str(HERE / "baseline_server.py")], env)
 
-        lat = {t.name: await added_latency(t, sim_url, args.calls, "sim/instant") for t in (ours, base)} if args.only in (None, "a") else {}
+        lat = await added_latency([ours, base], sim_url, args.calls, "sim/instant") if args.only in (None, "a") else {}
         cold = {t.name: await cold_start(t, args.starts) for t in (ours, base)} if args.only in (None, "b") else {}
         conc = {t.name: await concurrency(t, 200, "sim/delay-200ms") for t in (ours, base)} if args.only in (None, "c") else {}
         size, count = await tools_list_bytes(ours)

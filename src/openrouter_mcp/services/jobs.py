@@ -51,12 +51,12 @@ class Jobs:
         """Run `work`, reporting progress to the caller. Past `wait_seconds` (None: no limit), return
         JOB_PENDING with a job id while the work goes on."""
         prog = Progress(ctx)
-        beat = asyncio.create_task(prog.beat())
+        prog.start_heartbeat()
         if wait_seconds is None:
             try:
                 return await work(prog)
             finally:
-                beat.cancel()
+                prog.stop()
         task = asyncio.create_task(work(prog))
         try:
             done, _ = await asyncio.wait({task}, timeout=wait_seconds)
@@ -67,11 +67,11 @@ class Jobs:
             raise
         finally:
             if task.done():
-                beat.cancel()
+                prog.stop()
         job_id = "job-" + uuid.uuid4().hex[:20]
         storage = await self._app.storage()
         await storage.create_job(job_id, tool=tool, arguments=_jsonable(arguments), owner=self.owner)
-        self._adopt(job_id, task, prog, beat)
+        self._adopt(job_id, task, prog)
         return failed(
             ToolFailure(
                 ErrorCode.JOB_PENDING,
@@ -81,12 +81,12 @@ class Jobs:
             )
         )
 
-    def _adopt(self, job_id: str, task: asyncio.Task[CallToolResult], prog: Progress, beat: asyncio.Task[None]) -> None:
+    def _adopt(self, job_id: str, task: asyncio.Task[CallToolResult], prog: Progress) -> None:
         self._tasks[job_id] = task
         prog.sink = lambda value, total, message: self._record_progress(job_id, value, total, message)
 
         def finished(t: asyncio.Task[CallToolResult]) -> None:
-            beat.cancel()
+            prog.stop()
             # Hold a reference until the row is written: the loop keeps only weak ones to tasks.
             writing = asyncio.ensure_future(self._finish(job_id, t))
             self._finishing.add(writing)

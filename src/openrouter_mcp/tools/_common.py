@@ -52,6 +52,9 @@ class Progress:
         self.value = 0.0
         self.total: float | None = None
         self.message = "working"
+        self._timer: asyncio.TimerHandle | None = None
+        self._sending: asyncio.Future[None] | None = None  # the latest heartbeat's send, kept alive until done
+        self._stopped = False
         # Set when the work became a background job: progress goes to the job row, not the finished request.
         self.sink: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
 
@@ -79,18 +82,30 @@ class Progress:
         except Exception:  # a client that went away must not fail the work
             self._ctx = None
 
-    async def beat(self) -> None:
-        while True:
-            await asyncio.sleep(self._heartbeat)
-            if time.monotonic() - self._last >= self._heartbeat * 0.9:
-                await self._send(time.monotonic())
+    def start_heartbeat(self) -> None:
+        """Beat every `heartbeat_s` until stop(): a timer, not a task, so a call that ends quickly pays
+        almost nothing for it."""
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self._heartbeat, self._beat_due)
+
+    def _beat_due(self) -> None:
+        if self._stopped:
+            return
+        if time.monotonic() - self._last >= self._heartbeat * 0.9:
+            self._sending = asyncio.ensure_future(self._send(time.monotonic()))
+        self.start_heartbeat()
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 @asynccontextmanager
 async def progress(ctx: Any, *, heartbeat_s: float = 2.0) -> AsyncIterator[Progress]:
     reporter = Progress(ctx, heartbeat_s=heartbeat_s)
-    beat = asyncio.create_task(reporter.beat())
+    reporter.start_heartbeat()
     try:
         yield reporter
     finally:
-        beat.cancel()
+        reporter.stop()

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import orjson
 
 from ..config import Settings
 from ..errors import ToolFailure
@@ -242,8 +243,8 @@ class _Events:
             self.done = True
             return
         try:
-            chunk = json.loads(data)
-        except json.JSONDecodeError:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
             raise bad_response("a streamed event that is not valid JSON") from None
         if not isinstance(chunk, dict):
             raise bad_response("a streamed event that is not an object")
