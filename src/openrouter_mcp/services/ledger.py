@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("openrouter_mcp.ledger")
 
-WRITE_GATHER_S = 0.02
+WRITE_GATHER_S = 0.1
 
 
 def usd(value: Decimal) -> str:
@@ -120,7 +120,7 @@ class Ledger:
             self._writer = asyncio.get_running_loop().create_task(self._write_queued())
 
     async def _write_queued(self) -> None:
-        """Write queued rows in batches, one transaction each. Gathering for a few milliseconds turns a burst
+        """Write queued rows in batches, one transaction each. Gathering for a tenth of a second turns a burst
         of calls into one write instead of one per call."""
         storage = await self._app.storage()
         while self._queue:
