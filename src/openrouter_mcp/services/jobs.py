@@ -51,12 +51,15 @@ class Jobs:
         """Run `work`, reporting progress to the caller. Past `wait_seconds` (None: no limit), return
         JOB_PENDING with a job id while the work goes on."""
         prog = Progress(ctx)
-        prog.start_heartbeat()
         if wait_seconds is None:
+            if not prog.wanted:
+                return await work(prog)  # nobody reads progress and it cannot become a job: no heartbeat
+            prog.start_heartbeat()
             try:
                 return await work(prog)
             finally:
                 prog.stop()
+        prog.start_heartbeat()
         task = asyncio.create_task(work(prog))
         try:
             done, _ = await asyncio.wait({task}, timeout=wait_seconds)

@@ -37,13 +37,23 @@ def failed(failure: ToolFailure) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content={"error": error}, is_error=True)
 
 
+def asked_for_progress(ctx: Any) -> bool:
+    """Whether the caller sent a progress token. The SDK has no public way to ask, so this looks at its
+    request context and answers yes whenever it cannot tell."""
+    try:
+        outbound = ctx.request_context.session._request_outbound
+    except (AttributeError, LookupError, ValueError):
+        return ctx is not None
+    return getattr(outbound, "_progress_token", True) is not None
+
+
 class Progress:
     """Reports progress at most every `min_interval_s`, and at least every `heartbeat_s` while work runs,
     so a client's time-out timer keeps resetting. The value never repeats (the protocol asks it to
     increase): a heartbeat with no news moves it on by a thousandth."""
 
     def __init__(self, ctx: Any, *, min_interval_s: float = 0.25, heartbeat_s: float = 2.0) -> None:
-        self._ctx = ctx
+        self._ctx = ctx if ctx is not None and asked_for_progress(ctx) else None
         self._min = min_interval_s
         self._heartbeat = heartbeat_s
         self._last = 0.0
@@ -57,6 +67,11 @@ class Progress:
         self._stopped = False
         # Set when the work became a background job: progress goes to the job row, not the finished request.
         self.sink: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
+
+    @property
+    def wanted(self) -> bool:
+        """Someone reads this progress: the caller asked for it, or it goes to a job row."""
+        return self._ctx is not None or self.sink is not None
 
     async def update(self, value: float, message: str | None = None, *, total: float | None = None, force: bool = False) -> None:
         self.value = max(self.value, value)
@@ -85,6 +100,8 @@ class Progress:
     def start_heartbeat(self) -> None:
         """Beat every `heartbeat_s` until stop(): a timer, not a task, so a call that ends quickly pays
         almost nothing for it."""
+        if self._stopped:
+            return
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self._heartbeat, self._beat_due)
 

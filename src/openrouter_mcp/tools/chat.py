@@ -92,7 +92,9 @@ def register(server: MCPServer[Any], app: App) -> None:
             async def on_token(count: int, _text: str) -> None:
                 await prog.update(count, "generating", total=request.body.get("max_tokens"))
 
-            result = await run_chat(app, request.body, tool="chat_completion", max_cost_usd=max_cost_usd, on_progress=on_token)
+            # A job's progress goes to its row, so a call with wait_seconds reports even when the caller did not ask.
+            report = prog.wanted or wait_seconds is not None
+            result = await run_chat(app, request.body, tool="chat_completion", max_cost_usd=max_cost_usd, on_progress=on_token if report else None)
             return ok(*chat_output(request, result))
 
         return await app.jobs.run(tool="chat_completion", arguments=args, wait_seconds=wait_seconds, ctx=ctx, work=work)
