@@ -82,25 +82,24 @@ async def test_moderation_error_carries_the_reasons(mcp_client: Client) -> None:
     assert "harassment" in error["message"]
 
 
-async def test_a_bad_key_is_an_auth_error_without_the_key(simulator: RunningSimulator) -> None:
-    secret = "sk-or-invalid-abcdef123456"
-    settings = load_settings({"OPENROUTER_API_KEY": secret, "OPENROUTER_BASE_URL": simulator.api_url, "OPENROUTER_MCP_HOME": "/tmp/openrouter-mcp-test"})
-    gateway = Gateway(settings)
+async def chat_failure(**env: str) -> ToolFailure:
+    """The failure the gateway raises for one chat request under these settings."""
+    gateway = Gateway(load_settings({"OPENROUTER_MCP_HOME": "/tmp/openrouter-mcp-test", **env}))
     try:
         with pytest.raises(ToolFailure) as info:
             await gateway.chat({"model": "openai/gpt-4o-mini", "messages": USER})
     finally:
         await gateway.aclose()
-    assert info.value.code is ErrorCode.AUTH
-    assert secret not in info.value.message and "OPENROUTER_API_KEY" in info.value.message
+    return info.value
+
+
+async def test_a_bad_key_is_an_auth_error_without_the_key(simulator: RunningSimulator) -> None:
+    secret = "sk-or-invalid-abcdef123456"
+    failure = await chat_failure(OPENROUTER_API_KEY=secret, OPENROUTER_BASE_URL=simulator.api_url)
+    assert failure.code is ErrorCode.AUTH
+    assert secret not in failure.message and "OPENROUTER_API_KEY" in failure.message
 
 
 async def test_unreachable_base_url_is_unavailable_after_retries() -> None:
-    settings = load_settings({"OPENROUTER_API_KEY": "sk-or-x-1234567890", "OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1", "OPENROUTER_MCP_HOME": "/tmp/openrouter-mcp-test", "OPENROUTER_MCP_RETRY_MAX_WAIT_S": "1"})
-    gateway = Gateway(settings)
-    try:
-        with pytest.raises(ToolFailure) as info:
-            await gateway.chat({"model": "openai/gpt-4o-mini", "messages": USER})
-    finally:
-        await gateway.aclose()
-    assert info.value.code is ErrorCode.UPSTREAM_UNAVAILABLE
+    failure = await chat_failure(OPENROUTER_API_KEY="sk-or-x-1234567890", OPENROUTER_BASE_URL="http://127.0.0.1:9/api/v1", OPENROUTER_MCP_RETRY_MAX_WAIT_S="1")
+    assert failure.code is ErrorCode.UPSTREAM_UNAVAILABLE

@@ -9,7 +9,6 @@ import json
 import sys
 import time
 import urllib.request
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -24,7 +23,7 @@ from openrouter_mcp.simulator.server import RunningSimulator, start_in_thread
 from openrouter_mcp.storage import open_storage
 
 from .conftest import ClientHolder, HttpServer, server_env
-from .storage.conftest import PG_URL, _pg_admin_connection
+from .pg import schema_url
 
 
 @pytest.fixture
@@ -40,14 +39,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/ledger.db"
         return
-    admin = await _pg_admin_connection()
-    schema = f"ledger_e2e_{uuid.uuid4().hex}"
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}search_path={schema}"
-    finally:
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
+    async with schema_url("ledger_e2e") as url:
+        yield url
 
 
 def simulator_generations(sim: RunningSimulator) -> tuple[list[dict[str, Any]], Decimal]:
@@ -131,38 +124,33 @@ async def test_concurrent_calls_leave_one_row_per_generation_and_match_the_bill(
 
 
 async def test_two_servers_sharing_a_database_never_overspend_the_daily_budget(own_simulator: RunningSimulator, tmp_path: Path) -> None:
-    admin = await _pg_admin_connection()
-    schema = f"budget_e2e_{uuid.uuid4().hex}"
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}search_path={schema}"
     cap = Decimal("0.002")
-    servers: list[HttpServer] = []
-    try:
-        for n in range(2):
-            env = server_env(own_simulator, tmp_path / f"home{n}", OPENROUTER_MCP_DATABASE_URL=url, OPENROUTER_MCP_DAILY_BUDGET_USD=str(cap))
-            servers.append(HttpServer(env, tmp_path / f"server{n}.log"))
-        results: Counter[str] = Counter()
-        async with ClientHolder(servers[0].url) as a, ClientHolder(servers[1].url) as b:
+    async with schema_url("budget_e2e") as url:
+        servers = [
+            HttpServer(server_env(own_simulator, tmp_path / f"home{n}", OPENROUTER_MCP_DATABASE_URL=url, OPENROUTER_MCP_DAILY_BUDGET_USD=str(cap)), tmp_path / f"server{n}.log")
+            for n in range(2)
+        ]
+        try:
+            results: Counter[str] = Counter()
+            async with ClientHolder(servers[0].url) as a, ClientHolder(servers[1].url) as b:
 
-            async def one(i: int) -> None:
-                client = a if i % 2 else b
-                # gpt-4o-mini: worst case ~ (prompt + 200 completion tokens) x price, about $0.00013 a call.
-                result = await client.call_tool("chat_completion", {"model": "openai/gpt-4o-mini", "max_tokens": 200, "messages": [{"role": "user", "content": f"budget {i}"}]})
-                code = (result.structured_content or {}).get("error", {}).get("code") if result.is_error else "ok"
-                results[str(code)] += 1
+                async def one(i: int) -> None:
+                    client = a if i % 2 else b
+                    # gpt-4o-mini: worst case ~ (prompt + 200 completion tokens) x price, about $0.00013 a call.
+                    result = await client.call_tool("chat_completion", {"model": "openai/gpt-4o-mini", "max_tokens": 200, "messages": [{"role": "user", "content": f"budget {i}"}]})
+                    code = (result.structured_content or {}).get("error", {}).get("code") if result.is_error else "ok"
+                    results[str(code)] += 1
 
-            await asyncio.gather(*(one(i) for i in range(60)))
+                await asyncio.gather(*(one(i) for i in range(60)))
+        finally:
+            for server in servers:
+                server.stop()
         storage = await open_storage(url)
         try:
             rows = await storage.ledger(start=_epoch(), end=_future())
             spent = await storage.spent_usd(since=_epoch())
         finally:
             await storage.close()
-    finally:
-        for server in servers:
-            server.stop()
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
     assert results["BUDGET_EXCEEDED"] > 0 and results["ok"] > 0, results
     assert spent <= cap
     assert sum((r.cost_usd or Decimal(0)) for r in rows) <= cap
