@@ -14,7 +14,6 @@ import contextlib
 import math
 import re
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -293,22 +292,17 @@ async def record_agreement(app: App, answers: Sequence[tuple[str, str]]) -> None
     if not pairs:
         return
     storage = await app.storage()
-    # Read-modify-write: one vote's update at a time in this process, so concurrent votes lose no count.
-    async with _history_lock(app):
-        for (a, b), (n, agreed) in pairs.items():
-            key = f"pair:{a}|{b}"
-            record = await storage.kv_get(HISTORY_NAMESPACE, key) or {}
-            await storage.kv_put(HISTORY_NAMESPACE, key, {"n": float(record.get("n") or 0) + n, "agreed": float(record.get("agreed") or 0) + agreed})
+    for (a, b), (n, agreed) in pairs.items():
+        # An atomic read-modify-write: concurrent votes, in this process or another replica, lose no count.
+        await storage.kv_update(HISTORY_NAMESPACE, f"pair:{a}|{b}", _add_votes(n, agreed))
 
 
-_HISTORY_LOCKS: weakref.WeakKeyDictionary[App, asyncio.Lock] = weakref.WeakKeyDictionary()
+def _add_votes(n: float, agreed: float) -> Callable[[dict[str, Any] | None], dict[str, Any]]:
+    def update(record: dict[str, Any] | None) -> dict[str, Any]:
+        record = record or {}
+        return {"n": float(record.get("n") or 0) + n, "agreed": float(record.get("agreed") or 0) + agreed}
 
-
-def _history_lock(app: App) -> asyncio.Lock:
-    lock = _HISTORY_LOCKS.get(app)
-    if lock is None:
-        lock = _HISTORY_LOCKS[app] = asyncio.Lock()
-    return lock
+    return update
 
 
 # ---------- output shapes ----------
