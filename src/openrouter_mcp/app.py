@@ -45,6 +45,8 @@ class App:
                     storage = await open_storage(self.settings.database_url)
                     self._storage = storage
                     await self.jobs.sweep_stale()
+                    # Costs a previous run could not read yet are filled in by this one.
+                    self.ledger.ensure_reconciler()
         return self._storage
 
     @property

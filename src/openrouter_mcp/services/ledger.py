@@ -16,7 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("openrouter_mcp.ledger")
 
 WRITE_GATHER_S = 0.1
+# The longest wait between two passes of the reconciler while generations are still unreadable.
+RECONCILE_MAX_DELAY_S = 300.0
 
 
 def usd(value: Decimal) -> str:
@@ -199,18 +201,23 @@ class Ledger:
             self._reconciler = asyncio.get_running_loop().create_task(self._reconcile_loop())
 
     async def _reconcile_loop(self) -> None:
-        """Fill in costs a response did not carry, from GET /generation (eventually consistent upstream)."""
-        delay = self._app.settings.reconcile_interval_s
-        idle_rounds = 0
-        while idle_rounds < 3:
+        """Fill in costs a response did not carry, from GET /generation. OpenRouter records a generation a
+        little after it ends (later still for a cancelled stream), so keep asking, less and less often,
+        until every such row has its cost."""
+        base = self._app.settings.reconcile_interval_s
+        delay = base
+        while True:
             await asyncio.sleep(delay)
-            filled = await self.reconcile_once()
-            idle_rounds = idle_rounds + 1 if filled == 0 else 0
+            filled, left = await self.reconcile_once()
+            if not left:
+                return
+            delay = base if filled else min(delay * 2, RECONCILE_MAX_DELAY_S)
 
-    async def reconcile_once(self, *, older_than_s: float = 0.0) -> int:
+    async def reconcile_once(self) -> tuple[int, int]:
+        """One pass over the rows still waiting for a cost: (how many were filled, how many are left)."""
         await self.flush()
         storage = await self._app.storage()
-        rows = await storage.unreconciled(older_than=datetime.now(UTC) - timedelta(seconds=older_than_s), limit=100)
+        rows = await storage.unreconciled(older_than=datetime.now(UTC), limit=100)
         filled = 0
         for row in rows:
             try:
@@ -220,7 +227,7 @@ class Ledger:
                 continue
             await storage.set_cost(row.call_id, Decimal(repr(float(data.get("total_cost") or 0))), source="generation")
             filled += 1
-        return filled
+        return filled, len(rows) - filled
 
     async def aclose(self) -> None:
         await self.flush()
