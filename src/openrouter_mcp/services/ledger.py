@@ -24,6 +24,7 @@ from ..errors import ErrorCode, ToolFailure
 from ..storage import BudgetRefused, LedgerOutcome, LedgerReservation, Storage
 from ..storage.models import SettledStatus
 from ..upstream.account import generation
+from ..upstream.types import cost_from_wire
 from .ledger_context import CALLER
 
 if TYPE_CHECKING:
@@ -225,7 +226,7 @@ class Ledger:
             except ToolFailure as failure:
                 log.info("generation %s not readable yet (%s)", row.generation_id, failure.code.value)
                 continue
-            await storage.set_cost(row.call_id, Decimal(repr(float(data.get("total_cost") or 0))), source="generation")
+            await storage.set_cost(row.call_id, cost_from_wire(data.get("total_cost")) or Decimal(0), source="generation")
             filled += 1
         return filled, len(rows) - filled
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ErrorCode, ToolFailure, invalid
 from ..upstream import ChatResult
+from ..upstream.types import cost_from_wire
 from . import media_output
 from .chat import check_model_id, run_chat
 from .media_formats import BY_NAME, Format, Medium, sniff
@@ -427,7 +428,7 @@ async def _speech(app: App, info: ModelInfo, prompt: str, voice: str, fmt: str, 
         if speech.generation_id:
             # The speech response carries no cost; the generation record usually has it at once.
             with contextlib.suppress(ToolFailure):
-                cost = Decimal(repr(float((await account.generation(app.gateway, speech.generation_id)).get("total_cost") or 0)))
+                cost = cost_from_wire((await account.generation(app.gateway, speech.generation_id)).get("total_cost")) or Decimal(0)
         call.succeeded(model_used=info.id, provider=None, generation_id=speech.generation_id, cost_usd=cost)
     data, file_fmt = audio_file(speech.data, raw_pcm=body["response_format"] == "pcm", content_type=speech.content_type)
     saved = await asyncio.to_thread(media_output.write, app.settings, data, medium="audio", fmt=file_fmt, save_path=save_path, prompt=prompt)

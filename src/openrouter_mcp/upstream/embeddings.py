@@ -4,18 +4,14 @@ never made, like a chat request."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
-from .errors import RETRYABLE_STATUSES, bad_response, error_object, failure_from_body, failure_from_error, transport_failure
+from .errors import bad_response
 from .gateway import Gateway
-from .types import StartFn
+from .types import StartFn, cost_from_wire
 
 
 @dataclass(slots=True)
@@ -46,45 +42,16 @@ def _parse(payload: Any, count: int) -> EmbeddingResult:
         model=payload.get("model"),
         generation_id=payload.get("id"),
         prompt_tokens=int(usage.get("prompt_tokens") or 0),
-        cost_usd=None if cost is None else Decimal(repr(cost)) if isinstance(cost, float) else Decimal(str(cost)),
+        cost_usd=cost_from_wire(cost),
     )
 
 
 async def create_embeddings(gateway: Gateway, model: str, texts: list[str], *, on_start: StartFn | None = None, timeout_s: float = 60.0) -> EmbeddingResult:
     """One vector per text, in order."""
-    settings = gateway._settings
-    payload = json.dumps({"model": model, "input": texts}, separators=(",", ":")).encode()
-    attempt = 0
-    waited = 0.0
     started = time.perf_counter()
-    while True:
-        try:
-            resp = await gateway.client.post("embeddings", content=payload, headers={"Content-Type": "application/json"}, timeout=timeout_s)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            failure = transport_failure("connect", type(exc).__name__)
-        except httpx.TimeoutException as exc:
-            raise transport_failure("timeout", type(exc).__name__) from None
-        except httpx.TransportError as exc:
-            raise bad_response(f"a broken response ({type(exc).__name__})") from None
-        else:
-            if resp.status_code == 200:
-                try:
-                    body = resp.json()
-                except ValueError:
-                    raise bad_response("an embeddings response that is not valid JSON") from None
-                if (error := error_object(body)) is not None:
-                    raise failure_from_error(200, error, secret=gateway._key)
-                result = _parse(body, len(texts))
-                if result.generation_id and on_start is not None:
-                    on_start(result.generation_id)
-                result.latency_ms = (time.perf_counter() - started) * 1000
-                return result
-            failure = failure_from_body(resp.status_code, resp.content, resp.headers, secret=gateway._key)
-            if resp.status_code not in RETRYABLE_STATUSES:
-                raise failure
-        delay = gateway._backoff(attempt, failure.retry_after_s)
-        if attempt >= settings.max_retries or waited + delay > settings.retry_max_wait_s:
-            raise failure
-        await asyncio.sleep(delay)
-        waited += delay
-        attempt += 1
+    body = await gateway.request_json("POST", "embeddings", body={"model": model, "input": texts}, timeout_s=timeout_s)
+    result = _parse(body, len(texts))
+    if result.generation_id and on_start is not None:
+        on_start(result.generation_id)
+    result.latency_ms = (time.perf_counter() - started) * 1000
+    return result

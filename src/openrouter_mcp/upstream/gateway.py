@@ -10,7 +10,6 @@ import json
 import logging
 import random
 import time
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -26,7 +25,7 @@ from .errors import (
     failure_from_error,
     transport_failure,
 )
-from .types import ChatResult, ProgressFn, StartFn
+from .types import ChatResult, ProgressFn, StartFn, cost_from_wire
 from .upload import StreamedBody
 
 log = logging.getLogger("openrouter_mcp.upstream")
@@ -71,16 +70,43 @@ class Gateway:
         # Full jitter: spreads the retries of many concurrent calls.
         return random.uniform(0, min(8.0, 0.5 * 2**attempt))
 
+    async def _pause(self, attempt: int, waited: float, failure: ToolFailure, what: str) -> float:
+        """Wait before retrying, or raise `failure` once the retries or the time allowed for them are
+        spent. Returns the total time waited so far."""
+        delay = self._backoff(attempt, failure.retry_after_s)
+        if attempt >= self._settings.max_retries or waited + delay > self._settings.retry_max_wait_s:
+            raise failure
+        log.info("%s attempt %d failed with %s; retrying in %.2f s", what, attempt + 1, failure.code.value, delay)
+        await asyncio.sleep(delay)
+        return waited + delay
+
     async def get_json(self, path: str, params: dict[str, Any] | None = None, *, timeout_s: float = 30.0) -> Any:
-        """A GET (always safe to repeat): retried on 408/429/502/503 and connection failures."""
+        """A GET (always safe to repeat): retried on 408/429/502/503, time-outs and connection failures."""
+        return await self.request_json("GET", path, params=params, timeout_s=timeout_s)
+
+    async def request_json(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None, timeout_s: float = 30.0
+    ) -> Any:
+        """A JSON request and its JSON answer, retried only where that is safe: a GET after any refusal,
+        time-out or connection failure; a POST only when refused before any work (408/429/502/503) or
+        never connected, since a POST that timed out may be running, and billed."""
+        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        headers = None if content is None else {"Content-Type": "application/json"}
+        repeatable = method == "GET"
         attempt = 0
         waited = 0.0
         while True:
             try:
-                resp = await self.client.get(path.lstrip("/"), params=params, timeout=timeout_s)
+                resp = await self.client.request(method, path.lstrip("/"), params=params, content=content, headers=headers, timeout=timeout_s)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                failure = transport_failure("connect", type(exc).__name__)
             except httpx.TimeoutException as exc:
+                if not repeatable:
+                    raise transport_failure("timeout", type(exc).__name__) from None
                 failure = transport_failure("timeout", type(exc).__name__)
             except httpx.TransportError as exc:
+                if not repeatable:
+                    raise bad_response(f"a broken response ({type(exc).__name__})") from None
                 failure = transport_failure("connect", type(exc).__name__)
             else:
                 if resp.status_code == 200:
@@ -94,11 +120,7 @@ class Gateway:
                 failure = failure_from_body(resp.status_code, resp.content, resp.headers, secret=self._key)
                 if resp.status_code not in RETRYABLE_STATUSES:
                     raise failure
-            delay = self._backoff(attempt, failure.retry_after_s)
-            if attempt >= self._settings.max_retries or waited + delay > self._settings.retry_max_wait_s:
-                raise failure
-            await asyncio.sleep(delay)
-            waited += delay
+            waited = await self._pause(attempt, waited, failure, f"{method} {path}")
             attempt += 1
 
     async def chat(
@@ -145,21 +167,14 @@ class Gateway:
                 status, failure = answer
                 if status not in RETRYABLE_STATUSES or isinstance(body, StreamedBody) or (status == 429 and not retry_rate_limited):
                     raise failure
-            except httpx.ConnectError as exc:
-                failure = transport_failure("connect", type(exc).__name__)
-            except httpx.ConnectTimeout as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 failure = transport_failure("connect", type(exc).__name__)
             except httpx.TimeoutException as exc:
                 # The request reached OpenRouter and may be generating (and billing): never re-send.
                 raise transport_failure("timeout", type(exc).__name__) from None
             except httpx.TransportError as exc:
                 raise bad_response(f"a broken response ({type(exc).__name__})") from None
-            delay = self._backoff(attempt, failure.retry_after_s)
-            if attempt >= self._settings.max_retries or waited + delay > self._settings.retry_max_wait_s:
-                raise failure
-            log.info("chat attempt %d failed with %s; retrying in %.2f s", attempt + 1, failure.code.value, delay)
-            await asyncio.sleep(delay)
-            waited += delay
+            waited = await self._pause(attempt, waited, failure, "chat")
             attempt += 1
 
     async def _attempt(
@@ -310,7 +325,4 @@ def _apply_usage(result: ChatResult, usage: dict[str, Any]) -> None:
     result.completion_tokens = int(usage.get("completion_tokens") or 0)
     result.reasoning_tokens = int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
     result.cached_tokens = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
-    cost = usage.get("cost")
-    if cost is not None:
-        # repr of the float keeps the digits OpenRouter sent; Decimal(float) would add binary noise.
-        result.cost_usd = Decimal(repr(cost)) if isinstance(cost, float) else Decimal(str(cost))
+    result.cost_usd = cost_from_wire(usage.get("cost"))

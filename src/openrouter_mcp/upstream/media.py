@@ -18,6 +18,7 @@ import httpx
 from ..errors import ErrorCode, ToolFailure
 from .errors import bad_response, error_object, failure_from_body, transport_failure
 from .gateway import Gateway
+from .types import cost_from_wire
 
 log = logging.getLogger("openrouter_mcp.upstream")
 
@@ -98,7 +99,7 @@ def video_status(payload: dict[str, Any]) -> VideoStatus:
         status=payload["status"],
         generation_id=payload.get("generation_id"),
         error=payload.get("error"),
-        cost_usd=None if cost is None else Decimal(repr(cost)) if isinstance(cost, float) else Decimal(str(cost)),
+        cost_usd=cost_from_wire(cost),
         outputs=len(payload.get("unsigned_urls") or payload.get("urls") or []) or (1 if payload["status"] in VIDEO_DONE else 0),
         expires_at=payload.get("expires_at"),
         raw=payload,

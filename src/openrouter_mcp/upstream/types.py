@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+
+def cost_from_wire(value: Any) -> Decimal | None:
+    """A USD amount as OpenRouter sends it (a JSON number), exactly: the repr of a float keeps the digits
+    that were sent, where Decimal(float) would add binary noise."""
+    if value is None:
+        return None
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+
+
 ProgressFn = Callable[[int, str], Awaitable[None]]
 StartFn = Callable[[str], None]
 
