@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -150,7 +151,7 @@ async def test_free_text_is_grouped_by_meaning_with_one_ledgered_embeddings_call
     assert out.cost_usd > sum(a.cost_usd or 0 for a in out.answers)  # the embeddings call is paid for too
     await app.ledger.flush()
     rows = await (await app.storage()).ledger(
-        start=c.datetime.now(c.UTC).replace(year=2000), end=c.datetime.now(c.UTC).replace(year=3000), tool="collective_chat_completion"
+        start=datetime.now(UTC).replace(year=2000), end=datetime.now(UTC).replace(year=3000), tool="collective_chat_completion"
     )
     assert [r.model_requested for r in rows].count("openai/text-embedding-3-small") == 1
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -120,24 +120,22 @@ def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _positive_int(name: str, raw: str) -> int:
+def _positive(name: str, raw: str, parse: Callable[[str], float], expected: str) -> float:
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number greater than 0") from None
+        value = 0
     if value <= 0:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number greater than 0")
+        raise ConfigError(f"{name}={raw!r}: expected {expected} greater than 0")
     return value
+
+
+def _positive_int(name: str, raw: str) -> int:
+    return int(_positive(name, raw, int, "a whole number"))
 
 
 def _positive_float(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a number of seconds greater than 0") from None
-    if value <= 0:
-        raise ConfigError(f"{name}={raw!r}: expected a number of seconds greater than 0")
-    return value
+    return _positive(name, raw, float, "a number of seconds")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

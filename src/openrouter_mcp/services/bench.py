@@ -25,7 +25,7 @@ from ..errors import ErrorCode, ToolFailure, invalid
 from .bench_quality import BenchPrompt, ask_text, criteria_of, parse_jsonl, parse_prompt_list, score_reply
 from .bench_stats import DEFAULT_WEIGHTS, METRICS, Sample, fixed, pareto_front, rank, summarize
 from .chat import build_request, check_model_id, run_chat
-from .collective import JuryPlan, ValidationResult, chat_body, check_budget, judge_messages, plan_jury, sample_indexes, validate, verdict_format
+from .collective import JuryPlan, ValidationResult, chat_body, judge_messages, plan_jury, sample_indexes, validate, verdict_format
 from .pricing import estimate_chat_usd
 
 if TYPE_CHECKING:
@@ -249,31 +249,19 @@ def strict_ready(schema: Any) -> bool:
     return all(strict_ready(v) for v in nested if v is not None)
 
 
-def _body(
-    settings: Settings, info: ModelInfo, messages: list[dict[str, Any]], *, max_tokens: int, temperature: float | None, schema: dict[str, Any] | None, name: str
-) -> dict[str, Any]:
-    args: dict[str, Any] = {"model": info.id, "messages": messages, "max_tokens": max_tokens}
+def ask_body(settings: Settings, info: ModelInfo, prompt: BenchPrompt, cfg: BenchConfig) -> dict[str, Any]:
+    """The request for one benchmark prompt: the model's supported parameters only, JSON output when the
+    prompt has a schema."""
+    args: dict[str, Any] = {"model": info.id, "messages": [{"role": "user", "content": ask_text(prompt)}], "max_tokens": cfg.max_tokens}
     params = info.supported_parameters
-    if temperature is not None and "temperature" in params:
-        args["temperature"] = temperature
-    if schema is not None:
+    if cfg.temperature is not None and "temperature" in params:
+        args["temperature"] = cfg.temperature
+    if (schema := prompt.schema) is not None:
         if "structured_outputs" in params:
-            args["response_format"] = {"type": "json_schema", "json_schema": {"name": name, "strict": strict_ready(schema), "schema": schema}}
+            args["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "strict": strict_ready(schema), "schema": schema}}
         elif "response_format" in params:
             args["response_format"] = {"type": "json_object"}
     return build_request(args, settings).body
-
-
-def ask_body(settings: Settings, info: ModelInfo, prompt: BenchPrompt, cfg: BenchConfig) -> dict[str, Any]:
-    return _body(
-        settings,
-        info,
-        [{"role": "user", "content": ask_text(prompt)}],
-        max_tokens=cfg.max_tokens,
-        temperature=cfg.temperature,
-        schema=prompt.schema,
-        name="answer",
-    )
 
 
 async def make_plan(app: App, cfg: BenchConfig) -> Plan:
@@ -307,19 +295,11 @@ async def make_plan(app: App, cfg: BenchConfig) -> Plan:
 
 async def check_budgets(app: App, plan: Plan) -> None:
     """BUDGET_EXCEEDED before any call when the worst case passes the run's cap or what is left of the
-    daily or monthly budget. (Each call still reserves its own share as it starts.)"""
-    from .ledger import usd
-
-    try:
-        await check_budget(app, plan.estimate_usd, plan.cfg.max_cost_usd)
-    except ToolFailure as failure:
-        if failure.code is ErrorCode.BUDGET_EXCEEDED and (failure.details or {}).get("window") == "call":
-            calls = len(plan.warmups) + len(plan.measured) + plan.judge_calls
-            failure.message = (
-                f"This benchmark's {calls} calls could cost up to {usd(plan.estimate_usd)}, more than max_cost_usd={usd(Decimal(repr(plan.cfg.max_cost_usd)))}. "
-                "Raise max_cost_usd, or use fewer runs, prompts or models, or a lower max_tokens."
-            )
-        raise
+    daily or monthly budget."""
+    calls = len(plan.warmups) + len(plan.measured) + plan.judge_calls
+    await app.ledger.check_run(
+        plan.estimate_usd, plan.cfg.max_cost_usd, subject=f"This benchmark's {calls} calls", advice="use fewer runs, prompts or models, or a lower max_tokens"
+    )
 
 
 # ---------- the run ----------
@@ -377,7 +357,7 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
     gate = asyncio.Semaphore(cfg.concurrency)
     total = len(plan.warmups) + len(plan.measured) + plan.judge_calls
     done = 0
-    spent: dict[str, Decimal] = {"warmup": Decimal(0), "judge": Decimal(0)}
+    judge_cost = Decimal(0)
     warmup_cost: dict[str, Decimal] = dict.fromkeys(cfg.models, Decimal(0))
     replies: dict[tuple[str, str, int], str] = {}
 
@@ -417,7 +397,7 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
     total -= plan.judge_calls - sum(len(jury.judges) for _, jury in juries)
 
     async def grade(s: Sample, jury: JuryPlan) -> None:
-        nonlocal done, judge_errors
+        nonlocal done, judge_errors, judge_cost
         async with gate:
             try:
                 verdict: ValidationResult | None = await validate(app, jury, tool=TOOL)
@@ -430,7 +410,7 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
             judge_errors += len(jury.judges)
             return
         # The float carries the exact sum: a few cents at 9 decimal places are well within its 15 digits.
-        spent["judge"] += Decimal(repr(verdict.cost_usd))
+        judge_cost += Decimal(repr(verdict.cost_usd))
         judge_errors += len(verdict.failures)
         by_judge: dict[str, list[float]] = {}
         for criterion in verdict.scores:
@@ -452,8 +432,8 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
         "duration_s": round(time.monotonic() - started, 3),
         "config": cfg.to_dict(),
         "estimate_usd": fixed(plan.estimate_usd),
-        "cost_usd": fixed(models_cost + spent["judge"]),
-        "judge_cost_usd": fixed(spent["judge"]),
+        "cost_usd": fixed(models_cost + judge_cost),
+        "judge_cost_usd": fixed(judge_cost),
         "judge_errors": judge_errors,
         "calls": done,
         "usage": {

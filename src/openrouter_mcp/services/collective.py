@@ -16,9 +16,8 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel, Field
 
@@ -38,6 +37,7 @@ STRATEGIES = ("majority_vote", "weighted", "synthesis")
 MAX_MODELS = 16
 TEXT_CHARS = 4000  # each model's text in a result is cut here (results must stay small)
 HISTORY_NAMESPACE = "collective"
+RUN_ADVICE = "use fewer or cheaper models, or a lower max_tokens"
 # Prior for a model's accuracy before any evidence: Beta with this mean and strength (pseudo-answers).
 PRIOR_ACCURACY = 0.6
 PRIOR_STRENGTH = 4.0
@@ -571,8 +571,7 @@ def answer_kind(args: dict[str, Any], text: str) -> AnswerType:
     value = args.get("answer_type") or "auto"
     if value not in ANSWER_TYPES:
         raise invalid("answer_type", f"{value!r} is not an answer type", f"Use one of {', '.join(ANSWER_TYPES)}")
-    kinds: dict[str, AnswerType] = {"choice": "choice", "number": "number", "text": "text"}
-    return kinds[value] if value in kinds else detect_answer_type(text)
+    return detect_answer_type(text) if value == "auto" else cast("AnswerType", value)
 
 
 def check_flag(args: dict[str, Any], field_name: str) -> bool | None:
@@ -643,31 +642,6 @@ async def estimate(app: App, body: dict[str, Any], extra_prompt_tokens: int = 0)
         prompt_price, _ = await app.catalog.worst_prices(info)
         cost += extra_prompt_tokens * prompt_price
     return cost
-
-
-async def check_budget(app: App, total: Decimal, max_cost_usd: float | None) -> None:
-    """Refuse the whole run before anything is sent when its worst case exceeds max_cost_usd or what is
-    left of the daily or monthly budget."""
-    from ..storage import BudgetRefused
-    from .ledger import budget_failure
-
-    app.ledger.check_call_cap(total, max_cost_usd)
-    settings = app.settings
-    now = datetime.now(UTC)
-    windows: list[tuple[Literal["daily", "monthly"], Decimal | None, datetime]] = [
-        ("daily", settings.daily_budget_usd, now.replace(hour=0, minute=0, second=0, microsecond=0)),
-        ("monthly", settings.monthly_budget_usd, now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)),
-    ]
-    storage = None
-    for window, cap, since in windows:
-        if cap is None:
-            continue
-        if storage is None:
-            await app.ledger.flush()
-            storage = await app.storage()
-        spent = await storage.spent_usd(since=since)
-        if spent + total > cap:
-            raise budget_failure(BudgetRefused(window=window, cap_usd=cap, spent_usd=spent, estimate_usd=total))
 
 
 def sample_indexes(models: Sequence[str]) -> list[int | None]:
@@ -883,7 +857,7 @@ async def consensus(app: App, plan: ConsensusPlan, *, tool: str = "collective_ch
         total += await estimate(app, agg_body, extra_prompt_tokens=len(bodies) * plan.limits.max_tokens)
     if plan.kind == "text":
         total += await embedding_estimate(app, embedding_estimate_tokens(len(bodies), plan.limits))
-    await check_budget(app, total, plan.max_cost_usd)
+    await app.ledger.check_run(total, plan.max_cost_usd, subject="This run", advice=RUN_ADVICE)
 
     run = Run(app, tool, plan.limits.concurrency, plan.limits.timeout_s, progress, planned_calls=len(bodies) + (1 if plan.aggregator else 0))
     planned = [Planned(m, b, "voter" if plan.strategy != "synthesis" else "proposer", weights[m]) for m, b in zip(plan.models, bodies, strict=True)]
@@ -916,8 +890,8 @@ async def consensus(app: App, plan: ConsensusPlan, *, tool: str = "collective_ch
         run.warnings.append(f"{len(answered) - len(voted)} answer(s) stated no final {plan.kind} and did not vote.")
 
     groups = _groups(voted)
-    early = any(o.status in ("stopped_early", "not_sent") for o in outcomes)
     saved = sum(o.status in ("stopped_early", "not_sent") for o in outcomes)
+    early = saved > 0
     aggregator = None
     if plan.strategy == "synthesis":
         assert plan.aggregator is not None
@@ -1097,7 +1071,7 @@ PLANNER_PROMPT = (
 )
 
 
-def plan_schema(max_subtasks: int) -> dict[str, Any]:
+def plan_schema() -> dict[str, Any]:
     step = {
         "type": "object",
         "additionalProperties": False,
@@ -1213,7 +1187,7 @@ async def ensemble(app: App, plan: EnsemblePlan, *, tool: str = "ensemble_reason
             plan.aggregator,
             [{"role": "system", "content": PLANNER_PROMPT.format(k=plan.max_subtasks)}, {"role": "user", "content": plan.problem}],
             plan.limits,
-            response_format=plan_schema(plan.max_subtasks),
+            response_format=plan_schema(),
         )
         total = await estimate(app, planner_body)
         total += plan.max_subtasks * await _moa_cost(app, plan, plan.problem, plan.max_subtasks * cap)
@@ -1223,7 +1197,7 @@ async def ensemble(app: App, plan: EnsemblePlan, *, tool: str = "ensemble_reason
     else:
         total = await _moa_cost(app, plan, plan.problem, 0)
         planned_calls = per_pass
-    await check_budget(app, total, plan.max_cost_usd)
+    await app.ledger.check_run(total, plan.max_cost_usd, subject="This run", advice=RUN_ADVICE)
 
     run = Run(app, tool, plan.limits.concurrency, plan.limits.timeout_s, progress, planned_calls=planned_calls)
     if plan.self_moa and plan.chosen_because:
@@ -1456,7 +1430,7 @@ async def validate(app: App, plan: JuryPlan, *, tool: str = "cross_model_validat
     samples = sample_indexes(plan.judges)
     bodies = [await chat_body(app, j, messages, plan.limits, sample=s, response_format=fmt) for j, s in zip(plan.judges, samples, strict=True)]
     total = sum([await estimate(app, b) for b in bodies], Decimal(0))
-    await check_budget(app, total, plan.max_cost_usd)
+    await app.ledger.check_run(total, plan.max_cost_usd, subject="This run", advice=RUN_ADVICE)
     run = Run(app, tool, plan.limits.concurrency, plan.limits.timeout_s, progress, planned_calls=len(bodies))
     run.warnings.extend(plan.warnings)
     outcomes = await fan_out(run, [Planned(j, b, "judge") for j, b in zip(plan.judges, bodies, strict=True)])
@@ -1619,7 +1593,7 @@ async def debate(app: App, plan: DebatePlan, *, tool: str = "collaborative_probl
         total += one + (plan.max_rounds - 1) * later
     if plan.kind == "text":
         total += plan.max_rounds * await embedding_estimate(app, embedding_estimate_tokens(n, plan.limits))
-    await check_budget(app, total, plan.max_cost_usd)
+    await app.ledger.check_run(total, plan.max_cost_usd, subject="This run", advice=RUN_ADVICE)
 
     run = Run(app, tool, plan.limits.concurrency, plan.limits.timeout_s, progress, planned_calls=n * plan.max_rounds)
 

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("openrouter_mcp.ledger")
 
 WRITE_GATHER_S = 0.1
-# The longest wait between two passes of the reconciler while generations are still unreadable.
-RECONCILE_MAX_DELAY_S = 300.0
+# While generations are still unreadable, the wait between passes doubles up to this many intervals.
+RECONCILE_BACKOFF_MAX = 12
 
 
 def usd(value: Decimal) -> str:
@@ -80,26 +80,31 @@ class PaidCall:
         )
 
 
-def budget_failure(refused: BudgetRefused, *, per_call: bool = False) -> ToolFailure:
-    left = max(Decimal(0), refused.cap_usd - refused.spent_usd)
-    if per_call:
-        how = "Raise max_cost_usd, lower max_tokens, or pick a cheaper model."
-        what = f"This call could cost up to {usd(refused.estimate_usd)}, more than max_cost_usd={usd(refused.cap_usd)}."
+CALL_ADVICE = "lower max_tokens, or pick a cheaper model"
+
+
+def budget_failure(window: str, cap_usd: Decimal, spent_usd: Decimal, estimate_usd: Decimal, *, subject: str = "This call", advice: str = CALL_ADVICE) -> ToolFailure:
+    """BUDGET_EXCEEDED for a per-call cap (`window` "call") or the daily or monthly budget: the estimate,
+    the cap, what is left and how to get past it."""
+    left = max(Decimal(0), cap_usd - spent_usd)
+    if window == "call":
+        what = f"{subject} could cost up to {usd(estimate_usd)}, more than max_cost_usd={usd(cap_usd)}."
+        how = f"Raise max_cost_usd, {advice}."
     else:
-        var = "OPENROUTER_MCP_DAILY_BUDGET_USD" if refused.window == "daily" else "OPENROUTER_MCP_MONTHLY_BUDGET_USD"
+        var = "OPENROUTER_MCP_DAILY_BUDGET_USD" if window == "daily" else "OPENROUTER_MCP_MONTHLY_BUDGET_USD"
         what = (
-            f"This call could cost up to {usd(refused.estimate_usd)}, but only {usd(left)} is left of the "
-            f"{refused.window} budget of {usd(refused.cap_usd)} ({usd(refused.spent_usd)} spent or reserved)."
+            f"{subject} could cost up to {usd(estimate_usd)}, but only {usd(left)} is left of the "
+            f"{window} budget of {usd(cap_usd)} ({usd(spent_usd)} spent or reserved)."
         )
-        how = f"Raise {var}, lower max_tokens, pick a cheaper model, or wait for the {refused.window} window to reset."
+        how = f"Raise {var}, {advice}, or wait for the {window} window to reset."
     return ToolFailure(
         ErrorCode.BUDGET_EXCEEDED,
         f"{what} {how}",
         details={
-            "window": "call" if per_call else refused.window,
-            "estimate_usd": float(refused.estimate_usd),
-            "cap_usd": float(refused.cap_usd),
-            "spent_usd": float(refused.spent_usd),
+            "window": window,
+            "estimate_usd": float(estimate_usd),
+            "cap_usd": float(cap_usd),
+            "spent_usd": float(spent_usd),
             "remaining_usd": float(left),
         },
     )
@@ -136,11 +141,28 @@ class Ledger:
                 for item in batch:
                     await self._settle(storage, *item)
 
-    def check_call_cap(self, estimate_usd: Decimal, max_cost_usd: float | None) -> None:
+    def check_call_cap(self, estimate_usd: Decimal, max_cost_usd: float | None, *, subject: str = "This call", advice: str = CALL_ADVICE) -> None:
         """Refuse before anything is sent when the worst case is over the caller's per-call cap."""
-        if max_cost_usd is not None and estimate_usd > Decimal(repr(max_cost_usd)):
-            refused = BudgetRefused(window="daily", cap_usd=Decimal(repr(max_cost_usd)), spent_usd=Decimal(0), estimate_usd=estimate_usd)
-            raise budget_failure(refused, per_call=True)
+        if max_cost_usd is not None and estimate_usd > (cap := Decimal(repr(max_cost_usd))):
+            raise budget_failure("call", cap, Decimal(0), estimate_usd, subject=subject, advice=advice)
+
+    async def check_run(self, total_usd: Decimal, max_cost_usd: float | None, *, subject: str, advice: str = CALL_ADVICE) -> None:
+        """Refuse a whole run of calls (a fan-out, a benchmark) before the first is sent when its worst case
+        passes max_cost_usd or what is left of the daily or monthly budget. Each call still reserves its
+        own share as it starts, which is what keeps concurrent runs inside the budgets."""
+        self.check_call_cap(total_usd, max_cost_usd, subject=subject, advice=advice)
+        settings = self._app.settings
+        day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        # Monthly first, as when reserving: waiting for tomorrow does not lift a monthly refusal.
+        windows = [(w, cap, since) for w, cap, since in (("monthly", settings.monthly_budget_usd, day.replace(day=1)), ("daily", settings.daily_budget_usd, day)) if cap is not None]
+        if not windows:
+            return
+        await self.flush()
+        storage = await self._app.storage()
+        for window, cap, since in windows:
+            spent = await storage.spent_usd(since=since)
+            if spent + total_usd > cap:
+                raise budget_failure(window, cap, spent, total_usd, subject=subject, advice=advice)
 
     @asynccontextmanager
     async def paid_call(
@@ -160,7 +182,7 @@ class Ledger:
             try:
                 await storage.reserve(reservation, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=reservation.created_at)
             except BudgetRefused as refused:
-                raise budget_failure(refused) from None
+                raise budget_failure(refused.window, refused.cap_usd, refused.spent_usd, refused.estimate_usd) from None
         started = asyncio.get_running_loop().time()
         try:
             yield call
@@ -212,7 +234,7 @@ class Ledger:
             filled, left = await self.reconcile_once()
             if not left:
                 return
-            delay = base if filled else min(delay * 2, RECONCILE_MAX_DELAY_S)
+            delay = base if filled else min(delay * 2, base * RECONCILE_BACKOFF_MAX)
 
     async def reconcile_once(self) -> tuple[int, int]:
         """One pass over the rows still waiting for a cost: (how many were filled, how many are left)."""

@@ -163,7 +163,6 @@ async def analyze(
     model: str | None,
     pdf_engine: str | None = None,
     max_dimension: int | None = None,
-    max_tokens: int | None = None,
     report: Report = _no_report,
 ) -> Analysis:
     """Ask a model about one image, audio clip, video or document. Small files travel inside an ordinary
@@ -178,8 +177,6 @@ async def analyze(
     info = await pick_model(app, tool, model, needs_input=None if medium == "document" else medium)
     text = (question or "").strip() or DEFAULT_QUESTIONS[medium]
     body = _base_body(app, info.id)
-    if max_tokens is not None:
-        body["max_tokens"] = max_tokens
     if pdf_engine is not None:
         body["plugins"] = [{"id": "file-parser", "pdf": {"engine": pdf_engine}}]
     streamed = inp.url is None and (inp.size or 0) > app.settings.media.inline_upload_max_bytes

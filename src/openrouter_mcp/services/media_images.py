@@ -43,13 +43,6 @@ def _has_alpha(image: Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
 
 
-def size_of(data: bytes, field: str) -> tuple[int, int]:
-    """Width and height, from the header only."""
-    with _open(data, field) as image:
-        width, height = image.size
-        return int(width), int(height)
-
-
 def downscale(data: bytes, fmt: Format, limit_px: int, field: str) -> tuple[bytes, Format] | None:
     """The image fitted within `limit_px` on its longer side, or None when it already fits (it is then
     sent unchanged, byte for byte)."""

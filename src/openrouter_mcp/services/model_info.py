@@ -4,7 +4,6 @@ everything known about it, including its per-provider endpoints from
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,8 +15,6 @@ from .search import FEATURES, per_million
 
 if TYPE_CHECKING:
     from ..app import App
-
-log = logging.getLogger("openrouter_mcp.catalog")
 
 # Variants any model can take (they choose providers or add a plugin); the others depend on the model.
 _ROUTING_VARIANTS = ("nitro", "floor", "online")

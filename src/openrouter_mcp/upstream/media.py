@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -35,8 +34,6 @@ class VideoStatus:
     error: str | None = None
     cost_usd: Decimal | None = None
     outputs: int = 0
-    expires_at: int | None = None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(slots=True)
@@ -101,8 +98,6 @@ def video_status(payload: dict[str, Any]) -> VideoStatus:
         error=payload.get("error"),
         cost_usd=cost_from_wire(cost),
         outputs=len(payload.get("unsigned_urls") or payload.get("urls") or []) or (1 if payload["status"] in VIDEO_DONE else 0),
-        expires_at=payload.get("expires_at"),
-        raw=payload,
     )
 
 
@@ -131,8 +126,7 @@ async def get_video(gateway: Gateway, video_id: str) -> VideoStatus:
 
 
 async def download_video(
-    gateway: Gateway, video_id: str, sink: BinaryIO, *, max_bytes: int, index: int = 0, on_bytes: Callable[[int], Awaitable[None]] | None = None
-) -> str | None:
+    gateway: Gateway, video_id: str, sink: BinaryIO, *, max_bytes: int, index: int = 0) -> str | None:
     """Stream one output of a finished job into `sink` (truncated and rewritten on a retry); returns the
     content type."""
     for attempt in range(CONNECT_RETRIES + 1):
@@ -150,8 +144,6 @@ async def download_video(
                             ErrorCode.TOO_LARGE, f"The video is larger than the {max_bytes / 1e6:g} MB cap for saved videos.", details={"cap_bytes": max_bytes}
                         )
                     await asyncio.to_thread(sink.write, chunk)
-                    if on_bytes is not None:
-                        await on_bytes(received)
                 content_type: str | None = resp.headers.get("content-type")
                 return content_type
         except (httpx.TimeoutException, httpx.TransportError) as exc:
