@@ -145,6 +145,7 @@ class Catalog:
         self._app = app
         self._snapshot: Snapshot | None = None
         self._refresh: asyncio.Task[Snapshot] | None = None
+        self._loading: asyncio.Future[Snapshot | None] | None = None
         self._failed_at = -RETRY_REFRESH_S
         self._index: tuple[tuple[ModelInfo, ...], SearchIndex] | None = None
 
@@ -161,7 +162,12 @@ class Catalog:
         that already has a copy waits at most STALE_WAIT_S for it, then gets the old copy marked stale."""
         snap = self._snapshot
         if snap is None:
-            snap = self._snapshot = await asyncio.to_thread(self._load_disk)
+            # One disk read for everyone waiting at a cold start; and a copy that a refresh stored in the
+            # meantime is newer than the disk's, so it is kept.
+            if self._loading is None:
+                self._loading = asyncio.ensure_future(asyncio.to_thread(self._load_disk))
+            loaded = await asyncio.shield(self._loading)
+            snap = self._snapshot = self._snapshot or loaded
         if snap is not None and (snap.age_s < self._ttl_s or time.monotonic() - self._failed_at < RETRY_REFRESH_S):
             return snap
         if self._refresh is None or self._refresh.done():

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -384,6 +385,7 @@ class Simulator:
         if body.get("stream"):
             return StreamingResponse(
                 self._stream(gen, model, plan, kind, ttft_s, tps),
+                background=BackgroundTask(self._record_abandoned, gen),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Generation-Id": gen.id},
             )
@@ -419,6 +421,14 @@ class Simulator:
                 "usage": _usage_wire(gen),
             }
         )
+
+    async def _record_abandoned(self, gen: Generation) -> None:
+        """A client that left before the stream's first event still saw the generation id (a header): the
+        generation is recorded, with nothing billed, so a lookup of that id finds it."""
+        with self.state.lock:
+            if gen.id not in self.state.generations:
+                gen.cancelled = True
+                self.state.generations[gen.id] = gen
 
     def _finish(
         self, gen: Generation, model: dict[str, Any], plan: _Plan, completion: int, reasoning: int, finish: str | None, started: float, *, cancelled: bool = False, bill: bool = True
