@@ -80,10 +80,12 @@ class ModelInfo:
     @property
     def is_free(self) -> bool:
         """Free to call: a `:free` id, or every price known and zero. A router is never free."""
+        if self.is_router:
+            return False
         if self.id.endswith(":free"):
             return True
         prices = (self.prompt_price, self.completion_price, self.request_price or Decimal(0), self.image_price or Decimal(0))
-        return not self.is_router and all(p == 0 for p in prices) and "text" in self.output_modalities
+        return all(p == 0 for p in prices) and "text" in self.output_modalities
 
     @classmethod
     def from_wire(cls, item: dict[str, Any]) -> ModelInfo:

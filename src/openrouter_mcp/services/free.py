@@ -62,7 +62,7 @@ class Needs:
 
 def free_models(models: Iterable[ModelInfo]) -> list[ModelInfo]:
     """Free models that chat (`:free` ids, or every price known and zero; never a router), newest first."""
-    return sorted((m for m in models if m.is_free and not m.is_router), key=lambda m: (-m.created, m.id))
+    return sorted((m for m in models if m.is_free), key=lambda m: (-m.created, m.id))
 
 
 # ---------- per-model metrics ----------

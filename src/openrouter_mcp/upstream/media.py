@@ -7,6 +7,7 @@ connection was never made. Reads (status, content) are safe to repeat."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,8 @@ from .types import cost_from_wire
 
 log = logging.getLogger("openrouter_mcp.upstream")
 
+# A JSON answer (a job's status) is small; anything bigger is not what was asked for.
+JSON_MAX_BYTES = 1_000_000
 CONNECT_RETRIES = 2
 VIDEO_DONE = frozenset({"completed"})
 VIDEO_FAILED = frozenset({"failed", "cancelled", "expired"})
@@ -43,15 +46,26 @@ class Speech:
     generation_id: str | None
 
 
-async def _send_once(gateway: Gateway, method: str, path: str, *, json_body: dict[str, Any], timeout_s: float | None = None) -> httpx.Response:
-    """Send a request that starts a paid generation; re-sent only after a failure to connect. The
-    response is read in full (callers cap what they accept)."""
+async def _send_once(
+    gateway: Gateway, method: str, path: str, *, json_body: dict[str, Any], max_bytes: int, timeout_s: float | None = None
+) -> tuple[httpx.Response, bytes]:
+    """Send a request that starts a paid generation; re-sent only after a failure to connect. The answer
+    is read as it arrives and refused (TOO_LARGE) once it passes `max_bytes`, before it is all in memory."""
     for attempt in range(CONNECT_RETRIES + 1):
         try:
             request = gateway.client.build_request(method, path, json=json_body, timeout=timeout_s or httpx.USE_CLIENT_DEFAULT)
-            resp = await gateway.client.send(request)
-            await resp.aread()
-            return resp
+            resp = await gateway.client.send(request, stream=True)
+            try:
+                chunks: list[bytes] = []
+                received = 0
+                async for chunk in resp.aiter_bytes():
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise ToolFailure(ErrorCode.TOO_LARGE, f"The answer is larger than the {max_bytes / 1e6:g} MB cap.", details={"cap_bytes": max_bytes})
+                    chunks.append(chunk)
+            finally:
+                await resp.aclose()
+            return resp, b"".join(chunks)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             if attempt == CONNECT_RETRIES:
                 raise transport_failure("connect", type(exc).__name__) from None
@@ -64,13 +78,13 @@ async def _send_once(gateway: Gateway, method: str, path: str, *, json_body: dic
     raise AssertionError("unreachable")
 
 
-def _json(resp: httpx.Response, gateway: Gateway) -> dict[str, Any]:
+def _json(resp: httpx.Response, raw: bytes, gateway: Gateway) -> dict[str, Any]:
     try:
-        payload = resp.json()
+        payload = json.loads(raw)
     except ValueError:
         raise bad_response("a response that is not valid JSON") from None
     if error_object(payload) is not None or not isinstance(payload, dict):
-        raise failure_from_body(resp.status_code if resp.status_code >= 400 else 502, resp.content, resp.headers, secret=gateway._key)
+        raise failure_from_body(resp.status_code if resp.status_code >= 400 else 502, raw, resp.headers, secret=gateway._key)
     return payload
 
 
@@ -103,10 +117,10 @@ def video_status(payload: dict[str, Any]) -> VideoStatus:
 
 async def submit_video(gateway: Gateway, body: dict[str, Any]) -> VideoStatus:
     """POST /videos, once. OpenRouter answers 202 with the job id."""
-    resp = await _send_once(gateway, "POST", "videos", json_body=body, timeout_s=60.0)
+    resp, raw = await _send_once(gateway, "POST", "videos", json_body=body, max_bytes=JSON_MAX_BYTES, timeout_s=60.0)
     if resp.status_code not in (200, 201, 202):
-        raise failure_from_body(resp.status_code, resp.content, resp.headers, secret=gateway._key)
-    return video_status(_json(resp, gateway))
+        raise failure_from_body(resp.status_code, raw, resp.headers, secret=gateway._key)
+    return video_status(_json(resp, raw, gateway))
 
 
 async def get_video(gateway: Gateway, video_id: str) -> VideoStatus:
@@ -155,15 +169,13 @@ async def download_video(
 
 async def speech(gateway: Gateway, body: dict[str, Any], *, max_bytes: int) -> Speech:
     """POST /audio/speech, once: the answer is the audio itself (not JSON), its generation id in a header."""
-    resp = await _send_once(gateway, "POST", "audio/speech", json_body=body)
+    resp, audio = await _send_once(gateway, "POST", "audio/speech", json_body=body, max_bytes=max_bytes)
     if resp.status_code != 200:
-        raise failure_from_body(resp.status_code, resp.content, resp.headers, secret=gateway._key)
+        raise failure_from_body(resp.status_code, audio, resp.headers, secret=gateway._key)
     content_type = resp.headers.get("content-type", "application/octet-stream")
     if content_type.startswith("application/json"):
-        payload = _json(resp, gateway)
+        payload = _json(resp, audio, gateway)
         raise bad_response(f"JSON instead of audio ({str(payload)[:200]})")
-    if len(resp.content) > max_bytes:
-        raise ToolFailure(ErrorCode.TOO_LARGE, f"The speech is larger than the {max_bytes / 1e6:g} MB cap for audio.", details={"cap_bytes": max_bytes})
-    if not resp.content:
+    if not audio:
         raise bad_response("an empty audio response")
-    return Speech(data=resp.content, content_type=content_type, generation_id=resp.headers.get("x-generation-id"))
+    return Speech(data=audio, content_type=content_type, generation_id=resp.headers.get("x-generation-id"))
