@@ -21,12 +21,11 @@ PAID_CALL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempo
 WRITES_LOCAL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 
 
-def ok(output: BaseModel, text: str) -> CallToolResult:
-    """A success: a short text for people and the structured output for programs."""
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)],
-        structured_content=output.model_dump(mode="json", exclude_none=False),
-    )
+def ok(output: BaseModel | dict[str, Any], text: str) -> CallToolResult:
+    """A success: a short text for people and the structured output for programs (a model, or data
+    already in its JSON shape; either way the server checks it against the tool's output model)."""
+    data = output if isinstance(output, dict) else output.model_dump(mode="json", exclude_none=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
 def failed(failure: ToolFailure) -> CallToolResult:

@@ -100,28 +100,32 @@ def register(server: MCPServer[Any], app: App) -> None:
         return await app.jobs.run(tool="chat_completion", arguments=args, wait_seconds=wait_seconds, ctx=ctx, work=work)
 
 
-def chat_output(request: ChatRequest, result: ChatResult) -> tuple[ChatOutput, str]:
-    """The tool's output for a gathered reply (raises when a paid reply is unusable)."""
+def chat_output(request: ChatRequest, result: ChatResult) -> tuple[dict[str, Any], str]:
+    """The tool's output for a gathered reply (raises when a paid reply is unusable): ChatOutput's fields
+    as JSON data, built directly since the server checks the data against ChatOutput before it leaves,
+    and the text for people."""
     parsed = check_reply(request, result)
-    out = ChatOutput(
-        text=result.content,
-        model=result.model,
-        provider=result.provider,
-        finish_reason=result.finish_reason,
-        usage=Usage(
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            reasoning_tokens=result.reasoning_tokens,
-            cached_tokens=result.cached_tokens,
-            total_tokens=result.prompt_tokens + result.completion_tokens,
-        ),
-        cost_usd=float(result.cost_usd or 0),
-        generation_id=result.generation_id,
-        tool_calls=[ToolCall(id=c.get("id"), name=c["function"]["name"], arguments=_json_or_raw(c["function"]["arguments"])) for c in result.tool_calls],
-        reasoning=None if (request.body.get("reasoning") or {}).get("exclude") else result.reasoning,
-        citations=[_citation(a) for a in result.annotations if a.get("type") == "url_citation"],
-        parsed=parsed,
-    )
+    usage = {
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "reasoning_tokens": result.reasoning_tokens,
+        "cached_tokens": result.cached_tokens,
+        "total_tokens": result.prompt_tokens + result.completion_tokens,
+    }
+    out = {
+        "text": result.content,
+        "model": result.model,
+        "provider": result.provider,
+        "finish_reason": result.finish_reason,
+        "usage": usage,
+        "cost_usd": float(result.cost_usd or 0),
+        "generation_id": result.generation_id,
+        "tool_calls": [{"id": c.get("id"), "name": c["function"]["name"], "arguments": _json_or_raw(c["function"]["arguments"])} for c in result.tool_calls],
+        "reasoning": None if (request.body.get("reasoning") or {}).get("exclude") else result.reasoning,
+        "citations": [_citation(a) for a in result.annotations if a.get("type") == "url_citation"],
+        "parsed": parsed,
+        "content_is_untrusted": True,
+    }
     return out, _summary(out)
 
 
@@ -132,17 +136,17 @@ def _json_or_raw(text: str) -> Any:
         return text
 
 
-def _citation(annotation: dict[str, Any]) -> Citation:
+def _citation(annotation: dict[str, Any]) -> dict[str, Any]:
     c = annotation.get("url_citation") or {}
-    return Citation(url=str(c.get("url", "")), title=c.get("title"), content=c.get("content"))
+    return {"url": str(c.get("url", "")), "title": c.get("title"), "content": c.get("content")}
 
 
-def _summary(out: ChatOutput) -> str:
-    lines = [out.text] if out.text else []
-    for call in out.tool_calls:
-        lines.append(f"[tool call] {call.name}({json.dumps(call.arguments)})")
-    for i, c in enumerate(out.citations, 1):
-        lines.append(f"[{i}] {c.title or c.url} <{c.url}>")
-    lines.append(f"— {out.model} via {out.provider} · {out.usage.total_tokens} tokens · ${out.cost_usd:.6f}")
+def _summary(out: dict[str, Any]) -> str:
+    lines = [out["text"]] if out["text"] else []
+    for call in out["tool_calls"]:
+        lines.append(f"[tool call] {call['name']}({json.dumps(call['arguments'])})")
+    for i, c in enumerate(out["citations"], 1):
+        lines.append(f"[{i}] {c['title'] or c['url']} <{c['url']}>")
+    lines.append(f"— {out['model']} via {out['provider']} · {out['usage']['total_tokens']} tokens · ${out['cost_usd']:.6f}")
     return "\n".join(lines)
 

@@ -144,7 +144,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         chat = await free.free_chat(app, message=message, model=model, system=system, max_tokens=max_tokens, temperature=temperature, fallback=fallback)
         base, text = chat_output(chat.request, chat.result)
         out = FreeChatOutput(
-            **base.model_dump(),
+            **base,
             tried=chat.tried,
             skipped=[Skipped(**s) for s in chat.skipped],
             quota=Quota(**chat.quota.view(time.time())),

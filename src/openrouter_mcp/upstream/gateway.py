@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import logging
 import random
+import sys
 import time
+import urllib.request
+import zlib
+from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -30,6 +36,18 @@ from .upload import StreamedBody
 
 log = logging.getLogger("openrouter_mcp.upstream")
 
+
+def _remember_sniffio_is_missing() -> None:
+    """httpcore runs `import sniffio` several times for every request (to tell asyncio from trio) and falls
+    back to asyncio when that fails. Without sniffio installed, each failed import searches every folder
+    on sys.path again, about 40 us, four times a request. Looking once and remembering the answer in
+    sys.modules (where None means "not importable") gives the same fallback at no cost."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+_remember_sniffio_is_missing()
+
 # How long a cancelled call keeps listening for OpenRouter to name its generation.
 CANCEL_GRACE_S = 5.0
 
@@ -42,6 +60,7 @@ class Gateway:
         self._settings = settings
         self._key = settings.api_key.get() if settings.api_key else ""
         self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncHTTPTransport | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -50,11 +69,16 @@ class Gateway:
             headers = {"HTTP-Referer": s.http_referer, "X-Title": s.app_title, "X-OpenRouter-Title": s.app_title, "User-Agent": "openrouter-mcp"}
             if self._key:
                 headers["Authorization"] = f"Bearer {self._key}"
+            # Every request goes to one host, so one transport (one connection pool) serves them all, through
+            # the proxy the environment names for that host, if any. Streamed chat talks to it directly.
+            self._transport = httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=60), proxy=proxy_for(s.base_url)
+            )
             self._client = httpx.AsyncClient(
                 base_url=s.base_url + "/",
                 headers=headers,
                 timeout=httpx.Timeout(connect=s.connect_timeout_s, read=s.request_timeout_s, write=60.0, pool=60.0),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=60),
+                transport=self._transport,
                 follow_redirects=False,
             )
         return self._client
@@ -136,7 +160,8 @@ class Gateway:
         streamed upload (`StreamedBody`, which must set `stream: true` itself) is re-sent only when the
         connection was never made: a refusal may come after part of a large file went out. With
         `retry_rate_limited=False` a 429 comes back at once, for a caller that moves on to other models."""
-        headers = {"Content-Type": "application/json"}
+        # An event stream gains nothing from compression and would wait on the compressor's buffer.
+        headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if isinstance(body, StreamedBody):
             headers["Content-Length"] = str(body.length)
         else:
@@ -180,12 +205,19 @@ class Gateway:
     async def _attempt(
         self, content: Any, headers: dict[str, str], started: float, on_progress: ProgressFn | None, on_start: StartFn
     ) -> ChatResult | tuple[int, ToolFailure]:
-        """One request: the gathered reply, or the status and failure of a refusal."""
-        async with self.client.stream("POST", "chat/completions", content=content, headers=headers) as resp:
+        """One request: the gathered reply, or the status and failure of a refusal. It goes straight to the
+        transport: a chat stream needs none of the client's redirect, auth-flow or cookie handling, and
+        skipping them makes every network read of the stream cheaper."""
+        request = self.client.build_request("POST", "chat/completions", content=content, headers=headers)
+        assert self._transport is not None
+        resp = await self._transport.handle_async_request(request)
+        try:
             if resp.status_code == 200:
                 return await self._read_stream(resp, started, on_progress, on_start)
-            raw = await resp.aread()
+            raw = b"".join([piece async for piece in _body(resp)])
             return resp.status_code, failure_from_body(resp.status_code, raw, resp.headers, secret=self._key)
+        finally:
+            await resp.aclose()
 
     @staticmethod
     async def _let_go(sending: asyncio.Future[Any], learned: asyncio.Event) -> None:
@@ -215,7 +247,7 @@ class Gateway:
         # Read to the end of the body even after [DONE]: leaving it unread would close the keep-alive
         # connection, and the next call would pay for a new one. Every line a network read brought is
         # handled in one go, and progress is reported once per read.
-        async for chunk in resp.aiter_bytes():
+        async for chunk in _body(resp):
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             pieces = events.pieces
@@ -226,6 +258,35 @@ class Gateway:
         if buffer:
             events.feed(buffer)
         return events.finish()
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment (HTTPS_PROXY, ALL_PROXY, NO_PROXY ...) names for `url`'s host, if any."""
+    parts = urlsplit(url)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    return None if not proxy else proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _body(resp: httpx.Response) -> AsyncIterator[bytes]:
+    """The body's bytes as they arrive. A chat request asks for no compression; a server that compresses
+    anyway with gzip or deflate is decoded, and any other encoding is refused."""
+    stream: AsyncIterator[bytes] = resp.stream.__aiter__()  # type: ignore[union-attr]
+    encoding = resp.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return stream
+    if encoding not in ("gzip", "deflate"):
+        raise bad_response(f"a body in an encoding it was not asked for ({encoding})")
+    return _inflated(stream)
+
+
+async def _inflated(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, told apart by their headers
+    async for piece in stream:
+        yield inflate.decompress(piece)
+    yield inflate.flush()
 
 
 class _Events:
