@@ -24,7 +24,9 @@ from ..config import Settings
 from ..errors import ErrorCode, ToolFailure, invalid
 from .bench_quality import BenchPrompt, ask_text, criteria_of, parse_jsonl, parse_prompt_list, score_reply
 from .bench_stats import DEFAULT_WEIGHTS, METRICS, Sample, fixed, pareto_front, rank, summarize
-from .chat import build_request, check_model_id, run_chat
+from .chat import build_request, run_chat
+from .checks import model_id as check_model_id
+from .checks import whole
 from .collective import JuryPlan, ValidationResult, chat_body, judge_messages, plan_jury, sample_indexes, validate, verdict_format
 from .pricing import estimate_chat_usd
 
@@ -78,12 +80,6 @@ class BenchConfig:
 
 
 # ---------- validation ----------
-
-
-def _whole(field_name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise invalid(field_name, f"{value!r} is out of range", f"Use a whole number from {lo} to {hi}")
-    return value
 
 
 def _model_list(field_name: str, value: Any, lo: int, hi: int) -> tuple[str, ...]:
@@ -153,7 +149,13 @@ def resolve_prompts(value: Any, settings: Settings, *, sandbox: bool = True) -> 
             f"{name!r} is neither a suite nor a file {where}",
             f'Use a suite ({", ".join(SUITES)}) or a JSONL file with one {{"prompt": ...}} per line',
         )
-    with path.open("rb") as f:
+    if sandbox:
+        from .media_input import open_inside  # refuses a symlink swapped in after the check above
+
+        opened = open_inside(path, (settings.input_dir.resolve(),), "prompts")
+    else:
+        opened = path.open("rb")
+    with opened as f:
         data = f.read(MAX_PROMPT_FILE_BYTES + 1)  # never more, whatever the file grew to
     if len(data) > MAX_PROMPT_FILE_BYTES:
         raise ToolFailure(
@@ -173,10 +175,10 @@ def build_config(args: dict[str, Any], settings: Settings, *, sandbox: bool = Tr
     outside the input folder)."""
     models = _model_list("models", args.get("models"), 2, 10)
     prompts, source = resolve_prompts(args.get("prompts"), settings, sandbox=sandbox)
-    runs = _whole("runs", args["runs"], 1, 20) if args.get("runs") is not None else 3
-    warmup = _whole("warmup", args["warmup"], 0, 5) if args.get("warmup") is not None else 1
-    concurrency = _whole("concurrency", args["concurrency"], 1, 16) if args.get("concurrency") is not None else 4
-    max_tokens = _whole("max_tokens", args["max_tokens"], 16, 32_768) if args.get("max_tokens") is not None else DEFAULT_MAX_TOKENS
+    runs = whole("runs", args["runs"], 1, 20) if args.get("runs") is not None else 3
+    warmup = whole("warmup", args["warmup"], 0, 5) if args.get("warmup") is not None else 1
+    concurrency = whole("concurrency", args["concurrency"], 1, 16) if args.get("concurrency") is not None else 4
+    max_tokens = whole("max_tokens", args["max_tokens"], 16, 32_768) if args.get("max_tokens") is not None else DEFAULT_MAX_TOKENS
     measured = len(models) * len(prompts) * runs
     if measured > MAX_MEASURED_CALLS:
         raise invalid("runs", f"models x prompts x runs is {measured} calls", f"Keep it at most {MAX_MEASURED_CALLS}: fewer runs, prompts or models")

@@ -318,9 +318,13 @@ def read_report(rel: str, output_dir: Path) -> str:
     path = inside(output_dir, rel, "uri")
     if not path.is_file():
         raise invalid("uri", f"{URI_PREFIX}{rel} does not exist", "Export the report again with export_benchmark_report")
-    if (size := path.stat().st_size) > MAX_RESOURCE_BYTES:
-        raise invalid("uri", f"{URI_PREFIX}{rel} has {size} bytes, over the {MAX_RESOURCE_BYTES} a resource may carry", f"Open it at {path}")
-    return path.read_text(encoding="utf-8")
+    from .media_input import open_inside  # refuses a symlink swapped in after the check above
+
+    with open_inside(path, (output_dir.resolve(),), "uri") as f:
+        data = f.read(MAX_RESOURCE_BYTES + 1)
+    if len(data) > MAX_RESOURCE_BYTES:
+        raise invalid("uri", f"{URI_PREFIX}{rel} has more than {MAX_RESOURCE_BYTES} bytes, the most a resource may carry", f"Open it at {path}")
+    return data.decode("utf-8", errors="replace")
 
 
 def write_file(path: Path, text: str) -> int:

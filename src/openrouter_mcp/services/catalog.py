@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ErrorCode, ToolFailure
+from ..errors import ToolFailure
 from .retired import successor
 
 if TYPE_CHECKING:
@@ -150,6 +150,7 @@ class Catalog:
         self._loading: asyncio.Future[Snapshot | None] | None = None
         self._failed_at = -RETRY_REFRESH_S
         self._index: tuple[tuple[ModelInfo, ...], SearchIndex] | None = None
+        self._dearest: tuple[tuple[ModelInfo, ...], tuple[Decimal, Decimal]] | None = None
 
     @property
     def _path(self) -> Path:
@@ -257,24 +258,14 @@ class Catalog:
         return None
 
     async def require(self, model_id: str) -> ModelInfo:
-        """The model, or MODEL_NOT_FOUND with the closest ids, before anything is spent."""
+        """The model, or MODEL_NOT_FOUND saying why (retired, mistyped, no such variant) with the closest
+        ids, before anything is spent."""
         info = await self.get(model_id)
         if info is not None:
             return info
-        snap = await self.snapshot()
-        replacement = successor(split_variant(model_id.strip().lower())[0], snap.by_id)
-        suggestions = await self.suggest(model_id)
-        if replacement is not None:
-            message = f"model {model_id!r} was retired from OpenRouter; its successor is {replacement}."
-        else:
-            message = f"model {model_id!r} is not in OpenRouter's catalog."
-            if suggestions:
-                message += f" Did you mean {suggestions[0]}?"
-        message += " Check ids with search_models or validate_model."
-        details: dict[str, Any] = {"field": "model", "model": model_id}
-        if replacement is not None:
-            details["successor"] = replacement
-        raise ToolFailure(ErrorCode.MODEL_NOT_FOUND, message, suggestions=suggestions, details=details)
+        from .model_info import require_usable, resolve
+
+        return require_usable((await resolve(self._app, model_id))[0])
 
     async def suggest(self, model_id: str, limit: int = 5) -> list[str]:
         """Up to `limit` current ids closest to `model_id`: a retired id's successor first; then a near-miss
@@ -288,9 +279,12 @@ class Catalog:
         if not info.is_router:
             return info.prompt_price or Decimal(0), info.completion_price or Decimal(0)
         models = await self.models()
-        prompt = max((m.prompt_price for m in models if m.prompt_price is not None), default=Decimal(0))
-        completion = max((m.completion_price for m in models if m.completion_price is not None), default=Decimal(0))
-        return prompt, completion
+        cached = self._dearest
+        if cached is None or cached[0] is not models:  # worked out once per snapshot
+            prompt = max((m.prompt_price for m in models if m.prompt_price is not None), default=Decimal(0))
+            completion = max((m.completion_price for m in models if m.completion_price is not None), default=Decimal(0))
+            cached = self._dearest = (models, (prompt, completion))
+        return cached[1]
 
 
 def suggestions(index: SearchIndex, snap: Snapshot, model_id: str, limit: int = 5) -> list[str]:

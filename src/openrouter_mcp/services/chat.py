@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from ..config import PROVIDER_SORTS, QUANTIZATIONS, Settings
 from ..errors import ErrorCode, ToolFailure, invalid
 from ..upstream import ChatResult, ProgressFn
+from .checks import flag, names, number, whole
+from .checks import model_id as check_model_id
 from .pricing import estimate_chat_usd
 
 if TYPE_CHECKING:
@@ -20,47 +22,11 @@ if TYPE_CHECKING:
 ROLES = ("system", "developer", "user", "assistant", "tool")
 PART_TYPES = ("text", "image_url", "input_audio", "file", "video_url")
 EFFORTS = ("xhigh", "high", "medium", "low", "minimal", "none")
-MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*/[A-Za-z0-9][A-Za-z0-9._\-]*(:[A-Za-z0-9._\-]+)?$")
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 PROVIDER_KEYS = (
     "order", "only", "ignore", "allow_fallbacks", "require_parameters", "data_collection", "zdr", "quantizations",
     "sort", "max_price", "preferred_min_throughput", "preferred_max_latency", "enforce_distillable_text",
 )  # fmt: skip
-
-
-def check_model_id(field: str, value: Any) -> str:
-    if not isinstance(value, str) or not MODEL_ID.match(value.strip()):
-        raise invalid(field, f"{value!r} is not a model id", "Use author/slug, e.g. openai/gpt-4o-mini (variants: :free, :nitro, :floor, :online, :thinking)")
-    return value.strip()
-
-
-def _number(field: str, value: Any, lo: float, hi: float, *, lo_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise invalid(field, f"{value!r} is not a number", f"Use a number from {lo:g} to {hi:g}")
-    if value < lo or value > hi or (lo_open and value == lo):
-        rng = f"{'more than' if lo_open else 'from'} {lo:g} {'and at most' if lo_open else 'to'} {hi:g}"
-        raise invalid(field, f"{value:g} is out of range", f"Use a number {rng}")
-    return float(value)
-
-
-def _int(field: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(field, f"{value!r} is not a whole number", f"Use a whole number of at least {lo}")
-    if value < lo or (hi is not None and value > hi):
-        raise invalid(field, f"{value} is out of range", f"Use a whole number from {lo}" + (f" to {hi}" if hi is not None else " or more"))
-    return value
-
-
-def _str_list(field: str, value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
-        raise invalid(field, f"{value!r} is not a list of names", 'Use a list of strings, e.g. ["openai", "anthropic"]')
-    return [x.strip() for x in value]
-
-
-def _bool(field: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise invalid(field, f"{value!r} is not true or false", "Use true or false")
-    return value
 
 
 def check_messages(messages: Any) -> list[dict[str, Any]]:
@@ -146,10 +112,10 @@ def check_reasoning(value: Any) -> dict[str, Any]:
     if "effort" in value and "max_tokens" in value:
         raise invalid("reasoning", "sets both effort and max_tokens", "Give one of them")
     if "max_tokens" in value:
-        _int("reasoning.max_tokens", value["max_tokens"], 1)
+        whole("reasoning.max_tokens", value["max_tokens"], 1)
     for key in ("exclude", "enabled"):
         if key in value:
-            _bool(f"reasoning.{key}", value[key])
+            flag(f"reasoning.{key}", value[key])
     return value
 
 
@@ -161,13 +127,13 @@ def check_provider(value: Any) -> dict[str, Any]:
         if key not in PROVIDER_KEYS:
             raise invalid(field, "is not a provider routing option", f"Use {', '.join(PROVIDER_KEYS)}")
         if key in ("order", "only", "ignore"):
-            _str_list(field, v)
+            names(field, v)
         elif key in ("allow_fallbacks", "require_parameters", "zdr", "enforce_distillable_text"):
-            _bool(field, v)
+            flag(field, v)
         elif key == "data_collection" and v not in ("allow", "deny"):
             raise invalid(field, f"{v!r} is not allowed", "Use allow or deny")
         elif key == "quantizations":
-            bad = [q for q in _str_list(field, v) if q not in QUANTIZATIONS]
+            bad = [q for q in names(field, v) if q not in QUANTIZATIONS]
             if bad:
                 raise invalid(field, f"{', '.join(bad)} not known", f"Use any of {', '.join(QUANTIZATIONS)}")
         elif key == "sort":
@@ -178,7 +144,7 @@ def check_provider(value: Any) -> dict[str, Any]:
             if not isinstance(v, dict) or not v:
                 raise invalid(field, f"{v!r} is not an object", 'Use USD per million tokens, e.g. {"prompt": 1, "completion": 2}')
             for k, price in v.items():
-                _number(f"{field}.{k}", price, 0, 1e6)
+                number(f"{field}.{k}", price, 0, 1e6)
     return value
 
 
@@ -197,20 +163,20 @@ def build_request(args: dict[str, Any], settings: Settings) -> ChatRequest:
             raise invalid("models", "is not a non-empty list", 'Use fallback model ids, e.g. ["anthropic/claude-sonnet-4.5", "openai/gpt-4o"]')
         body["models"] = [check_model_id(f"models[{i}]", m) for i, m in enumerate(models)]
     if (v := args.get("temperature")) is not None:
-        body["temperature"] = _number("temperature", v, 0, 2)
+        body["temperature"] = number("temperature", v, 0, 2)
     if (v := args.get("top_p")) is not None:
-        body["top_p"] = _number("top_p", v, 0, 1, lo_open=True)
+        body["top_p"] = number("top_p", v, 0, 1, lo_open=True)
     if (v := args.get("top_k")) is not None:
-        body["top_k"] = _int("top_k", v, 0)
+        body["top_k"] = whole("top_k", v, 0)
     for key in ("frequency_penalty", "presence_penalty"):
         if (v := args.get(key)) is not None:
-            body[key] = _number(key, v, -2, 2)
+            body[key] = number(key, v, -2, 2)
     if (v := args.get("repetition_penalty")) is not None:
-        body["repetition_penalty"] = _number("repetition_penalty", v, 0, 2, lo_open=True)
+        body["repetition_penalty"] = number("repetition_penalty", v, 0, 2, lo_open=True)
     if (v := args.get("min_p")) is not None:
-        body["min_p"] = _number("min_p", v, 0, 1)
+        body["min_p"] = number("min_p", v, 0, 1)
     if (v := args.get("seed")) is not None:
-        body["seed"] = _int("seed", v, -(2**63))
+        body["seed"] = whole("seed", v, -(2**63))
     if (v := args.get("stop")) is not None:
         stops = [v] if isinstance(v, str) else v
         if not isinstance(stops, list) or not 1 <= len(stops) <= 4 or not all(isinstance(s, str) and s for s in stops):
@@ -218,7 +184,7 @@ def build_request(args: dict[str, Any], settings: Settings) -> ChatRequest:
         body["stop"] = stops
     max_tokens = args.get("max_tokens")
     if max_tokens is not None:
-        body["max_tokens"] = _int("max_tokens", max_tokens, 1, 2_000_000)
+        body["max_tokens"] = whole("max_tokens", max_tokens, 1, 2_000_000)
     elif settings.max_tokens is not None:
         body["max_tokens"] = settings.max_tokens
     schema = None
@@ -239,7 +205,7 @@ def build_request(args: dict[str, Any], settings: Settings) -> ChatRequest:
             tools = [*tools, {"type": "openrouter:web_search"}]
         elif isinstance(web, dict) and set(web) <= {"max_results", "engine", "search_context_size"}:
             if "max_results" in web:
-                _int("web_search.max_results", web["max_results"], 1, 25)
+                whole("web_search.max_results", web["max_results"], 1, 25)
             tools = [*tools, {"type": "openrouter:web_search", "parameters": web}]
         else:
             raise invalid("web_search", f"{web!r} is not a web search option", 'Use true, or {"max_results": 5}')

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import BaseModel, Field
 
 from ..errors import ErrorCode, ToolFailure, invalid
-from .chat import build_request, check_model_id, run_chat
+from .chat import build_request, run_chat
+from .checks import model_id as check_model_id
+from .checks import number, whole
 from .pricing import estimate_chat_usd
 from .tokens import estimate_text_tokens
 
@@ -203,6 +205,8 @@ class AgreementHistory:
     wrong answer, with K = 4 as in the vote weights."""
 
     pairs: dict[tuple[str, str], tuple[float, float]]
+    # Each model's estimate, worked out once per history: a ranking asks for many models.
+    _solved: dict[str, tuple[float, float] | None] = field(default_factory=dict, compare=False, repr=False)
 
     def rate(self, a: str, b: str) -> tuple[float, float] | None:
         return self.pairs.get((a, b) if a < b else (b, a))
@@ -240,11 +244,14 @@ class AgreementHistory:
 
     def accuracy(self, model: str) -> tuple[float, float] | None:
         """(estimated accuracy, joint answers behind it), or None without three models' overlapping history."""
+        if model in self._solved:
+            return self._solved[model]
         group = [model, *self.partners(model)]
         guess: dict[str, tuple[float, float]] = {}
         for _ in range(4):
             guess = {m: found for m in group if (found := self._triples(m, guess)) is not None}
-        return guess.get(model)
+        self._solved[model] = guess.get(model)
+        return self._solved[model]
 
 
 async def load_history(app: App) -> AgreementHistory:
@@ -292,9 +299,9 @@ async def record_agreement(app: App, answers: Sequence[tuple[str, str]]) -> None
     if not pairs:
         return
     storage = await app.storage()
-    for (a, b), (n, agreed) in pairs.items():
-        # An atomic read-modify-write: concurrent votes, in this process or another replica, lose no count.
-        await storage.kv_update(HISTORY_NAMESPACE, f"pair:{a}|{b}", _add_votes(n, agreed))
+    # One transaction for the whole vote, read-modify-write: concurrent votes, in this process or another
+    # replica, lose no count.
+    await storage.kv_update_many(HISTORY_NAMESPACE, {f"pair:{a}|{b}": _add_votes(n, agreed) for (a, b), (n, agreed) in pairs.items()})
 
 
 def _add_votes(n: float, agreed: float) -> Callable[[dict[str, Any] | None], dict[str, Any]]:
@@ -554,18 +561,6 @@ def check_models(field_name: str, value: Any, *, minimum: int = 1, maximum: int 
     return [check_model_id(f"{field_name}[{i}]", m) for i, m in enumerate(value)]
 
 
-def check_int(field_name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise invalid(field_name, f"{value!r} is out of range", f"Use a whole number from {lo} to {hi}")
-    return value
-
-
-def check_positive(field_name: str, value: Any, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= hi:
-        raise invalid(field_name, f"{value!r} is out of range", f"Use a number above 0 and at most {hi:g}")
-    return float(value)
-
-
 def answer_kind(args: dict[str, Any], text: str) -> AnswerType:
     """`answer_type` as given, or detected from the prompt when it is auto (the default)."""
     value = args.get("answer_type") or "auto"
@@ -598,12 +593,12 @@ class Limits:
     @classmethod
     def from_args(cls, app: App, args: dict[str, Any]) -> Limits:
         d = app.settings.collective
-        max_tokens = d.max_tokens if args.get("max_tokens") is None else check_int("max_tokens", args["max_tokens"], 1, 32_000)
-        timeout_s = d.timeout_s if args.get("timeout_s") is None else check_positive("timeout_s", args["timeout_s"], 3600)
-        concurrency = d.concurrency if args.get("concurrency") is None else check_int("concurrency", args["concurrency"], 1, 32)
+        max_tokens = d.max_tokens if args.get("max_tokens") is None else whole("max_tokens", args["max_tokens"], 1, 32_000)
+        timeout_s = d.timeout_s if args.get("timeout_s") is None else number("timeout_s", args["timeout_s"], 0, 3600, lo_open=True)
+        concurrency = d.concurrency if args.get("concurrency") is None else whole("concurrency", args["concurrency"], 1, 32)
         temperature = None
         if args.get("temperature") is not None:
-            temperature = check_positive("temperature", args["temperature"], 2) if args["temperature"] != 0 else 0.0
+            temperature = number("temperature", args["temperature"], 0, 2, lo_open=True) if args["temperature"] != 0 else 0.0
         return cls(max_tokens, timeout_s, concurrency, temperature)
 
 
@@ -723,9 +718,9 @@ def _cosine_clusters(vectors: list[list[float]], threshold: float) -> list[int]:
         i, j = pair
         groups[i] += groups.pop(j)
     labels = [0] * len(units)
-    for number, members in enumerate(sorted(groups, key=min)):
+    for label, members in enumerate(sorted(groups, key=min)):
         for m in members:
-            labels[m] = number
+            labels[m] = label
     return labels
 
 
@@ -809,7 +804,7 @@ def plan_consensus(app: App, args: dict[str, Any]) -> ConsensusPlan:
         for model, w in weights.items():
             if model not in models:
                 raise invalid(f"weights.{model}", "names a model that is not in models", f"Use ids from models: {', '.join(dict.fromkeys(models))}")
-            caller_weights[model] = check_positive(f"weights.{model}", w, 1e6)
+            caller_weights[model] = number(f"weights.{model}", w, 0, 1e6, lo_open=True)
     aggregator = None
     if strategy == "synthesis":
         aggregator = check_model_id("aggregator", args["aggregator"]) if args.get("aggregator") is not None else d.aggregator
@@ -1026,14 +1021,14 @@ async def plan_ensemble(app: App, args: dict[str, Any]) -> EnsemblePlan:
     field_name = "proposers" if args.get("proposers") is not None else "models"
     candidates = check_models(field_name, raw) if raw is not None else list(d.models)
     self_moa = check_flag(args, "self_moa") or False
-    layers = 1 if args.get("layers") is None else check_int("layers", args["layers"], 1, 3)
+    layers = 1 if args.get("layers") is None else whole("layers", args["layers"], 1, 3)
     decompose = check_flag(args, "decompose") or False
-    max_subtasks = 4 if args.get("max_subtasks") is None else check_int("max_subtasks", args["max_subtasks"], 1, 8)
+    max_subtasks = 4 if args.get("max_subtasks") is None else whole("max_subtasks", args["max_subtasks"], 1, 8)
     kind = answer_kind(args, problem)
     chosen_because = None
     proposers = candidates
     if self_moa:
-        samples = (len(candidates) if len(candidates) > 1 else 5) if args.get("samples") is None else check_int("samples", args["samples"], 2, MAX_MODELS)
+        samples = (len(candidates) if len(candidates) > 1 else 5) if args.get("samples") is None else whole("samples", args["samples"], 2, MAX_MODELS)
         unique = list(dict.fromkeys(candidates))
         if len(unique) == 1:
             best, chosen_because = unique[0], "the only model given"
@@ -1574,7 +1569,7 @@ def plan_debate(app: App, args: dict[str, Any]) -> DebatePlan:
     if not isinstance(problem, str) or not problem.strip():
         raise invalid("problem", "is empty", "Describe the problem to solve")
     models = check_models("models", args["models"], minimum=2) if args.get("models") is not None else list(app.settings.collective.models[:3])
-    max_rounds = 3 if args.get("max_rounds") is None else check_int("max_rounds", args["max_rounds"], 1, 6)
+    max_rounds = 3 if args.get("max_rounds") is None else whole("max_rounds", args["max_rounds"], 1, 6)
     kind = answer_kind(args, problem)
     return DebatePlan(problem, models, max_rounds, kind, option_letters(problem), Limits.from_args(app, args), cost_cap(args))
 

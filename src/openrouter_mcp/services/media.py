@@ -22,7 +22,8 @@ from ..errors import ErrorCode, ToolFailure, invalid
 from ..upstream import ChatResult
 from ..upstream.types import cost_from_wire
 from . import media_output
-from .chat import check_model_id, run_chat
+from .chat import run_chat
+from .checks import model_id as check_model_id
 from .media_formats import BY_NAME, Format, Medium, sniff
 from .media_input import MediaInput, load, with_data
 from .pricing import estimate_chat_usd

@@ -76,7 +76,7 @@ def require_usable(res: Resolution) -> ModelInfo:
     details: dict[str, Any] = {"field": "model", "model": res.requested}
     if res.successor:
         details["successor"] = res.successor
-    raise ToolFailure(ErrorCode.MODEL_NOT_FOUND, message + ". Check ids with search_models.", suggestions=res.suggestions, details=details)
+    raise ToolFailure(ErrorCode.MODEL_NOT_FOUND, message + ". Check ids with search_models or validate_model.", suggestions=res.suggestions, details=details)
 
 
 def date_of(epoch: int) -> str | None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from ..errors import invalid
+from .checks import names, number
 from .collective import bench_evidence, combine, load_history
 from .tokens import estimate_text_tokens
 
@@ -119,18 +120,6 @@ class Constraints:
     free_only: bool = False
 
 
-def _strs(field_name: str, value: Any) -> list[str]:
-    if not isinstance(value, list) or not value or not all(isinstance(x, str) and x.strip() for x in value):
-        raise invalid(field_name, f"{value!r} is not a list of names", 'Use a list of strings, e.g. ["openai", "anthropic/claude-haiku-4.5"]')
-    return [x.strip() for x in value]
-
-
-def _num(field_name: str, value: Any, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-        raise invalid(field_name, f"{value!r} is out of range", f"Use a number from {lo:g} to {hi:g}")
-    return float(value)
-
-
 def check_constraints(value: Any) -> Constraints:
     if value is None:
         return Constraints()
@@ -152,22 +141,22 @@ def check_constraints(value: Any) -> Constraints:
                 raise invalid(field_name, f"{v!r} is out of range", "Use a whole number from 1 to 10")
             out.count = v
         elif key in ("candidates", "exclude", "only", "input_modalities"):
-            setattr(out, key, _strs(field_name, v))
+            setattr(out, key, names(field_name, v, allow_empty=False))
         elif key == "require":
-            items = _strs(field_name, v)
+            items = names(field_name, v, allow_empty=False)
             if bad := [x for x in items if x not in REQUIREMENTS]:
                 raise invalid(field_name, f"{bad[0]!r} is not a requirement", f"Use any of {', '.join(REQUIREMENTS)}")
             out.require = items
         elif key == "min_context":
-            out.min_context = int(_num(field_name, v, 1, 100_000_000))
+            out.min_context = int(number(field_name, v, 1, 100_000_000))
         elif key == "expected_output_tokens":
-            out.expected_output_tokens = int(_num(field_name, v, 1, 2_000_000))
+            out.expected_output_tokens = int(number(field_name, v, 1, 2_000_000))
         elif key == "free_only":
             if not isinstance(v, bool):
                 raise invalid(field_name, f"{v!r} is not true or false", "Use true or false")
             out.free_only = v
         else:
-            setattr(out, key, _num(field_name, v, 0, 1e9))
+            setattr(out, key, number(field_name, v, 0, 1e9))
     return out
 
 

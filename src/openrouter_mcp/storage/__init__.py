@@ -162,6 +162,11 @@ class Storage(Protocol):
         if there is none) and returns the new one; if it raises, nothing is written and the error propagates."""
         ...
 
+    async def kv_update_many(self, namespace: str, updates: dict[str, Callable[[dict[str, Any] | None], dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        """`kv_update` for several records in one transaction: every record is updated, or (when an update
+        raises) none is. Returns the new values by key."""
+        ...
+
 
 async def open_storage(url: str) -> Storage:
     """Open "sqlite:///absolute/path.db" (creating the file and its directory) or "postgresql://...", and

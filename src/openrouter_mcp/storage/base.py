@@ -474,15 +474,23 @@ class SQLStorage(ABC):
         return [(row["key"], _load(row["value"])) for row in rows]
 
     async def kv_update(self, namespace: str, key: str, update: Callable[[dict[str, Any] | None], dict[str, Any]]) -> dict[str, Any]:
+        """An atomic read-modify-write of one value (across processes sharing the database)."""
+        return (await self.kv_update_many(namespace, {key: update}))[key]
+
+    async def kv_update_many(self, namespace: str, updates: dict[str, Callable[[dict[str, Any] | None], dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        """Atomic read-modify-writes of several values in one transaction: all of them or none."""
+        out: dict[str, dict[str, Any]] = {}
         async with self.transaction(lock=Lock.KV) as conn:
-            rows = await conn.fetch("SELECT value FROM kv WHERE namespace = $1 AND key = $2", namespace, key)
-            value = update(_load(rows[0]["value"]) if rows else None)
-            await conn.execute(
-                "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                namespace,
-                key,
-                _dump(value),
-                self.dialect.encode_ts(datetime.now(UTC)),
-            )
-        return value
+            now = self.dialect.encode_ts(datetime.now(UTC))
+            for key, update in updates.items():
+                rows = await conn.fetch("SELECT value FROM kv WHERE namespace = $1 AND key = $2", namespace, key)
+                value = out[key] = update(_load(rows[0]["value"]) if rows else None)
+                await conn.execute(
+                    "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4)"
+                    " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    namespace,
+                    key,
+                    _dump(value),
+                    now,
+                )
+        return out
