@@ -3,15 +3,22 @@ error result, so a bad call never crashes the server or leaks a traceback to the
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import importlib
+import inspect
 import logging
-from collections.abc import AsyncIterator
+import types
+import typing
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import ValidationError
+from mcp_types import CallToolResult
+from pydantic import BaseModel, ValidationError
 
 from . import __version__
 from .app import App
@@ -127,6 +134,62 @@ def outline_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
 
+_SCALARS: tuple[tuple[type, str], ...] = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (bytes, "string"), (datetime, "string"), (date, "string"), (type(None), "null"))
+
+
+def json_types(annotation: Any) -> list[str] | None:
+    """The JSON types a value of this Python type is dumped as (None: any value). Raises TypeError for a
+    type it does not know."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return json_types(get_args(annotation)[0])
+    if annotation is Any:
+        return None
+    if origin in (Union, types.UnionType):
+        kinds: list[str] = []
+        for option in get_args(annotation):
+            found = json_types(option)
+            if found is None:
+                return None
+            kinds += [k for k in found if k not in kinds]
+        return kinds
+    if origin is Literal:
+        return list(dict.fromkeys(k for v in get_args(annotation) for k in json_types(type(v)) or ()))
+    container = origin or annotation
+    if isinstance(container, type):
+        if issubclass(container, Mapping) or issubclass(container, BaseModel) or typing.is_typeddict(container) or dataclasses.is_dataclass(container):
+            return ["object"]
+        if issubclass(container, Sequence | set | frozenset) and not issubclass(container, str | bytes):
+            return ["array"]
+        if issubclass(container, enum.Enum):
+            return list(dict.fromkeys(k for member in container for k in json_types(type(member.value)) or ()))
+        for python, json in _SCALARS:
+            if issubclass(container, python):
+                return [json]
+    raise TypeError(f"no JSON type known for {annotation!r}")
+
+
+def outline_of(model: type[BaseModel]) -> dict[str, Any]:
+    """`outline_output_schema` read straight from the model's fields, without generating its JSON schema
+    (the most expensive part of start-up). Raises TypeError for a field type it does not know."""
+    props: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        kinds = json_types(field.annotation)
+        props[field.alias or name] = {"type": kinds[0] if len(kinds) == 1 else kinds} if kinds else {}
+    return {"type": "object", "properties": props}
+
+
+def declared_output(fn: Callable[..., Any]) -> type[BaseModel] | None:
+    """The output model of a tool declared as `-> Annotated[CallToolResult, Model]`, or None."""
+    annotation = inspect.signature(fn, eval_str=True).return_annotation
+    if get_origin(annotation) is not Annotated:
+        return None
+    base, *meta = get_args(annotation)
+    if isinstance(base, type) and issubclass(base, CallToolResult) and meta and isinstance(meta[0], type) and issubclass(meta[0], BaseModel):
+        return meta[0]
+    return None
+
+
 def caller_of(context: Any) -> str | None:
     """Who is calling, as far as the transport tells: the MCP client's name (from initialize) and, over
     HTTP, the peer address (as forwarded by a proxy when there is one)."""
@@ -151,6 +214,28 @@ def caller_of(context: Any) -> str | None:
 class OpenRouterMCP(MCPServer[Any]):
     _listed: list[Any] | None = None
 
+    def tool(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        """The SDK's registration, except that a tool's output schema is the outline read from its output
+        model's fields: the SDK would generate the model's whole JSON schema at start-up only for
+        tools/list to cut it down to that outline. The model still checks every result."""
+        register = super().tool(*args, **kwargs)
+
+        def decorator(fn: Any) -> Any:
+            model = declared_output(fn)
+            try:
+                outline = outline_of(model) if model is not None and kwargs.get("structured_output") is None else None
+            except TypeError:
+                outline = None
+            if outline is None:
+                return register(fn)
+            super(OpenRouterMCP, self).tool(*args, **{**kwargs, "structured_output": False})(fn)
+            name = kwargs.get("name") or (args[0] if args else None) or fn.__name__
+            meta = self._tool_manager.get_tool(name).fn_metadata  # type: ignore[union-attr]
+            meta.output_model, meta.output_schema = model, outline
+            return fn
+
+        return decorator
+
     async def list_tools(self) -> list[Any]:
         if self._listed is None:
             tools = await super().list_tools()
@@ -166,8 +251,10 @@ class OpenRouterMCP(MCPServer[Any]):
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
-            if isinstance(exc.__cause__, ValidationError):
-                return failed(validation_failure(exc.__cause__))
+            cause = exc.__cause__
+            # The arguments' model is "<tool>Arguments"; any other model that failed is the tool's own output.
+            if isinstance(cause, ValidationError) and cause.title.endswith("Arguments"):
+                return failed(validation_failure(cause))
             if (failure := _failure_in(exc)) is not None:
                 return failed(failure)
             if self._tool_manager.get_tool(name) is None:
