@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..errors import invalid
+from ..shapes import Shape
 from .checks import names, number
 from .collective import bench_evidence, combine, load_history
 from .tokens import estimate_text_tokens
@@ -60,7 +61,7 @@ _TASK_NEEDS: dict[str, str] = {
 }
 
 
-class Evidence(BaseModel):
+class Evidence(Shape):
     calls: int = Field(description="This server's calls to the model in the last 30 days (ledger) plus benchmark calls.")
     success_rate: float | None
     latency_p50_ms: float | None
@@ -74,7 +75,7 @@ class Evidence(BaseModel):
     context_length: int | None
 
 
-class Recommendation(BaseModel):
+class Recommendation(Shape):
     model: str
     name: str
     score: float
@@ -84,7 +85,7 @@ class Recommendation(BaseModel):
     evidence: Evidence
 
 
-class TaskProfile(BaseModel):
+class TaskProfile(Shape):
     skills: list[str]
     needs: list[str]
     priority: str
@@ -92,7 +93,7 @@ class TaskProfile(BaseModel):
     expected_output_tokens: int
 
 
-class SelectionResult(BaseModel):
+class SelectionResult(Shape):
     task_profile: TaskProfile
     recommendations: list[Recommendation]
     confidence: float = Field(description="Confidence in the top pick: grows with its measured evidence and its lead over the next model.")

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ResourceLink, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..errors import ToolFailure
 from ..services import bench, bench_report
+from ..shapes import Shape
 from ._common import PAID_CALL, READ_ONLY_LOCAL, Progress, ok
 
 if TYPE_CHECKING:
@@ -22,21 +23,21 @@ WRITES_REPORT = ToolAnnotations(read_only_hint=False, destructive_hint=True, ide
 MIME = {"markdown": "text/markdown", "csv": "text/csv", "json": "application/json", "html": "text/html"}
 
 
-class Stat(BaseModel):
+class Stat(Shape):
     median: float | None
     p90: float | None
     mean: float | None
     n: int = Field(description="Samples behind the figures.")
 
 
-class Scores(BaseModel):
+class Scores(Shape):
     speed: float | None
     cost: float | None
     quality: float | None
     overall: float
 
 
-class ModelResult(BaseModel):
+class ModelResult(Shape):
     model: str
     rank: int
     scores: Scores
@@ -53,13 +54,13 @@ class ModelResult(BaseModel):
     cost_per_call_usd: float | None
 
 
-class Usage(BaseModel):
+class Usage(Shape):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
 
 
-class BenchOutput(BaseModel):
+class BenchOutput(Shape):
     benchmark_id: str
     models: list[ModelResult] = Field(description="Best first.")
     ranking: list[str]
@@ -78,7 +79,7 @@ class BenchOutput(BaseModel):
     cost_usd_exact: str
 
 
-class HistoryItem(BaseModel):
+class HistoryItem(Shape):
     benchmark_id: str
     created_at: str
     models: list[str]
@@ -89,12 +90,12 @@ class HistoryItem(BaseModel):
     cost_usd: float
 
 
-class HistoryOutput(BaseModel):
+class HistoryOutput(Shape):
     runs: list[HistoryItem] = Field(description="Newest first.")
     total: int = Field(description="Runs that matched the filters.")
 
 
-class ExportOutput(BaseModel):
+class ExportOutput(Shape):
     benchmark_id: str
     format: str
     path: str

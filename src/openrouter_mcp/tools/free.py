@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..services import free
 from ..services.search import FEATURES, SearchQuery
+from ..shapes import Shape
 from ._common import PAID_CALL, READ_ONLY_REMOTE, ok
 from .chat import ChatOutput, chat_output
 from .models import CatalogState, ModelRow, catalog_state
@@ -30,7 +31,7 @@ class FreeModels(CatalogState):
     total: int
 
 
-class Quota(BaseModel):
+class Quota(Shape):
     per_minute_limit: int
     used_last_minute: int
     minute_resets_at: str | None
@@ -41,7 +42,7 @@ class Quota(BaseModel):
     day_resets_at: str | None
 
 
-class Skipped(BaseModel):
+class Skipped(Shape):
     model: str
     reason: str
     until: str | None
@@ -53,7 +54,7 @@ class FreeChatOutput(ChatOutput):
     quota: Quota
 
 
-class ModelMetrics(BaseModel):
+class ModelMetrics(Shape):
     model: str
     requests: int
     successes: int
@@ -68,7 +69,7 @@ class ModelMetrics(BaseModel):
     last_error: str | None
 
 
-class FreeMetrics(BaseModel):
+class FreeMetrics(Shape):
     models: list[ModelMetrics]
     quota: Quota
 

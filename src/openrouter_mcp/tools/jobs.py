@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..errors import invalid
+from ..shapes import Shape
 from ..storage import JobRow
 from ._common import READ_ONLY_LOCAL, WRITES_LOCAL, ok
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 JobId = Annotated[str, Field(min_length=4, max_length=64, description="The job_id a tool returned with JOB_PENDING.")]
 
 
-class JobOutput(BaseModel):
+class JobOutput(Shape):
     job_id: str
     tool: str
     status: str = Field(description="running, succeeded, failed or cancelled")

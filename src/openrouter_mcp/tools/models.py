@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..errors import ToolFailure
 from ..services.catalog import VARIANTS, Snapshot
 from ..services.model_info import date_of, endpoints, pricing_of, require_usable, resolve, variants_for
 from ..services.search import FEATURES, SearchQuery, Sort
+from ..shapes import Shape
 from ._common import READ_ONLY_REMOTE, ok
 
 if TYPE_CHECKING:
@@ -21,13 +22,13 @@ if TYPE_CHECKING:
 ModelId = Annotated[str, Field(min_length=1, max_length=200, description="e.g. openai/gpt-4o-mini, :free/:nitro ok")]
 
 
-class CatalogState(BaseModel):
+class CatalogState(Shape):
     stale: bool = Field(description="True when OpenRouter could not be reached and an older copy of the catalog answered.")
     stale_reason: str | None
     catalog_age_s: float
 
 
-class ModelRow(BaseModel):
+class ModelRow(Shape):
     id: str
     name: str
     context_length: int | None
@@ -49,12 +50,12 @@ class SearchOutput(CatalogState):
     corrections: dict[str, str] = Field(description="Query words read as a close spelling (typo -> word).")
 
 
-class Variant(BaseModel):
+class Variant(Shape):
     id: str
     meaning: str
 
 
-class Endpoint(BaseModel):
+class Endpoint(Shape):
     provider: str
     tag: str | None
     quantization: str | None
@@ -70,7 +71,7 @@ class Endpoint(BaseModel):
     status: int | None
 
 
-class Pricing(BaseModel):
+class Pricing(Shape):
     prompt_usd_per_m: float | None
     completion_usd_per_m: float | None
     cache_read_usd_per_m: float | None

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..services.usage import date_range, usage_stats
+from ..shapes import Shape
 from ._common import READ_ONLY_LOCAL, READ_ONLY_REMOTE, ok
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 Rows = list[dict[str, Any]]
 
 
-class UsageStats(BaseModel):
+class UsageStats(Shape):
     start_date: str
     end_date: str
     data: Rows = Field(description="Per day: date, total_cost, total_tokens, requests, errors, models[{model, requests, cost, tokens}].")
@@ -31,14 +32,14 @@ class UsageStats(BaseModel):
     top_costs: Rows = Field(description="The most expensive calls.")
 
 
-class Budget(BaseModel):
+class Budget(Shape):
     spent_today_usd: float
     spent_this_month_usd: float
     daily_budget_usd: float | None
     monthly_budget_usd: float | None
 
 
-class Account(BaseModel):
+class Account(Shape):
     label: str | None
     limit_usd: float | None = Field(description="The key's spending limit; null means none.")
     limit_remaining_usd: float | None
@@ -51,7 +52,7 @@ class Account(BaseModel):
     local_budget: Budget
 
 
-class Generation(BaseModel):
+class Generation(Shape):
     generation_id: str
     model: str | None
     provider: str | None
