@@ -154,10 +154,22 @@ class ChatRequest:
     schema: dict[str, Any] | None
 
 
+def base_body(model: str, settings: Settings) -> dict[str, Any]:
+    """A request body with what every request takes from the settings: the OPENROUTER_PROVIDER_* routing
+    and OPENROUTER_MAX_TOKENS. A call's own values go over these."""
+    body: dict[str, Any] = {"model": model}
+    if settings.provider_defaults:
+        body["provider"] = dict(settings.provider_defaults)
+    if settings.max_tokens is not None:
+        body["max_tokens"] = settings.max_tokens
+    return body
+
+
 def build_request(args: dict[str, Any], settings: Settings) -> ChatRequest:
     """Validate the tool's arguments and build the OpenRouter request body. Raises INVALID_INPUT naming the field."""
-    body: dict[str, Any] = {"messages": check_messages(args.get("messages"))}
-    body["model"] = check_model_id("model", args["model"]) if args.get("model") is not None else settings.default_model
+    messages = check_messages(args.get("messages"))
+    body = base_body(check_model_id("model", args["model"]) if args.get("model") is not None else settings.default_model, settings)
+    body["messages"] = messages
     if (models := args.get("models")) is not None:
         if not isinstance(models, list) or not models:
             raise invalid("models", "is not a non-empty list", 'Use fallback model ids, e.g. ["anthropic/claude-sonnet-4.5", "openai/gpt-4o"]')
@@ -182,11 +194,8 @@ def build_request(args: dict[str, Any], settings: Settings) -> ChatRequest:
         if not isinstance(stops, list) or not 1 <= len(stops) <= 4 or not all(isinstance(s, str) and s for s in stops):
             raise invalid("stop", f"{v!r} is not a stop sequence", "Use a string or a list of up to 4 strings")
         body["stop"] = stops
-    max_tokens = args.get("max_tokens")
-    if max_tokens is not None:
-        body["max_tokens"] = whole("max_tokens", max_tokens, 1, 2_000_000)
-    elif settings.max_tokens is not None:
-        body["max_tokens"] = settings.max_tokens
+    if (v := args.get("max_tokens")) is not None:
+        body["max_tokens"] = whole("max_tokens", v, 1, 2_000_000)
     schema = None
     if (v := args.get("response_format")) is not None:
         body["response_format"] = check_response_format(v)
@@ -213,11 +222,8 @@ def build_request(args: dict[str, Any], settings: Settings) -> ChatRequest:
         body["tools"] = tools
     if (v := args.get("reasoning")) is not None:
         body["reasoning"] = check_reasoning(v)
-    provider = dict(settings.provider_defaults)
-    if (v := args.get("provider")) is not None:
-        provider.update(check_provider(v))
-    if provider:
-        body["provider"] = provider
+    if (v := args.get("provider")) is not None and (given := check_provider(v)):
+        body["provider"] = {**body.get("provider", {}), **given}
     if (v := args.get("plugins")) is not None:
         if not isinstance(v, list) or not all(isinstance(p, dict) and isinstance(p.get("id"), str) for p in v):
             raise invalid("plugins", f"{v!r} is not a list of plugins", 'Use e.g. [{"id": "file-parser", "pdf": {"engine": "cloudflare-ai"}}]')
@@ -271,14 +277,16 @@ async def run_chat(
     caller: str | None = None,
     upload: StreamedBody | None = None,
     retry_rate_limited: bool = True,
+    extra_prompt_tokens: int = 0,
 ) -> ChatResult:
     """One paid chat completion, the way every tool makes one: the model ids are checked against the
     catalog (a typo costs nothing and gets suggestions), the worst case is checked against the per-call
     cap and the budgets, and the call lands in the ledger exactly once. With `upload` (a large file
-    streamed from disk), `body` is the same request with the file left out, for the checks."""
+    streamed from disk), `body` is the same request with the file left out, for the checks;
+    `extra_prompt_tokens` is what a long media part adds to the estimate over the usual allowance."""
     for model_id in [body["model"], *(body.get("models") or [])]:
         await app.catalog.require(model_id)
-    estimate = await estimate_chat_usd(app, body)
+    estimate = await estimate_chat_usd(app, body, extra_prompt_tokens=extra_prompt_tokens)
     async with app.ledger.paid_call(tool=tool, model=body["model"], estimate_usd=estimate, max_cost_usd=max_cost_usd, caller=caller) as call:
         result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=call.started, retry_rate_limited=retry_rate_limited)
         call.succeeded(

@@ -22,12 +22,13 @@ from ..errors import ErrorCode, ToolFailure, invalid
 from ..upstream import ChatResult
 from ..upstream.types import cost_from_wire
 from . import media_output
-from .chat import run_chat
+from .chat import base_body, run_chat
 from .checks import model_id as check_model_id
 from .media_formats import BY_NAME, Format, Medium, sniff
 from .media_input import MediaInput, load, with_data
+from .media_tokens import media_prompt_tokens
 from .pricing import estimate_chat_usd
-from .tokens import estimate_text_tokens
+from .tokens import MEDIA_PART_TOKENS, estimate_text_tokens
 
 if TYPE_CHECKING:
     from ..app import App
@@ -95,15 +96,6 @@ async def pick_model(app: App, task: str, requested: str | None, *, needs_input:
         raise ToolFailure(ErrorCode.INVALID_INPUT, f"model: no model in the catalog can {what}; pass one in model.", details={"field": "model"})
     log.warning("default model %s for %s does not %s; using %s", default, task, what, candidates[0].id)
     return candidates[0]
-
-
-def _base_body(app: App, model: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": model}
-    if app.settings.provider_defaults:
-        body["provider"] = dict(app.settings.provider_defaults)
-    if app.settings.max_tokens is not None:
-        body["max_tokens"] = app.settings.max_tokens
-    return body
 
 
 # ---------- inputs ----------
@@ -177,12 +169,15 @@ async def analyze(
         inp, note = await load(source, medium, app.settings, field=field), None
     info = await pick_model(app, tool, model, needs_input=None if medium == "document" else medium)
     text = (question or "").strip() or DEFAULT_QUESTIONS[medium]
-    body = _base_body(app, info.id)
+    body = base_body(info.id, app.settings)
     if pdf_engine is not None:
         body["plugins"] = [{"id": "file-parser", "pdf": {"engine": pdf_engine}}]
     streamed = inp.url is None and (inp.size or 0) > app.settings.media.inline_upload_max_bytes
     sent_as = "url" if inp.url is not None else "streamed" if streamed else "inline"
     described = {"kind": inp.kind, "format": inp.format.name if inp.format else None, "size_bytes": inp.size, "sent_as": sent_as, "note": note}
+
+    # A long recording or a thick document counts for what it is in the budget checks, not as one image.
+    extra = await asyncio.to_thread(media_prompt_tokens, inp) - MEDIA_PART_TOKENS
 
     async def on_token(count: int, _text: str) -> None:
         await report(count, "the model is answering", None)
@@ -190,7 +185,7 @@ async def analyze(
     if not streamed:
         payload = "" if inp.url is not None else base64.b64encode(await asyncio.to_thread(inp.read)).decode()
         body["messages"] = [{"role": "user", "content": [{"type": "text", "text": text}, content_part(inp, payload)]}]
-        return Analysis(await run_chat(app, body, tool=tool, on_progress=on_token), described)
+        return Analysis(await run_chat(app, body, tool=tool, on_progress=on_token, extra_prompt_tokens=extra), described)
 
     from ..upstream.upload import StreamedBody
 
@@ -200,7 +195,7 @@ async def analyze(
         await report(sent / max(total, 1) * 100, f"uploading {sent / 1e6:.0f} of {total / 1e6:.0f} MB", 100)
 
     upload = StreamedBody({**body, "stream": True}, inp.blob(), on_progress=on_upload)
-    return Analysis(await run_chat(app, body, tool=tool, on_progress=on_token, upload=upload), described)
+    return Analysis(await run_chat(app, body, tool=tool, on_progress=on_token, upload=upload, extra_prompt_tokens=extra), described)
 
 
 # ---------- saved outputs ----------
@@ -261,7 +256,7 @@ async def generate_images(
         inp, _ = await load_image(app, source, f"input_images[{i}]")
         parts.append(content_part(inp, "" if inp.url else base64.b64encode(await asyncio.to_thread(inp.read)).decode()))
     info = await pick_model(app, "generate_image", model, needs_output=("image",))
-    body = _base_body(app, info.id)
+    body = base_body(info.id, app.settings)
     body["messages"] = [{"role": "user", "content": parts if len(parts) > 1 else prompt}]
     body["modalities"] = ["image", "text"] if "text" in info.output_modalities else ["image"]
     image_config = {}
@@ -395,7 +390,7 @@ async def generate_audio(
     fmt = audio_format or "wav"
     if fmt not in CHAT_AUDIO_FORMATS:
         raise invalid("format", f"{fmt!r} is not an audio format for {info.id}", f"Use one of {', '.join(CHAT_AUDIO_FORMATS)}")
-    body = _base_body(app, info.id)
+    body = base_body(info.id, app.settings)
     body["messages"] = [{"role": "user", "content": prompt}]
     body["modalities"] = ["text", "audio"]
     # Streamed audio comes as 16-bit PCM; it is saved as WAV.

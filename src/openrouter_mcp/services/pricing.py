@@ -16,11 +16,12 @@ DEFAULT_COMPLETION_CAP = 16_384
 WEB_RESULTS_ASSUMED = 5
 
 
-async def estimate_chat_usd(app: App, body: dict[str, Any]) -> Decimal:
+async def estimate_chat_usd(app: App, body: dict[str, Any], *, extra_prompt_tokens: int = 0) -> Decimal:
     """The most a chat request could cost: the dearest of its candidate models, with the prompt as
-    counted and the completion at max_tokens (or the model's maximum)."""
+    counted (plus `extra_prompt_tokens`, what a long media part adds over the usual allowance) and the
+    completion at max_tokens (or the model's maximum)."""
     catalog = app.catalog
-    prompt_tokens = estimate_prompt_tokens(body.get("messages") or [])
+    prompt_tokens = estimate_prompt_tokens(body.get("messages") or []) + extra_prompt_tokens
     web = any(isinstance(t, dict) and t.get("type") == "openrouter:web_search" for t in body.get("tools") or [])
     worst = Decimal(0)
     for model_id in [body.get("model"), *(body.get("models") or [])]:

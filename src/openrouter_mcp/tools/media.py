@@ -130,7 +130,11 @@ def _analysis_text(out: AnalysisOutput) -> str:
 
 
 def register(server: MCPServer[Any], app: App) -> None:
-    async def analysis(tool: str, medium: Medium, field: str, source: str, args: dict[str, Any], ctx: Context | None, **extra: Any) -> CallToolResult:
+    async def analysis(medium: Medium, args: dict[str, Any], ctx: Context | None, **extra: Any) -> CallToolResult:
+        """analyze_<medium>: the source is the `<medium>_path` argument."""
+        tool, field = f"analyze_{medium}", f"{medium}_path"
+        source = args[field]
+
         async def work(prog: Progress) -> CallToolResult:
             done = await media.analyze(
                 app,
@@ -169,7 +173,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, AnalysisOutput]:
         args = {"image_path": image_path, "question": question, "model": model, "max_dimension": max_dimension, "wait_seconds": wait_seconds}
-        return await analysis("analyze_image", "image", "image_path", image_path, args, ctx, max_dimension=max_dimension)
+        return await analysis("image", args, ctx, max_dimension=max_dimension)
 
     @server.tool(annotations=PAID_CALL, description="Transcribe audio (default) or ask about it. Returns answer, usage, cost_usd.")
     async def analyze_audio(
@@ -180,7 +184,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, AnalysisOutput]:
         args = {"audio_path": audio_path, "question": question, "model": model, "wait_seconds": wait_seconds}
-        return await analysis("analyze_audio", "audio", "audio_path", audio_path, args, ctx)
+        return await analysis("audio", args, ctx)
 
     @server.tool(annotations=PAID_CALL, description="Ask a model about a video (large files streamed). Returns answer, usage, cost_usd.")
     async def analyze_video(
@@ -191,7 +195,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, AnalysisOutput]:
         args = {"video_path": video_path, "question": question, "model": model, "wait_seconds": wait_seconds}
-        return await analysis("analyze_video", "video", "video_path", video_path, args, ctx)
+        return await analysis("video", args, ctx)
 
     @server.tool(annotations=PAID_CALL, description="Ask about a PDF or other document. Returns answer, usage, cost_usd.")
     async def analyze_document(
@@ -203,7 +207,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, AnalysisOutput]:
         args = {"document_path": document_path, "question": question, "model": model, "pdf_engine": pdf_engine, "wait_seconds": wait_seconds}
-        return await analysis("analyze_document", "document", "document_path", document_path, args, ctx, pdf_engine=pdf_engine)
+        return await analysis("document", args, ctx, pdf_engine=pdf_engine)
 
     @server.tool(
         annotations=PAID_CALL,
