@@ -113,6 +113,12 @@ _INSERT_PENDING_SQL = (
 )
 
 
+KV_UPSERT = (
+    "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+)
+
+
 def _dump(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -459,14 +465,7 @@ class SQLStorage(ABC):
 
     async def kv_put(self, namespace: str, key: str, value: dict[str, Any]) -> None:
         async with self.connection() as conn:
-            await conn.execute(
-                "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                namespace,
-                key,
-                _dump(value),
-                self.dialect.encode_ts(datetime.now(UTC)),
-            )
+            await conn.execute(KV_UPSERT, namespace, key, _dump(value), self.dialect.encode_ts(datetime.now(UTC)))
 
     async def kv_list(self, namespace: str) -> list[tuple[str, dict[str, Any]]]:
         async with self.connection() as conn:
@@ -485,12 +484,5 @@ class SQLStorage(ABC):
             for key, update in updates.items():
                 rows = await conn.fetch("SELECT value FROM kv WHERE namespace = $1 AND key = $2", namespace, key)
                 value = out[key] = update(_load(rows[0]["value"]) if rows else None)
-                await conn.execute(
-                    "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4)"
-                    " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    namespace,
-                    key,
-                    _dump(value),
-                    now,
-                )
+                await conn.execute(KV_UPSERT, namespace, key, _dump(value), now)
         return out
