@@ -10,7 +10,7 @@ import sys
 
 from .config import Settings
 from .errors import ToolFailure
-from .services.search import FEATURES, SORTS, SearchQuery
+from .services.search import FEATURES, SORTS, SearchQuery, search
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,11 +73,10 @@ def render(out: dict[str, object]) -> str:
 
 async def _search(settings: Settings, query: SearchQuery) -> dict[str, object]:
     from .app import App
-    from .tools.models import search
 
     app = App(settings)
     try:
-        return (await search(app, query)).model_dump(mode="json")
+        return await search(app, query)
     finally:
         await app.aclose()
 

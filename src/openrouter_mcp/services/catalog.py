@@ -127,6 +127,11 @@ class Snapshot:
         return max(0.0, time.time() - self.fetched_at)
 
 
+def catalog_state(snap: Snapshot) -> dict[str, Any]:
+    """The catalog's freshness, as every answer from it reports it."""
+    return {"stale": snap.stale_reason is not None, "stale_reason": snap.stale_reason, "catalog_age_s": round(snap.age_s, 1)}
+
+
 def split_variant(model_id: str) -> tuple[str, str | None]:
     base, sep, variant = model_id.partition(":")
     return (base, variant) if sep else (model_id, None)
@@ -267,12 +272,6 @@ class Catalog:
 
         return require_usable((await resolve(self._app, model_id))[0])
 
-    async def suggest(self, model_id: str, limit: int = 5) -> list[str]:
-        """Up to `limit` current ids closest to `model_id`: a retired id's successor first; then a near-miss
-        spelling (a typo); when nothing is spelled alike, the same family's closest members lead."""
-        index, snap = await self.index()
-        return suggestions(index, snap, model_id, limit)
-
     async def worst_prices(self, info: ModelInfo) -> tuple[Decimal, Decimal]:
         """Per-token prompt and completion prices for a budget check: a router's unknown price is the
         dearest in the catalog, since it may route anywhere."""
@@ -288,7 +287,9 @@ class Catalog:
 
 
 def suggestions(index: SearchIndex, snap: Snapshot, model_id: str, limit: int = 5) -> list[str]:
-    """Current ids for a model id that is not in the catalog, best first (see `Catalog.suggest`)."""
+    """Up to `limit` current ids closest to a model id that is not in the catalog: a retired id's successor
+    first; then a near-miss spelling (a typo); when nothing is spelled alike, the same family's closest
+    members lead."""
     import difflib
 
     base, variant = split_variant(model_id.strip().lower())

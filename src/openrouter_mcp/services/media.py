@@ -15,7 +15,6 @@ import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ErrorCode, ToolFailure, invalid
@@ -24,7 +23,8 @@ from ..upstream.types import cost_from_wire
 from . import media_output
 from .chat import base_body, run_chat
 from .checks import model_id as check_model_id
-from .media_formats import BY_NAME, Format, Medium, sniff
+from .checks import whole
+from .media_formats import BY_NAME, SNIFF_BYTES, Format, Medium, sniff
 from .media_input import MediaInput, load, with_data
 from .media_tokens import media_prompt_tokens
 from .pricing import estimate_chat_usd
@@ -101,9 +101,19 @@ async def pick_model(app: App, task: str, requested: str | None, *, needs_input:
 # ---------- inputs ----------
 
 
+async def _payload(inp: MediaInput) -> str:
+    """A checked source's bytes as base64 for a request body; empty for a URL, which is passed as it is."""
+    return "" if inp.url is not None else base64.b64encode(await asyncio.to_thread(inp.read)).decode()
+
+
+def _reference(inp: MediaInput, payload: str) -> str:
+    """The source's URL, or a data URL of its payload."""
+    return inp.url if inp.url is not None else f"data:{inp.mime};base64,{payload}"
+
+
 def content_part(inp: MediaInput, payload: str) -> dict[str, Any]:
     """The chat content part for a checked source; `payload` is its base64 (or the upload mark)."""
-    ref = inp.url if inp.url is not None else f"data:{inp.mime};base64,{payload}"
+    ref = _reference(inp, payload)
     if inp.medium == "image":
         return {"type": "image_url", "image_url": {"url": ref}}
     if inp.medium == "video":
@@ -183,8 +193,7 @@ async def analyze(
         await report(count, "the model is answering", None)
 
     if not streamed:
-        payload = "" if inp.url is not None else base64.b64encode(await asyncio.to_thread(inp.read)).decode()
-        body["messages"] = [{"role": "user", "content": [{"type": "text", "text": text}, content_part(inp, payload)]}]
+        body["messages"] = [{"role": "user", "content": [{"type": "text", "text": text}, content_part(inp, await _payload(inp))]}]
         return Analysis(await run_chat(app, body, tool=tool, on_progress=on_token, extra_prompt_tokens=extra), described)
 
     from ..upstream.upload import StreamedBody
@@ -246,15 +255,14 @@ async def generate_images(
     against max_cost_usd before any is sent); images are saved under the output folder."""
     if not prompt.strip():
         raise invalid("prompt", "is empty", "Describe the image to generate")
-    if not 1 <= n <= 8:
-        raise invalid("n", f"{n} is out of range", "Ask for 1 to 8 variants")
+    whole("n", n, 1, 8)
     if image_size is not None and image_size not in IMAGE_SIZES:
         raise invalid("image_size", f"{image_size!r} is not a size", f"Use one of {', '.join(IMAGE_SIZES)}")
     media_output.check_save_path(save_path, app.settings)
     parts: list[dict[str, Any]] = [{"type": "text", "text": prompt}]
     for i, source in enumerate(input_images or []):
         inp, _ = await load_image(app, source, f"input_images[{i}]")
-        parts.append(content_part(inp, "" if inp.url else base64.b64encode(await asyncio.to_thread(inp.read)).decode()))
+        parts.append(content_part(inp, await _payload(inp)))
     info = await pick_model(app, "generate_image", model, needs_output=("image",))
     body = base_body(info.id, app.settings)
     body["messages"] = [{"role": "user", "content": parts if len(parts) > 1 else prompt}]
@@ -349,7 +357,7 @@ def _pcm_params(content_type: str) -> tuple[int, int]:
 
 def audio_file(data: bytes, *, raw_pcm: bool, content_type: str = "") -> tuple[bytes, Format]:
     """The bytes to save and their format, read from the bytes: raw PCM (no header) becomes a WAV file."""
-    fmt = sniff(data[:64])
+    fmt = sniff(data[:SNIFF_BYTES])
     if fmt is not None and fmt.medium == "audio":
         return data, fmt
     if raw_pcm or content_type.startswith(("audio/pcm", "audio/l16")):
@@ -444,9 +452,7 @@ class VideoOutcome:
 async def _frame(app: App, source: str, field_name: str) -> str:
     """An image for a video request as a URL: passed through, or a data URL of a checked local file."""
     inp, _ = await load_image(app, source, field_name)
-    if inp.url is not None:
-        return inp.url
-    return f"data:{inp.mime};base64,{base64.b64encode(await asyncio.to_thread(inp.read)).decode()}"
+    return _reference(inp, await _payload(inp))
 
 
 async def submit_video(
@@ -469,8 +475,8 @@ async def submit_video(
     server process can resume it). Returns the video id."""
     if not prompt.strip() and first_frame_image is None:
         raise invalid("prompt", "is empty", "Describe the video to generate")
-    if duration is not None and not 1 <= duration <= 60:
-        raise invalid("duration", f"{duration} is out of range", "Use a whole number of seconds from 1 to 60")
+    if duration is not None:
+        whole("duration", duration, 1, 60)
     if resolution is not None and resolution not in VIDEO_RESOLUTIONS:
         raise invalid("resolution", f"{resolution!r} is not a resolution", f"Use one of {', '.join(VIDEO_RESOLUTIONS)}")
     if aspect_ratio is not None and aspect_ratio not in VIDEO_ASPECT_RATIOS:
@@ -579,8 +585,7 @@ async def _finish_video(app: App, record: dict[str, Any], status: Any, save_path
 
     settings = app.settings
     video_id = record["video_id"]
-    folder = Path(os.path.realpath(settings.output_dir)) / "videos"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = media_output.folder(settings, "video")
     files = []
     for index in range(max(1, status.outputs)):
         partial = folder / f".{video_id}-{index}.partial"
@@ -588,7 +593,7 @@ async def _finish_video(app: App, record: dict[str, Any], status: Any, save_path
             with open(partial, "wb") as sink:
                 content_type = await upstream_media.download_video(app.gateway, video_id, sink, max_bytes=settings.media.max_saved_video_bytes, index=index)
             with open(partial, "rb") as f:
-                fmt = sniff(f.read(64))
+                fmt = sniff(f.read(SNIFF_BYTES))
             if fmt is None or fmt.medium != "video":
                 fmt = BY_NAME["webm"] if (content_type or "").startswith("video/webm") else BY_NAME["mp4"]
             target = media_output.target_path(

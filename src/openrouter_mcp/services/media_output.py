@@ -36,6 +36,13 @@ def _root(settings: Settings) -> Path:
     return root
 
 
+def folder(settings: Settings, medium: Medium) -> Path:
+    """The output folder's sub-folder for a medium (images, audio, videos, documents), created if missing."""
+    path = _root(settings) / _FOLDERS[medium]
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _unsafe(save_path: str, settings: Settings) -> ToolFailure:
     return ToolFailure(
         ErrorCode.UNSAFE_PATH,
@@ -98,9 +105,7 @@ def target_path(settings: Settings, *, medium: Medium, fmt: Format, save_path: s
     suffix = f"-{index}" if index is not None else ""
     default_name = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(prompt)}{suffix}.{fmt.ext}"
     if save_path is None:
-        folder = _root(settings) / _FOLDERS[medium]
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / default_name
+        target = folder(settings, medium) / default_name
     else:
         target, in_folder = _target(save_path, settings, default_name, fmt)
         if not in_folder:

@@ -5,13 +5,12 @@ everything known about it, including its per-provider endpoints from
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ErrorCode, ToolFailure
 from .catalog import VARIANTS, ModelInfo, Snapshot, closest_variant, split_variant, suggestions, wire_price
 from .retired import successor
-from .search import FEATURES, per_million
+from .search import features_of, per_million, prices_of, usd
 
 if TYPE_CHECKING:
     from ..app import App
@@ -79,10 +78,6 @@ def require_usable(res: Resolution) -> ModelInfo:
     raise ToolFailure(ErrorCode.MODEL_NOT_FOUND, message + ". Check ids with search_models or validate_model.", suggestions=res.suggestions, details=details)
 
 
-def date_of(epoch: int) -> str | None:
-    return datetime.fromtimestamp(epoch, UTC).date().isoformat() if epoch else None
-
-
 def variants_for(info: ModelInfo, snap: Snapshot) -> list[dict[str, str]]:
     """The variant ids one can call for this model, each with what it does."""
     base = split_variant(info.id)[0]
@@ -97,12 +92,10 @@ def variants_for(info: ModelInfo, snap: Snapshot) -> list[dict[str, str]]:
 
 def pricing_of(info: ModelInfo) -> dict[str, float | None]:
     return {
-        "prompt_usd_per_m": per_million(info.prompt_price),
-        "completion_usd_per_m": per_million(info.completion_price),
+        **prices_of(info),
         "cache_read_usd_per_m": per_million(info.cache_read_price),
-        "request_usd": float(info.request_price) if info.request_price else None,
-        "image_usd": float(info.image_price) if info.image_price else None,
-        "web_search_usd": float(info.web_search_price) if info.web_search_price else None,
+        "image_usd": usd(info.image_price),
+        "web_search_usd": usd(info.web_search_price),
     }
 
 
@@ -138,7 +131,7 @@ def _endpoint_row(e: dict[str, Any]) -> dict[str, Any]:
         "uptime_1d_pct": _number(e.get("uptime_last_1d")),
         "latency_p50_ms": _number((e.get("latency_last_30m") or {}).get("p50")),
         "throughput_p50_tps": _number((e.get("throughput_last_30m") or {}).get("p50")),
-        "supports": [name for name, param in FEATURES.items() if param in params],
+        "supports": features_of(params),
         "status": e.get("status"),
     }
 

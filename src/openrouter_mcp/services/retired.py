@@ -3,7 +3,7 @@
 `/models` lists only what is live, so a retired id is simply absent: nothing in the data says what
 replaced it, and no rule on the id can tell (gpt-3.5-turbo-0301's users went to gpt-4o-mini although
 gpt-3.5-turbo is still listed). This editorial table answers for the ids people still paste from old
-code; for any other missing id, `Catalog.suggest` falls back to spelling and family. A successor that
+code; for any other missing id, `catalog.suggestions` falls back to spelling and family. A successor that
 has itself left the catalog is followed to its own successor, or skipped.
 """
 

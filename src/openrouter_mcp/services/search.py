@@ -12,14 +12,18 @@ from __future__ import annotations
 import difflib
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import invalid
-from .catalog import ModelInfo, family, split_variant
+from .catalog import ModelInfo, catalog_state, family, split_variant
+from .checks import whole
+
+if TYPE_CHECKING:
+    from ..app import App
 
 SORTS = ("relevance", "price", "context_length", "newest")
 Sort = Literal["relevance", "price", "context_length", "newest"]
@@ -161,20 +165,56 @@ class SearchPage:
         return self.offset + len(self.rows) if self.has_more else None
 
 
+def usd(price: Decimal | None) -> float | None:
+    """A flat price (per request, image, search) in USD; None when unknown or zero."""
+    return float(price) if price else None
+
+
+def prices_of(m: ModelInfo) -> dict[str, float | None]:
+    """A model's token and request prices, as search results and model details show them."""
+    return {
+        "prompt_usd_per_m": per_million(m.prompt_price),
+        "completion_usd_per_m": per_million(m.completion_price),
+        "request_usd": usd(m.request_price),
+    }
+
+
+def features_of(params: Container[str]) -> list[str]:
+    """The FEATURES names that supported parameters give."""
+    return [name for name, param in FEATURES.items() if param in params]
+
+
+def date_of(epoch: int) -> str | None:
+    """A Unix time as a UTC date (None for 0, unknown)."""
+    return datetime.fromtimestamp(epoch, UTC).date().isoformat() if epoch else None
+
+
 def compact_row(m: ModelInfo) -> dict[str, Any]:
     """What one search result shows: enough to choose, small enough for a model's context."""
     return {
         "id": m.id,
         "name": m.name,
         "context_length": m.context_length,
-        "prompt_usd_per_m": per_million(m.prompt_price),
-        "completion_usd_per_m": per_million(m.completion_price),
-        "request_usd": float(m.request_price) if m.request_price else None,
+        **prices_of(m),
         "input_modalities": list(m.input_modalities),
         "output_modalities": list(m.output_modalities),
-        "supports": [name for name, param in FEATURES.items() if param in m.supported_parameters],
+        "supports": features_of(m.supported_parameters),
         "free": m.is_free,
-        "released": datetime.fromtimestamp(m.created, UTC).date().isoformat() if m.created else None,
+        "released": date_of(m.created),
+    }
+
+
+async def search(app: App, query: SearchQuery) -> dict[str, Any]:
+    """One page of search results with the catalog's freshness, as `search_models` and `openrouter-mcp models` show it."""
+    index, snap = await app.catalog.index()
+    page = index.search(index.check(query))
+    return {
+        **catalog_state(snap),
+        "models": page.rows,
+        "total": page.total,
+        "has_more": page.has_more,
+        "next_offset": page.next_offset,
+        "corrections": page.corrections,
     }
 
 
@@ -248,10 +288,8 @@ class SearchIndex:
     # ---------- validation ----------
     def check(self, q: SearchQuery) -> SearchQuery:
         """The query with names normalised; INVALID_INPUT naming the field when a value cannot match anything."""
-        if not 1 <= q.limit <= MAX_LIMIT:
-            raise invalid("limit", f"{q.limit} is out of range", f"Use a whole number from 1 to {MAX_LIMIT}")
-        if q.offset < 0:
-            raise invalid("offset", f"{q.offset} is negative", "Use 0 or the next_offset of the previous page")
+        whole("limit", q.limit, 1, MAX_LIMIT)
+        whole("offset", q.offset, 0)
         if q.sort not in SORTS:
             raise invalid("sort", f"{q.sort!r} is not a sort", f"Use one of {', '.join(SORTS)}")
         for field_name, values in (("input_modalities", q.input_modalities), ("output_modalities", q.output_modalities)):
@@ -262,8 +300,8 @@ class SearchIndex:
         for field_name, price in (("max_prompt_price", q.max_prompt_price), ("max_completion_price", q.max_completion_price)):
             if price is not None and price < 0:
                 raise invalid(field_name, f"{price} is negative", "Give USD per million tokens, 0 or more (0 means free)")
-        if q.min_context_length is not None and q.min_context_length < 1:
-            raise invalid("min_context_length", f"{q.min_context_length} is out of range", "Use a number of tokens of 1 or more")
+        if q.min_context_length is not None:
+            whole("min_context_length", q.min_context_length, 1)
         provider = q.provider.strip().lower() if q.provider else None
         if provider is not None and not any(a.startswith(provider) for a in self.authors):
             close = difflib.get_close_matches(provider, self.authors, n=3, cutoff=0.6) or sorted(self.authors)[:3]
@@ -350,24 +388,18 @@ class SearchIndex:
     def _text_scores(self, query: str, corrections: dict[str, str]) -> dict[int, int]:
         text = query.lower()
         scores: dict[int, int] = {}
-
-        def lift(indices: Iterable[int], score: int) -> None:
-            for i in indices:
-                if scores.get(i, 0) < score:
-                    scores[i] = score
-
         # Whole-query matches on the id: exact, variant-less, slug, prefix, substring.
         if (exact := self.position.get(text)) is not None:
-            lift([exact], _EXACT_ID)
-        lift(self.base_ids.get(text, ()), _EXACT_BASE)
-        lift(self.slugs.get(text, ()), _EXACT_SLUG)
+            _lift(scores, [exact], _EXACT_ID)
+        _lift(scores, self.base_ids.get(text, ()), _EXACT_BASE)
+        _lift(scores, self.slugs.get(text, ()), _EXACT_SLUG)
         for i in _occurrences(self._ids_joined, self._id_starts, text):
             model_id = self.lower_ids[i]
-            lift([i], _ID_PREFIX if model_id.startswith(text) else _SLUG_PREFIX if model_id.partition("/")[2].startswith(text) else _ID_SUBSTRING)
+            _lift(scores, [i], _ID_PREFIX if model_id.startswith(text) else _SLUG_PREFIX if model_id.partition("/")[2].startswith(text) else _ID_SUBSTRING)
         compact = _NOT_ALNUM.sub("", text)
         if len(compact) >= 3:
-            lift(_occurrences(self._compact_joined, self._compact_starts, compact), _COMPACT_SUBSTRING)
-        whole = dict(scores)
+            _lift(scores, _occurrences(self._compact_joined, self._compact_starts, compact), _COMPACT_SUBSTRING)
+        on_id = dict(scores)
 
         # Word matches: every query word must match the model somewhere (id, name or description).
         words = [w for w in dict.fromkeys(tokenize(text)) if w not in _STOP]
@@ -393,12 +425,12 @@ class SearchIndex:
             per_word.append(found)
         if per_word:
             matched = set(per_word[0]).intersection(*per_word[1:])
-            if not matched and not whole and len(per_word) > 1:
+            if not matched and not on_id and len(per_word) > 1:
                 # No model has every word: rank by how many words match, so a near miss still answers.
                 matched = set().union(*per_word)
             for i in matched:
                 word_score = sum(found.get(i, 0) for found in per_word)
-                scores[i] = max(scores.get(i, 0), whole.get(i, 0) + word_score)
+                scores[i] = max(scores.get(i, 0), on_id.get(i, 0) + word_score)
         return scores
 
 

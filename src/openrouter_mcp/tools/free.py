@@ -11,11 +11,12 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from ..services import free
+from ..services.catalog import catalog_state
 from ..services.search import FEATURES, SearchQuery
 from ..shapes import Shape
 from ._common import PAID_CALL, READ_ONLY_REMOTE, ok
 from .chat import ChatOutput, chat_output
-from .models import CatalogState, ModelRow, catalog_state
+from .models import CatalogState, ModelRow
 
 if TYPE_CHECKING:
     from ..app import App
@@ -101,14 +102,8 @@ def register(server: MCPServer[Any], app: App) -> None:
         min_context_length: Annotated[int | None, Field(ge=1)] = None,
     ) -> Annotated[CallToolResult, FreeModels]:
         index, snap = await app.catalog.index()
-        query = index.check(SearchQuery(free_only=True, sort="newest", supports=tuple(supports or ()), min_context_length=min_context_length, limit=100))
-        rows: list[dict[str, Any]] = []
-        while True:
-            page = index.search(query)
-            rows += page.rows
-            if page.next_offset is None:
-                break
-            query = replace(query, offset=page.next_offset)
+        query = index.check(SearchQuery(free_only=True, sort="newest", supports=tuple(supports or ()), min_context_length=min_context_length))
+        rows = index.search(replace(query, limit=len(index.models))).rows  # every match, in one page
         stats = await free.all_stats(await app.storage())
         now = time.time()
         models = []

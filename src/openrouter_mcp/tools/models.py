@@ -10,9 +10,9 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from ..errors import ToolFailure
-from ..services.catalog import VARIANTS, Snapshot
-from ..services.model_info import date_of, endpoints, pricing_of, require_usable, resolve, variants_for
-from ..services.search import FEATURES, SearchQuery, Sort
+from ..services.catalog import VARIANTS, catalog_state
+from ..services.model_info import endpoints, pricing_of, require_usable, resolve, variants_for
+from ..services.search import FEATURES, SearchQuery, Sort, date_of, features_of, search
 from ..shapes import Shape
 from ._common import READ_ONLY_REMOTE, ok
 
@@ -116,10 +116,6 @@ class Validation(CatalogState):
     free: bool | None
 
 
-def catalog_state(snap: Snapshot) -> dict[str, Any]:
-    return {"stale": snap.stale_reason is not None, "stale_reason": snap.stale_reason, "catalog_age_s": round(snap.age_s, 1)}
-
-
 def _variant(variant: str | None) -> Variant | None:
     return Variant(id=f":{variant}", meaning=VARIANTS[variant]) if variant in VARIANTS else None
 
@@ -164,7 +160,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
         offset: Annotated[int, Field(ge=0)] = 0,
     ) -> Annotated[CallToolResult, SearchOutput]:
-        out = await search(
+        found = await search(
             app,
             SearchQuery(
                 query=query or "",
@@ -181,6 +177,7 @@ def register(server: MCPServer[Any], app: App) -> None:
                 offset=offset,
             ),
         )
+        out = SearchOutput(**found)
         return ok(out, search_text(out))
 
     @server.tool(
@@ -208,7 +205,7 @@ def register(server: MCPServer[Any], app: App) -> None:
             pricing=Pricing(**pricing_of(info)),
             input_modalities=list(info.input_modalities),
             output_modalities=list(info.output_modalities),
-            supports=[name for name, param in FEATURES.items() if param in info.supported_parameters],
+            supports=features_of(info.supported_parameters),
             supported_parameters=sorted(info.supported_parameters),
             free=info.is_free,
             router=info.is_router,
@@ -241,20 +238,6 @@ def register(server: MCPServer[Any], app: App) -> None:
             free=info.is_free if info else None,
         )
         return ok(out, validation_text(out))
-
-
-async def search(app: App, query: SearchQuery) -> SearchOutput:
-    """One page of search results with the catalog's freshness (shared by the tool and the CLI)."""
-    index, snap = await app.catalog.index()
-    page = index.search(index.check(query))
-    return SearchOutput(
-        **catalog_state(snap),
-        models=[ModelRow(**row) for row in page.rows],
-        total=page.total,
-        has_more=page.has_more,
-        next_offset=page.next_offset,
-        corrections=page.corrections,
-    )
 
 
 def details_text(out: ModelDetails) -> str:
