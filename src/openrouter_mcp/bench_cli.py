@@ -117,7 +117,7 @@ async def _run(args: argparse.Namespace) -> int:
     print(bench_report.text_table(record))
     print()
     print(f"{record['id']}: {record['calls']} calls in {record['duration_s']:.1f} s, {bench_report.money(record['cost_usd'])}")
-    print(f"Pareto front (cost vs quality): {', '.join(record['pareto_front']) or 'none (no quality measured)'}")
+    print(bench_report.pareto_line(record))
     if html_path is not None:
         print(f"HTML report: {html_path}")
     return 0

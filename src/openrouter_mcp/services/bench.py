@@ -25,9 +25,8 @@ from ..errors import ErrorCode, ToolFailure, invalid
 from .bench_quality import BenchPrompt, ask_text, criteria_of, parse_jsonl, parse_prompt_list, score_reply
 from .bench_stats import DEFAULT_WEIGHTS, METRICS, Sample, fixed, pareto_front, rank, summarize
 from .chat import build_request, run_chat
-from .checks import model_id as check_model_id
-from .checks import whole
-from .collective import JuryPlan, ValidationResult, chat_body, judge_messages, plan_jury, sample_indexes, validate, verdict_format
+from .checks import number, whole
+from .collective import JuryPlan, ValidationResult, check_models, jury_requests, plan_jury, validate
 from .pricing import estimate_chat_usd
 
 if TYPE_CHECKING:
@@ -83,13 +82,7 @@ class BenchConfig:
 
 
 def _model_list(field_name: str, value: Any, lo: int, hi: int) -> tuple[str, ...]:
-    if not isinstance(value, list) or not lo <= len(value) <= hi:
-        raise invalid(
-            field_name,
-            f"has {len(value) if isinstance(value, list) else 'no'} models",
-            f'Give {lo} to {hi} model ids, e.g. ["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"]',
-        )
-    ids = tuple(check_model_id(f"{field_name}[{i}]", m) for i, m in enumerate(value))
+    ids = tuple(check_models(field_name, value, minimum=lo, maximum=hi, repeats=False))
     if len(set(ids)) != len(ids):
         dup = next(m for m in ids if ids.count(m) > 1)
         raise invalid(field_name, f"{dup} is listed twice", "List each model once")
@@ -101,12 +94,7 @@ def check_weights(value: Any) -> dict[str, float]:
         return dict(DEFAULT_WEIGHTS)
     if not isinstance(value, dict) or not value or set(value) - set(METRICS):
         raise invalid("weights", f"{value!r} is not a set of weights", 'Use e.g. {"speed": 1, "cost": 2, "quality": 3} (speed, cost, quality)')
-    out = {}
-    for key in METRICS:
-        w = value.get(key, 0)
-        if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w <= 100:
-            raise invalid(f"weights.{key}", f"{w!r} is out of range", "Use a number from 0 to 100")
-        out[key] = float(w)
+    out = {key: number(f"weights.{key}", value.get(key, 0), 0, 100) for key in METRICS}
     if not any(out.values()):
         raise invalid("weights", "are all 0", "Give at least one of speed, cost, quality a weight above 0")
     return out
@@ -182,9 +170,7 @@ def build_config(args: dict[str, Any], settings: Settings, *, sandbox: bool = Tr
     measured = len(models) * len(prompts) * runs
     if measured > MAX_MEASURED_CALLS:
         raise invalid("runs", f"models x prompts x runs is {measured} calls", f"Keep it at most {MAX_MEASURED_CALLS}: fewer runs, prompts or models")
-    temperature = args.get("temperature")
-    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 <= temperature <= 2):
-        raise invalid("temperature", f"{temperature!r} is out of range", "Use a number from 0 to 2")
+    temperature = number("temperature", args["temperature"], 0, 2) if args.get("temperature") is not None else None
     judges = _model_list("judges", args["judges"], 1, 5) if args.get("judges") is not None else None
     cap = args.get("max_cost_usd")
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int | float) or cap <= 0):
@@ -197,7 +183,7 @@ def build_config(args: dict[str, Any], settings: Settings, *, sandbox: bool = Tr
         warmup=warmup,
         concurrency=concurrency,
         max_tokens=max_tokens,
-        temperature=None if temperature is None else float(temperature),
+        temperature=temperature,
         weights=check_weights(args.get("weights")),
         judges=judges,
         max_cost_usd=DEFAULT_MAX_COST_USD if cap is None else float(cap),
@@ -210,7 +196,6 @@ def build_config(args: dict[str, Any], settings: Settings, *, sandbox: bool = Tr
 @dataclass(slots=True)
 class Plan:
     cfg: BenchConfig
-    infos: dict[str, ModelInfo]
     warmups: list[tuple[str, BenchPrompt, dict[str, Any]]]
     measured: list[tuple[str, BenchPrompt, int, dict[str, Any]]]
     judge_calls: int
@@ -224,16 +209,6 @@ def jury_plan(app: App, cfg: BenchConfig, candidate: str, prompt: BenchPrompt, a
     if cfg.judges is not None:
         args["models"] = [j for j in cfg.judges if j != candidate] or list(cfg.judges)
     return plan_jury(app, args)
-
-
-async def jury_worst_case(app: App, jury: JuryPlan) -> Decimal:
-    """What one jury could cost: each judge's verdict request, as `validate` will send it."""
-    messages = judge_messages(jury)
-    fmt = verdict_format(jury.criteria)
-    total = Decimal(0)
-    for judge, sample in zip(jury.judges, sample_indexes(jury.judges), strict=True):
-        total += await estimate_chat_usd(app, await chat_body(app, judge, messages, jury.limits, sample=sample, response_format=fmt))
-    return total
 
 
 def strict_ready(schema: Any) -> bool:
@@ -286,13 +261,18 @@ async def make_plan(app: App, cfg: BenchConfig) -> Plan:
     # A juror reads the task and an answer as long as max_tokens allows (about 3 characters a token).
     placeholder = "x" * (3 * cfg.max_tokens)
     judge_calls = 0
+    # A jury's worst case depends only on its judges and the prompt (the candidate only picks the judges).
+    jury_cost: dict[tuple[tuple[str, ...], str], Decimal] = {}
     for m in cfg.models:
         for p in cfg.prompts:
             if p.judge_criteria:
                 jury = jury_plan(app, cfg, m, p, placeholder)
                 judge_calls += cfg.runs * len(jury.judges)
-                estimate += cfg.runs * await jury_worst_case(app, jury)
-    return Plan(cfg=cfg, infos=infos, warmups=warmups, measured=measured, judge_calls=judge_calls, estimate_usd=estimate)
+                key = (tuple(jury.judges), p.id)
+                if key not in jury_cost:
+                    jury_cost[key] = (await jury_requests(app, jury))[1]
+                estimate += cfg.runs * jury_cost[key]
+    return Plan(cfg=cfg, warmups=warmups, measured=measured, judge_calls=judge_calls, estimate_usd=estimate)
 
 
 async def check_budgets(app: App, plan: Plan) -> None:

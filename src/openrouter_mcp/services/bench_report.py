@@ -77,6 +77,18 @@ def text_table(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+PARETO_LABEL = "Pareto front (cost vs quality)"
+
+
+def pareto_line(record: dict[str, Any]) -> str:
+    """The run's Pareto front as one line, as the tool and the CLI end their summary."""
+    return f"{PARETO_LABEL}: {_pareto(record)}"
+
+
+def _pareto(record: dict[str, Any]) -> str:
+    return ", ".join(record["pareto_front"]) or "none (no quality measured)"
+
+
 def _describe(record: dict[str, Any]) -> list[tuple[str, str]]:
     cfg = record["config"]
     weights = ", ".join(f"{k} {v:g}" for k, v in cfg["weights"].items())
@@ -91,7 +103,7 @@ def _describe(record: dict[str, Any]) -> list[tuple[str, str]]:
             "Cost",
             f"{money(record['cost_usd'])} in {record['calls']} calls (jury {money(record['judge_cost_usd'])}); worst case estimated up front {money(record['estimate_usd'])}",
         ),
-        ("Pareto front (cost vs quality)", ", ".join(record["pareto_front"]) or "none (no quality measured)"),
+        (PARETO_LABEL, _pareto(record)),
     ]
 
 

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field
 
-from ..errors import ErrorCode, ToolFailure, invalid
+from ..errors import RETRYABLE, ErrorCode, ToolFailure, invalid
 from ..shapes import Shape
 from .chat import build_request, run_chat
+from .checks import flag, number, whole
 from .checks import model_id as check_model_id
-from .checks import number, whole
 from .pricing import estimate_chat_usd
 from .tokens import estimate_text_tokens
 
@@ -552,12 +552,13 @@ def failures_of(outcomes: Sequence[Outcome]) -> list[Failure]:
 # ---------- planning: request bodies and the worst case ----------
 
 
-def check_models(field_name: str, value: Any, *, minimum: int = 1, maximum: int = MAX_MODELS) -> list[str]:
+def check_models(field_name: str, value: Any, *, minimum: int = 1, maximum: int = MAX_MODELS, repeats: bool = True) -> list[str]:
+    """A list of model ids; `repeats` when an id may be given more than once (to sample it)."""
     if not isinstance(value, list) or not minimum <= len(value) <= maximum:
         raise invalid(
             field_name,
             f"{value!r} is not a list of {minimum} to {maximum} model ids",
-            'Use e.g. ["openai/gpt-4o-mini", "google/gemini-2.5-flash"]; repeat an id to sample it several times',
+            'Use e.g. ["openai/gpt-4o-mini", "google/gemini-2.5-flash"]' + ("; repeat an id to sample it several times" if repeats else ""),
         )
     return [check_model_id(f"{field_name}[{i}]", m) for i, m in enumerate(value)]
 
@@ -568,13 +569,6 @@ def answer_kind(args: dict[str, Any], text: str) -> AnswerType:
     if value not in ANSWER_TYPES:
         raise invalid("answer_type", f"{value!r} is not an answer type", f"Use one of {', '.join(ANSWER_TYPES)}")
     return detect_answer_type(text) if value == "auto" else cast("AnswerType", value)
-
-
-def check_flag(args: dict[str, Any], field_name: str) -> bool | None:
-    value = args.get(field_name)
-    if value is not None and not isinstance(value, bool):
-        raise invalid(field_name, f"{value!r} is not true or false", "Use true or false")
-    return value
 
 
 def cost_cap(args: dict[str, Any]) -> float | None:
@@ -597,9 +591,7 @@ class Limits:
         max_tokens = d.max_tokens if args.get("max_tokens") is None else whole("max_tokens", args["max_tokens"], 1, 32_000)
         timeout_s = d.timeout_s if args.get("timeout_s") is None else number("timeout_s", args["timeout_s"], 0, 3600, lo_open=True)
         concurrency = d.concurrency if args.get("concurrency") is None else whole("concurrency", args["concurrency"], 1, 32)
-        temperature = None
-        if args.get("temperature") is not None:
-            temperature = number("temperature", args["temperature"], 0, 2, lo_open=True) if args["temperature"] != 0 else 0.0
+        temperature = None if args.get("temperature") is None else number("temperature", args["temperature"], 0, 2)
         return cls(max_tokens, timeout_s, concurrency, temperature)
 
 
@@ -613,7 +605,8 @@ async def chat_body(
     response_format: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A validated chat body with the provider defaults. `sample` > 0 marks a repeated sample of one model:
-    it gets its own seed and, unless the caller set one, a sampling temperature, so samples differ."""
+    it gets its own seed and, unless the caller set one, a sampling temperature, so samples differ.
+    `response_format` is one of this module's own schemas: it is set as is, without a schema check."""
     info = await app.catalog.require(model)
     args: dict[str, Any] = {"model": model, "messages": messages, "max_tokens": limits.max_tokens}
     params = info.supported_parameters
@@ -623,21 +616,24 @@ async def chat_body(
         args["temperature"] = 0.7
     if sample is not None and "seed" in params:
         args["seed"] = sample
+    body = build_request(args, app.settings).body
     if response_format is not None:
-        args["response_format"] = response_format
-        args["provider"] = {"require_parameters": True}
-    return build_request(args, app.settings).body
+        body["response_format"] = response_format
+        body["provider"] = {**body.get("provider", {}), "require_parameters": True}
+    return body
 
 
-async def estimate(app: App, body: dict[str, Any], extra_prompt_tokens: int = 0) -> Decimal:
-    """The worst case of one call; `extra_prompt_tokens` for text the prompt will carry once earlier calls
-    answered (at most their max_tokens each)."""
-    cost = await estimate_chat_usd(app, body)
-    if extra_prompt_tokens:
-        info = await app.catalog.require(body["model"])
-        prompt_price, _ = await app.catalog.worst_prices(info)
-        cost += extra_prompt_tokens * prompt_price
-    return cost
+async def start_run(app: App, tool: str, limits: Limits, progress: ProgressFn | None, *, worst_case: Decimal, max_cost_usd: float | None, calls: int) -> Run:
+    """A run whose worst case passed `max_cost_usd` and the budgets (BUDGET_EXCEEDED before any call)."""
+    await app.ledger.check_run(worst_case, max_cost_usd, subject="This run", advice=RUN_ADVICE)
+    return Run(app, tool, limits.concurrency, limits.timeout_s, progress, planned_calls=calls)
+
+
+def answer_key(kind: AnswerType, letters: str) -> Callable[[str], str | None] | None:
+    """What extracts an exact answer from a reply; None for free text (grouped by meaning afterwards)."""
+    if kind == "text":
+        return None
+    return lambda text: extract(text, kind, letters)
 
 
 def sample_indexes(models: Sequence[str]) -> list[int | None]:
@@ -757,6 +753,14 @@ async def group_by_meaning(run: Run, texts: Sequence[str]) -> list[int] | None:
     return await asyncio.to_thread(_cosine_clusters, result.vectors, app.settings.collective.similarity)
 
 
+async def key_by_meaning(run: Run, answered: Sequence[Outcome]) -> None:
+    """Key free-text answers by their meaning group ("group 1", ...), or by their normalised wording when
+    grouping failed."""
+    labels = await group_by_meaning(run, [o.text for o in answered])
+    for i, o in enumerate(answered):
+        o.key = normalise_text(o.text) if labels is None else f"group {labels[i] + 1}"
+
+
 def embedding_estimate_tokens(count: int, limits: Limits) -> int:
     return count * (limits.max_tokens + 8)
 
@@ -811,7 +815,7 @@ def plan_consensus(app: App, args: dict[str, Any]) -> ConsensusPlan:
         aggregator = check_model_id("aggregator", args["aggregator"]) if args.get("aggregator") is not None else d.aggregator
     elif args.get("aggregator") is not None:
         raise invalid("aggregator", "is only used by strategy synthesis", 'Set strategy="synthesis", or drop aggregator')
-    early_stop = check_flag(args, "early_stop")
+    early_stop = flag("early_stop", args["early_stop"]) if args.get("early_stop") is not None else True
     return ConsensusPlan(
         prompt=prompt,
         models=models,
@@ -819,7 +823,7 @@ def plan_consensus(app: App, args: dict[str, Any]) -> ConsensusPlan:
         kind=kind,
         letters=option_letters(prompt),
         limits=Limits.from_args(app, args),
-        early_stop=early_stop is not False and strategy != "synthesis" and kind != "text",
+        early_stop=early_stop and strategy != "synthesis" and kind != "text",
         aggregator=aggregator,
         caller_weights=caller_weights,
         max_cost_usd=cost_cap(args),
@@ -846,20 +850,17 @@ async def consensus(app: App, plan: ConsensusPlan, *, tool: str = "collective_ch
             sources = sorted({s for e in estimates.values() for s in e.sources})
             weights_source = "measured accuracy (" + ", ".join(sources) + ")"
 
-    total = sum([await estimate(app, b) for b in bodies], Decimal(0))
+    total = sum([await estimate_chat_usd(app, b) for b in bodies], Decimal(0))
     if plan.strategy == "synthesis":
         assert plan.aggregator is not None
         agg_body = await chat_body(app, plan.aggregator, synthesis_messages(plan.prompt, [], plan.kind), plan.limits)
-        total += await estimate(app, agg_body, extra_prompt_tokens=len(bodies) * plan.limits.max_tokens)
+        total += await estimate_chat_usd(app, agg_body, extra_prompt_tokens=len(bodies) * plan.limits.max_tokens)
     if plan.kind == "text":
         total += await embedding_estimate(app, embedding_estimate_tokens(len(bodies), plan.limits))
-    await app.ledger.check_run(total, plan.max_cost_usd, subject="This run", advice=RUN_ADVICE)
-
-    run = Run(app, tool, plan.limits.concurrency, plan.limits.timeout_s, progress, planned_calls=len(bodies) + (1 if plan.aggregator else 0))
+    calls = len(bodies) + (1 if plan.aggregator else 0)
+    run = await start_run(app, tool, plan.limits, progress, worst_case=total, max_cost_usd=plan.max_cost_usd, calls=calls)
     planned = [Planned(m, b, "voter" if plan.strategy != "synthesis" else "proposer", weights[m]) for m, b in zip(plan.models, bodies, strict=True)]
-
-    def key_of(text: str) -> str | None:
-        return extract(text, plan.kind, plan.letters) if plan.kind != "text" else None
+    key_of = answer_key(plan.kind, plan.letters)
 
     stop = None
     if plan.early_stop:
@@ -874,13 +875,7 @@ async def consensus(app: App, plan: ConsensusPlan, *, tool: str = "collective_ch
         raise all_failed(outcomes, "No model answered")
 
     if plan.kind == "text":
-        labels = await group_by_meaning(run, [o.text for o in answered]) if len(answered) > 1 else [0]
-        if labels is None:
-            for o in answered:
-                o.key = normalise_text(o.text)
-        else:
-            for o, label in zip(answered, labels, strict=True):
-                o.key = f"group {label + 1}"
+        await key_by_meaning(run, answered)
     voted = [o for o in answered if o.key is not None]
     if plan.kind != "text" and len(voted) < len(answered):
         run.warnings.append(f"{len(answered) - len(voted)} answer(s) stated no final {plan.kind} and did not vote.")
@@ -960,7 +955,7 @@ def all_failed(outcomes: Sequence[Outcome], what: str) -> ToolFailure:
     return ToolFailure(
         code,
         f"{what}: every call failed. {listed}",
-        retryable=any(f.code in ("RATE_LIMITED", "UPSTREAM_TIMEOUT", "UPSTREAM_UNAVAILABLE") for f in failures),
+        retryable=any(f.code in RETRYABLE for f in failures),
         details={"failures": [f.model_dump() for f in failures]},
     )
 
@@ -1021,9 +1016,9 @@ async def plan_ensemble(app: App, args: dict[str, Any]) -> EnsemblePlan:
     raw = args.get("proposers") if args.get("proposers") is not None else args.get("models")
     field_name = "proposers" if args.get("proposers") is not None else "models"
     candidates = check_models(field_name, raw) if raw is not None else list(d.models)
-    self_moa = check_flag(args, "self_moa") or False
+    self_moa = flag("self_moa", args["self_moa"]) if args.get("self_moa") is not None else False
     layers = 1 if args.get("layers") is None else whole("layers", args["layers"], 1, 3)
-    decompose = check_flag(args, "decompose") or False
+    decompose = flag("decompose", args["decompose"]) if args.get("decompose") is not None else False
     max_subtasks = 4 if args.get("max_subtasks") is None else whole("max_subtasks", args["max_subtasks"], 1, 8)
     kind = answer_kind(args, problem)
     chosen_because = None
@@ -1131,19 +1126,17 @@ async def _moa_cost(app: App, plan: EnsemblePlan, prompt: str, extra: int) -> De
     for layer in range(plan.layers):
         messages = question_messages(prompt, plan.kind) if layer == 0 else synthesis_messages(prompt, [], plan.kind)
         for m, s in zip(plan.proposers, samples, strict=True):
-            total += await estimate(app, await chat_body(app, m, messages, plan.limits, sample=s), extra + (n * cap if layer else 0))
+            body = await chat_body(app, m, messages, plan.limits, sample=s)
+            total += await estimate_chat_usd(app, body, extra_prompt_tokens=extra + (n * cap if layer else 0))
     agg = await chat_body(app, plan.aggregator, synthesis_messages(prompt, [], plan.kind), plan.limits)
-    return total + await estimate(app, agg, extra + n * cap)
+    return total + await estimate_chat_usd(app, agg, extra_prompt_tokens=extra + n * cap)
 
 
 async def _moa(run: Run, plan: EnsemblePlan, prompt: str, *, layer_log: list[Layer] | None) -> tuple[Outcome, list[Outcome]]:
     """Proposer layers then the aggregator; returns the aggregator's outcome and the last layer's."""
     app = run.app
     samples = sample_indexes(plan.proposers)
-
-    def key_of(text: str) -> str | None:
-        return extract(text, plan.kind, plan.letters) if plan.kind != "text" else None
-
+    key_of = answer_key(plan.kind, plan.letters)
     previous: list[Outcome] = []
     for layer in range(plan.layers):
         shown = texts_of(previous)
@@ -1185,17 +1178,15 @@ async def ensemble(app: App, plan: EnsemblePlan, *, tool: str = "ensemble_reason
             plan.limits,
             response_format=plan_schema(),
         )
-        total = await estimate(app, planner_body)
+        total = await estimate_chat_usd(app, planner_body)
         total += plan.max_subtasks * await _moa_cost(app, plan, plan.problem, plan.max_subtasks * cap)
         final_body = await chat_body(app, plan.aggregator, question_messages(final_prompt(plan.problem, []), plan.kind), plan.limits)
-        total += await estimate(app, final_body, plan.max_subtasks * cap)
+        total += await estimate_chat_usd(app, final_body, extra_prompt_tokens=plan.max_subtasks * cap)
         planned_calls = 2 + plan.max_subtasks * per_pass
     else:
         total = await _moa_cost(app, plan, plan.problem, 0)
         planned_calls = per_pass
-    await app.ledger.check_run(total, plan.max_cost_usd, subject="This run", advice=RUN_ADVICE)
-
-    run = Run(app, tool, plan.limits.concurrency, plan.limits.timeout_s, progress, planned_calls=planned_calls)
+    run = await start_run(app, tool, plan.limits, progress, worst_case=total, max_cost_usd=plan.max_cost_usd, calls=planned_calls)
     if plan.self_moa and plan.chosen_because:
         run.warnings.append(f"Self-MoA samples {plan.proposers[0]}: {plan.chosen_because}.")
     layers: list[Layer] = []
@@ -1225,8 +1216,7 @@ async def ensemble(app: App, plan: EnsemblePlan, *, tool: str = "ensemble_reason
                     step.status, step.result = ("ok", agg_out.text[:TEXT_CHARS]) if ok else ("failed", None)
                 done[step.id] = step
         final_body = await chat_body(app, plan.aggregator, question_messages(final_prompt(plan.problem, subtasks), plan.kind), plan.limits)
-        key = (lambda t: extract(t, plan.kind, plan.letters)) if plan.kind != "text" else None
-        (agg,) = await fan_out(run, [Planned(plan.aggregator, final_body, "aggregator")], extract_key=key)
+        (agg,) = await fan_out(run, [Planned(plan.aggregator, final_body, "aggregator")], extract_key=answer_key(plan.kind, plan.letters))
         last: list[Outcome] = []
     else:
         agg, last = await _moa(run, plan, plan.problem, layer_log=layers)
@@ -1420,14 +1410,18 @@ def parse_verdict(text: str, criteria: Sequence[str]) -> dict[str, Any]:
     return dict(data)
 
 
-async def validate(app: App, plan: JuryPlan, *, tool: str = "cross_model_validation", progress: ProgressFn | None = None) -> ValidationResult:
+async def jury_requests(app: App, plan: JuryPlan) -> tuple[list[dict[str, Any]], Decimal]:
+    """Each judge's verdict request, and what the jury could cost at most."""
     messages = judge_messages(plan)
     fmt = verdict_format(plan.criteria)
     samples = sample_indexes(plan.judges)
     bodies = [await chat_body(app, j, messages, plan.limits, sample=s, response_format=fmt) for j, s in zip(plan.judges, samples, strict=True)]
-    total = sum([await estimate(app, b) for b in bodies], Decimal(0))
-    await app.ledger.check_run(total, plan.max_cost_usd, subject="This run", advice=RUN_ADVICE)
-    run = Run(app, tool, plan.limits.concurrency, plan.limits.timeout_s, progress, planned_calls=len(bodies))
+    return bodies, sum([await estimate_chat_usd(app, b) for b in bodies], Decimal(0))
+
+
+async def validate(app: App, plan: JuryPlan, *, tool: str = "cross_model_validation", progress: ProgressFn | None = None) -> ValidationResult:
+    bodies, total = await jury_requests(app, plan)
+    run = await start_run(app, tool, plan.limits, progress, worst_case=total, max_cost_usd=plan.max_cost_usd, calls=len(bodies))
     run.warnings.extend(plan.warnings)
     outcomes = await fan_out(run, [Planned(j, b, "judge") for j, b in zip(plan.judges, bodies, strict=True)])
     verdicts: list[tuple[Outcome, dict[str, Any]]] = []
@@ -1584,18 +1578,13 @@ async def debate(app: App, plan: DebatePlan, *, tool: str = "collaborative_probl
     first = [await chat_body(app, m, base, plan.limits, sample=s) for m, s in zip(plan.models, samples, strict=True)]
     total = Decimal(0)
     for body in first:
-        one = await estimate(app, body)
-        later = await estimate(app, body, extra_prompt_tokens=n * cap + estimate_text_tokens(DEBATE_PROMPT))
+        one = await estimate_chat_usd(app, body)
+        later = await estimate_chat_usd(app, body, extra_prompt_tokens=n * cap + estimate_text_tokens(DEBATE_PROMPT))
         total += one + (plan.max_rounds - 1) * later
     if plan.kind == "text":
         total += plan.max_rounds * await embedding_estimate(app, embedding_estimate_tokens(n, plan.limits))
-    await app.ledger.check_run(total, plan.max_cost_usd, subject="This run", advice=RUN_ADVICE)
-
-    run = Run(app, tool, plan.limits.concurrency, plan.limits.timeout_s, progress, planned_calls=n * plan.max_rounds)
-
-    def key_of(text: str) -> str | None:
-        return extract(text, plan.kind, plan.letters) if plan.kind != "text" else None
-
+    run = await start_run(app, tool, plan.limits, progress, worst_case=total, max_cost_usd=plan.max_cost_usd, calls=n * plan.max_rounds)
+    key_of = answer_key(plan.kind, plan.letters)
     latest: list[str | None] = [None] * n
     trajectory: list[Round] = []
     converged = False
@@ -1628,9 +1617,7 @@ async def debate(app: App, plan: DebatePlan, *, tool: str = "collaborative_probl
             run.warnings.append(f"Every agent failed in round {round_no}; the answer is from round {round_no - 1}.")
             break
         if plan.kind == "text":
-            labels = await group_by_meaning(run, [o.text for o in answered]) if len(answered) > 1 else [0]
-            for o, label in zip(answered, labels or range(len(answered)), strict=True):
-                o.key = f"group {label + 1}" if labels is not None else normalise_text(o.text)
+            await key_by_meaning(run, answered)
         voted = [o for o in answered if o.key is not None]
         groups = _groups(voted)
         agreement = groups[0].share if groups else 0.0

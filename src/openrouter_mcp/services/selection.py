@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,7 @@ from pydantic import Field
 
 from ..errors import invalid
 from ..shapes import Shape
-from .checks import names, number
+from .checks import flag, names, number, whole
 from .collective import bench_evidence, combine, load_history
 from .tokens import estimate_text_tokens
 
@@ -138,9 +138,7 @@ def check_constraints(value: Any) -> Constraints:
                 raise invalid(field_name, f"{v!r} is not a priority", f"Use one of {', '.join(PRIORITIES)}")
             out.priority = v
         elif key == "count":
-            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10:
-                raise invalid(field_name, f"{v!r} is out of range", "Use a whole number from 1 to 10")
-            out.count = v
+            out.count = whole(field_name, v, 1, 10)
         elif key in ("candidates", "exclude", "only", "input_modalities"):
             setattr(out, key, names(field_name, v, allow_empty=False))
         elif key == "require":
@@ -153,9 +151,7 @@ def check_constraints(value: Any) -> Constraints:
         elif key == "expected_output_tokens":
             out.expected_output_tokens = int(number(field_name, v, 1, 2_000_000))
         elif key == "free_only":
-            if not isinstance(v, bool):
-                raise invalid(field_name, f"{v!r} is not true or false", "Use true or false")
-            out.free_only = v
+            out.free_only = flag(field_name, v)
         else:
             setattr(out, key, number(field_name, v, 0, 1e9))
     return out
@@ -197,7 +193,7 @@ def _matches(model_id: str, names: list[str]) -> bool:
 class _Measured:
     calls: int = 0
     ok: int = 0
-    latencies: list[float] | None = None
+    latencies: list[float] = field(default_factory=list)
 
 
 async def _ledger_stats(app: App) -> dict[str, _Measured]:
@@ -209,11 +205,11 @@ async def _ledger_stats(app: App) -> dict[str, _Measured]:
     for row in rows:
         if row.status not in ("ok", "error"):
             continue  # cancelled or never sent: says nothing about the model
-        m = out.setdefault(row.model_requested, _Measured(latencies=[]))
+        m = out.setdefault(row.model_requested, _Measured())
         m.calls += 1
         if row.status == "ok":
             m.ok += 1
-            if row.latency_ms is not None and m.latencies is not None:
+            if row.latency_ms is not None:
                 m.latencies.append(row.latency_ms)
     return out
 
@@ -248,7 +244,7 @@ async def select_models(app: App, task: str, constraints: Constraints) -> Select
     bench = await bench_evidence(app)
     history = await load_history(app)
     expected = profile.expected_output_tokens
-    viable: list[tuple[ModelInfo, Decimal]] = []
+    viable: list[tuple[ModelInfo, Decimal, float | None]] = []  # with the median latency
     for info in catalog:
         if "text" not in info.output_modalities:
             drop("does not write text")
@@ -279,28 +275,26 @@ async def select_models(app: App, task: str, constraints: Constraints) -> Select
             if constraints.max_latency_ms is not None and p50 is not None and p50 > constraints.max_latency_ms:
                 drop("measured latency over max_latency_ms")
                 continue
-            viable.append((info, Decimal(cost)))
+            viable.append((info, Decimal(cost), p50))
     if not viable:
         why = ", ".join(f"{k}: {v}" for k, v in sorted(excluded.items(), key=lambda kv: -kv[1]))
         raise invalid("constraints", f"no model meets them (excluded: {why})", "Loosen the constraints or name candidates")
 
-    cost_scores = _log_scores({i.id: float(c) or 1e-9 for i, c in viable})
-    latencies = {i.id: p for i, _ in viable if (p := _p50(ledger.get(i.id), bench.get(i.id) or {})) is not None}
-    speed_scores = _log_scores(latencies)
+    cost_scores = _log_scores({i.id: float(c) or 1e-9 for i, c, _ in viable})
+    speed_scores = _log_scores({i.id: p for i, _, p in viable if p is not None})
     weights = PRIORITIES[constraints.priority]
-    newest = max(i.created for i, _ in viable)
+    newest = max(i.created for i, _, _ in viable)
     rows: list[tuple[float, ModelInfo, Decimal, dict[str, float], Evidence, list[str]]] = []
-    for info, cost in viable:
+    for info, cost, p50 in viable:
         prior, prior_reasons = _prior_quality(info, profile, newest)
         b = bench.get(info.id) or {}
         measured_quality = history.accuracy(info.id)
         votes = measured_quality[1] if measured_quality else 0.0
-        quality, q_n, _ = combine(prior, measured_quality, b)
-        measured = ledger.get(info.id) or _Measured(latencies=[])
+        quality, q_n, sources = combine(prior, measured_quality, b)
+        measured = ledger.get(info.id) or _Measured()
         calls = measured.calls + int(b.get("calls", 0))
         ok = measured.ok + int(b.get("ok", 0))
         reliability = (ok + 0.95 * 10) / (calls + 10)
-        p50 = latencies.get(info.id)
         components = {
             "quality": round(quality, 4),
             "reliability": round(reliability, 4),
@@ -308,15 +302,14 @@ async def select_models(app: App, task: str, constraints: Constraints) -> Select
             "speed": round(speed_scores.get(info.id, 0.5), 4),
         }
         score = sum(weights[k] * v for k, v in components.items())
-        sources = [s for s, n in (("collective votes", votes), ("benchmarks", b.get("quality_n", 0.0))) if n]
         evidence = Evidence(
             calls=calls,
             success_rate=round(ok / calls, 4) if calls else None,
             latency_p50_ms=None if p50 is None else round(p50, 1),
-            latency_samples=len(measured.latencies or []) + int(b.get("latency_n", 0)),
+            latency_samples=len(measured.latencies) + int(b.get("latency_n", 0)),
             quality=round(quality, 4),
             quality_samples=q_n,
-            quality_sources=sources or ["catalog prior"],
+            quality_sources=list(sources) or ["catalog prior"],
             prompt_usd_per_mtok=None if info.prompt_price is None else float(info.prompt_price * 1_000_000),
             completion_usd_per_mtok=None if info.completion_price is None else float(info.completion_price * 1_000_000),
             est_cost_per_call_usd=float(cost),

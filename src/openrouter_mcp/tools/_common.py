@@ -1,5 +1,6 @@
-"""What every tool handler shares: building a success or error result, the annotation presets, and a
-progress reporter that keeps a client's time-out timer alive during long upstream work."""
+"""What every tool handler shares: building a success or error result, the annotation presets, a
+progress reporter that keeps a client's time-out timer alive during long upstream work, and running
+work as a job (`run_job`)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,29 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from ..errors import ToolFailure
 
+if TYPE_CHECKING:
+    from ..app import App
+
 READ_ONLY_LOCAL = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 READ_ONLY_REMOTE = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 # A paid call changes nothing the caller owns, but is not idempotent: each call is billed.
 PAID_CALL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 WRITES_LOCAL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+
+# A service's progress callback: (done, total, message).
+ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
+
+
+def tool_args(scope: dict[str, Any]) -> dict[str, Any]:
+    """A handler's arguments from its `locals()`, as a job row keeps them."""
+    return {k: v for k, v in scope.items() if k not in ("ctx", "app", "server")}
 
 
 def ok(output: BaseModel | dict[str, Any], text: str) -> CallToolResult:
@@ -115,6 +127,26 @@ class Progress:
         self._stopped = True
         if self._timer is not None:
             self._timer.cancel()
+
+
+def run_job(
+    app: App,
+    tool: str,
+    args: dict[str, Any],
+    wait_seconds: float | None,
+    ctx: Any,
+    run: Callable[[ProgressFn], Awaitable[tuple[BaseModel | dict[str, Any], str]]],
+) -> Awaitable[CallToolResult]:
+    """Run `run` (which returns the output and its text) as a job-capable work unit, its progress
+    reported to the caller or the job row."""
+
+    async def work(prog: Progress) -> CallToolResult:
+        async def report(value: float, total: float | None, message: str) -> None:
+            await prog.update(value, message, total=total)
+
+        return ok(*await run(report))
+
+    return app.jobs.run(tool=tool, arguments=args, wait_seconds=wait_seconds, ctx=ctx, work=work)
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ from pydantic import Field
 from ..errors import ToolFailure
 from ..services import bench, bench_report
 from ..shapes import Shape
-from ._common import PAID_CALL, READ_ONLY_LOCAL, Progress, ok
+from ._common import PAID_CALL, READ_ONLY_LOCAL, ProgressFn, ok, run_job, tool_args
 
 if TYPE_CHECKING:
     from ..app import App
@@ -137,11 +137,10 @@ def bench_output(record: dict[str, Any]) -> BenchOutput:
 
 
 def summary_text(record: dict[str, Any]) -> str:
-    front = ", ".join(record["pareto_front"]) or "none (no quality measured)"
     return (
         f"Benchmark {record['id']}: {record['calls']} calls, {bench_report.money(Decimal(record['cost_usd']))}.\n"
         f"{bench_report.text_table(record)}\n"
-        f"Pareto front (cost vs quality): {front}. Export with export_benchmark_report."
+        f"{bench_report.pareto_line(record)}. Export with export_benchmark_report."
     )
 
 
@@ -170,18 +169,15 @@ def register(server: MCPServer[Any], app: App) -> None:
         wait_seconds: Annotated[float | None, Field(ge=0, description="Then return a job id")] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, BenchOutput]:
-        args = {k: v for k, v in locals().items() if k not in ("ctx", "app", "server")}
+        args = tool_args(locals())
         cfg = bench.build_config(args, app.settings)
         plan = await bench.prepare(app, cfg)
 
-        async def work(prog: Progress) -> CallToolResult:
-            async def on_progress(done: int, total: int, message: str) -> None:
-                await prog.update(done, message, total=total)
+        async def run(progress: ProgressFn) -> tuple[BenchOutput, str]:
+            record = await bench.run_benchmark(app, plan, on_progress=progress)
+            return bench_output(record), summary_text(record)
 
-            record = await bench.run_benchmark(app, plan, on_progress=on_progress)
-            return ok(bench_output(record), summary_text(record))
-
-        return await app.jobs.run(tool="benchmark_models", arguments=args, wait_seconds=wait_seconds, ctx=ctx, work=work)
+        return await run_job(app, "benchmark_models", args, wait_seconds, ctx, run)
 
     @server.tool(annotations=READ_ONLY_LOCAL, description="Stored benchmark runs, newest first, by model, suite and date.")
     async def get_benchmark_history(

@@ -12,7 +12,7 @@ from pydantic import Field
 from ..services.chat import ChatRequest, build_request, check_reply, run_chat
 from ..shapes import Shape
 from ..upstream import ChatResult
-from ._common import PAID_CALL, Progress, ok
+from ._common import PAID_CALL, Progress, ok, tool_args
 
 if TYPE_CHECKING:
     from ..app import App
@@ -86,7 +86,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         wait_seconds: Annotated[float | None, Field(ge=0, description="Then return a job id")] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, ChatOutput]:
-        args = {k: v for k, v in locals().items() if k not in ("ctx", "app", "server")}
+        args = tool_args(locals())
         request = build_request(args, app.settings)
 
         async def work(prog: Progress) -> CallToolResult:
@@ -106,19 +106,12 @@ def chat_output(request: ChatRequest, result: ChatResult) -> tuple[dict[str, Any
     as JSON data, built directly since the server checks the data against ChatOutput before it leaves,
     and the text for people."""
     parsed = check_reply(request, result)
-    usage = {
-        "prompt_tokens": result.prompt_tokens,
-        "completion_tokens": result.completion_tokens,
-        "reasoning_tokens": result.reasoning_tokens,
-        "cached_tokens": result.cached_tokens,
-        "total_tokens": result.prompt_tokens + result.completion_tokens,
-    }
     out = {
         "text": result.content,
         "model": result.model,
         "provider": result.provider,
         "finish_reason": result.finish_reason,
-        "usage": usage,
+        "usage": usage_of(result),
         "cost_usd": float(result.cost_usd or 0),
         "generation_id": result.generation_id,
         "tool_calls": [{"id": c.get("id"), "name": c["function"]["name"], "arguments": _json_or_raw(c["function"]["arguments"])} for c in result.tool_calls],
@@ -128,6 +121,22 @@ def chat_output(request: ChatRequest, result: ChatResult) -> tuple[dict[str, Any
         "content_is_untrusted": True,
     }
     return out, _summary(out)
+
+
+def usage_of(result: ChatResult) -> dict[str, int]:
+    """A reply's token counts, as Usage's fields."""
+    return {
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "reasoning_tokens": result.reasoning_tokens,
+        "cached_tokens": result.cached_tokens,
+        "total_tokens": result.prompt_tokens + result.completion_tokens,
+    }
+
+
+def footer(model: str | None, provider: str | None, tokens: int, cost_usd: float) -> str:
+    """The last line of a reply's text: who answered, the tokens and the cost."""
+    return f"— {model} via {provider} · {tokens} tokens · ${cost_usd:.6f}"
 
 
 def _json_or_raw(text: str) -> Any:
@@ -148,6 +157,6 @@ def _summary(out: dict[str, Any]) -> str:
         lines.append(f"[tool call] {call['name']}({json.dumps(call['arguments'])})")
     for i, c in enumerate(out["citations"], 1):
         lines.append(f"[{i}] {c['title'] or c['url']} <{c['url']}>")
-    lines.append(f"— {out['model']} via {out['provider']} · {out['usage']['total_tokens']} tokens · ${out['cost_usd']:.6f}")
+    lines.append(footer(out["model"], out["provider"], out["usage"]["total_tokens"], out["cost_usd"]))
     return "\n".join(lines)
 

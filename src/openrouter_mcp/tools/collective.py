@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..services import collective as svc
 from ..services.selection import SelectionResult, check_constraints, select_models
-from ._common import PAID_CALL, READ_ONLY_LOCAL, Progress, ok
+from ._common import PAID_CALL, READ_ONLY_LOCAL, ok, run_job, tool_args
 
 if TYPE_CHECKING:
     from ..app import App
@@ -29,11 +29,7 @@ MaxTokens = Annotated[int | None, Field(ge=1, description="Per call")]
 TimeoutS = Annotated[float | None, Field(gt=0, description="Per model")]
 
 
-def _reporter(prog: Progress) -> svc.ProgressFn:
-    async def report(value: float, total: float | None, message: str) -> None:
-        await prog.update(value, message, total=total)
-
-    return report
+Result = svc.ConsensusResult | svc.EnsembleResult | svc.ValidationResult | svc.DebateResult
 
 
 def _failures(failures: list[svc.Failure]) -> str:
@@ -45,16 +41,15 @@ def _cost(out: svc.RunTotals) -> str:
 
 
 def _job(
-    app: App, tool: str, args: dict[str, Any], wait_seconds: float | None, ctx: Any, run: Callable[[svc.ProgressFn], Awaitable[tuple[BaseModel, str]]]
+    app: App, tool: str, args: dict[str, Any], wait_seconds: float | None, ctx: Any, run: Callable[[svc.ProgressFn], Awaitable[tuple[Result, str]]]
 ) -> Awaitable[CallToolResult]:
-    async def work(prog: Progress) -> CallToolResult:
-        return ok(*await run(_reporter(prog)))
+    """Run as a job; the text ends with the run's calls, cost, time and failures."""
 
-    return app.jobs.run(tool=tool, arguments=args, wait_seconds=wait_seconds, ctx=ctx, work=work)
+    async def with_footer(progress: svc.ProgressFn) -> tuple[Result, str]:
+        out, text = await run(progress)
+        return out, f"{text}\n— {_cost(out)}{_failures(out.failures)}"
 
-
-def _args(scope: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in scope.items() if k not in ("ctx", "app", "server")}
+    return run_job(app, tool, args, wait_seconds, ctx, with_footer)
 
 
 def register(server: MCPServer[Any], app: App) -> None:
@@ -81,14 +76,14 @@ def register(server: MCPServer[Any], app: App) -> None:
         concurrency: Annotated[int | None, Field(ge=1, le=32)] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, svc.ConsensusResult]:
-        args = _args(locals())
+        args = tool_args(locals())
         plan = svc.plan_consensus(app, args)
 
-        async def run(progress: svc.ProgressFn) -> tuple[BaseModel, str]:
+        async def run(progress: svc.ProgressFn) -> tuple[svc.ConsensusResult, str]:
             out = await svc.consensus(app, plan, progress=progress)
             head = f"{out.strategy}: {out.final_answer or out.answer[:300]} (agreement {out.agreement:.0%}"
             head += f", {out.calls_saved} calls saved by early stop)" if out.early_stopped else ")"
-            return out, f"{head}\n{out.answer[:2000]}\n— {_cost(out)}{_failures(out.failures)}"
+            return out, f"{head}\n{out.answer[:2000]}"
 
         return await _job(app, "collective_chat_completion", args, wait_seconds, ctx, run)
 
@@ -116,15 +111,15 @@ def register(server: MCPServer[Any], app: App) -> None:
         timeout_s: TimeoutS = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, svc.EnsembleResult]:
-        args = _args(locals())
+        args = tool_args(locals())
         plan = await svc.plan_ensemble(app, args)
 
-        async def run(progress: svc.ProgressFn) -> tuple[BaseModel, str]:
+        async def run(progress: svc.ProgressFn) -> tuple[svc.EnsembleResult, str]:
             out = await svc.ensemble(app, plan, progress=progress)
             head = f"{out.method} ({len(out.proposers)} proposers × {max(1, len(out.layers))} layer(s), aggregator {out.aggregator})"
             if out.final_answer is not None:
                 head += f": {out.final_answer}"
-            return out, f"{head}\n{out.answer[:3000]}\n— {_cost(out)}{_failures(out.failures)}"
+            return out, f"{head}\n{out.answer[:3000]}"
 
         return await _job(app, "ensemble_reasoning", args, wait_seconds, ctx, run)
 
@@ -149,15 +144,15 @@ def register(server: MCPServer[Any], app: App) -> None:
         timeout_s: TimeoutS = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, svc.ValidationResult]:
-        args = _args(locals())
+        args = tool_args(locals())
         plan = svc.plan_jury(app, args)
 
-        async def run(progress: svc.ProgressFn) -> tuple[BaseModel, str]:
+        async def run(progress: svc.ProgressFn) -> tuple[svc.ValidationResult, str]:
             out = await svc.validate(app, plan, progress=progress)
             lines = [f"{out.verdict} ({out.invalid_votes} INVALID / {out.valid_votes} VALID; overall {out.overall_score})"]
             lines += [f"- [{i.severity}] {i.description} ({', '.join(i.judges)})" for i in out.issues[:10]]
             lines += [f"! {d}" for d in out.disagreements[:5]]
-            return out, "\n".join(lines) + f"\n— {_cost(out)}{_failures(out.failures)}"
+            return out, "\n".join(lines)
 
         return await _job(app, "cross_model_validation", args, wait_seconds, ctx, run)
 
@@ -179,16 +174,16 @@ def register(server: MCPServer[Any], app: App) -> None:
         timeout_s: TimeoutS = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, svc.DebateResult]:
-        args = _args(locals())
+        args = tool_args(locals())
         plan = svc.plan_debate(app, args)
 
-        async def run(progress: svc.ProgressFn) -> tuple[BaseModel, str]:
+        async def run(progress: svc.ProgressFn) -> tuple[svc.DebateResult, str]:
             out = await svc.debate(app, plan, progress=progress)
             state = "converged" if out.converged else "did not converge"
             head = f"{state} after {out.rounds_run} round(s), agreement {out.agreement:.0%}"
             if out.final_answer is not None:
                 head += f": {out.final_answer}"
-            return out, f"{head}\n{out.answer[:2000]}\n— {_cost(out)}{_failures(out.failures)}"
+            return out, f"{head}\n{out.answer[:2000]}"
 
         return await _job(app, "collaborative_problem_solving", args, wait_seconds, ctx, run)
 

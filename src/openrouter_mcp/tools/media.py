@@ -20,7 +20,7 @@ from ..services.media_formats import FORMATS, Medium
 from ..shapes import Shape
 from ..upstream import ChatResult
 from ._common import PAID_CALL, Progress, ok, progress
-from .chat import Usage
+from .chat import Usage, footer, usage_of
 
 if TYPE_CHECKING:
     from ..app import App
@@ -95,15 +95,9 @@ SOURCE = "Path in the input folder, http(s) URL or data: URL"
 
 
 def _usage(results: list[ChatResult]) -> Usage:
-    prompt = sum(r.prompt_tokens for r in results)
-    completion = sum(r.completion_tokens for r in results)
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        reasoning_tokens=sum(r.reasoning_tokens for r in results),
-        cached_tokens=sum(r.cached_tokens for r in results),
-        total_tokens=prompt + completion,
-    )
+    """The token counts of several replies, summed."""
+    each = [usage_of(r) for r in results]
+    return Usage(**{k: sum(u[k] for u in each) for k in Usage.model_fields})
 
 
 def _links(files: list[SavedMedia]) -> list[ResourceLink]:
@@ -126,7 +120,7 @@ def reporter(prog: Progress) -> media.Report:
 
 
 def _analysis_text(out: AnalysisOutput) -> str:
-    return f"{out.text}\n— {out.model} via {out.provider} · {out.usage.total_tokens} tokens · ${out.cost_usd:.6f}"
+    return f"{out.text}\n{footer(out.model, out.provider, out.usage.total_tokens, out.cost_usd)}"
 
 
 def register(server: MCPServer[Any], app: App) -> None:
