@@ -212,8 +212,6 @@ def _folder(name: str, raw: str) -> Path:
     path = Path(raw).expanduser().resolve()
     if path == Path(path.anchor):
         raise ConfigError(f"{name}={raw!r}: the root folder is not allowed; name a folder for this server's files")
-    if path == Path.cwd().resolve() and not raw.strip():
-        raise ConfigError(f"{name}: the bare working directory is not allowed; name a folder")
     return path
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import importlib
-import inspect
 import logging
 import types
 import typing
@@ -17,7 +16,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, Icon, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
 from . import __version__
@@ -28,6 +27,8 @@ from .services.ledger_context import CALLER
 from .tools._common import failed
 
 log = logging.getLogger("openrouter_mcp")
+
+_Fn = typing.TypeVar("_Fn", bound=Callable[..., Any])
 
 # toolset -> module under openrouter_mcp.tools with a `register(server, app)` function
 TOOLSET_MODULES: dict[str, str] = {"chat": "chat", "usage": "usage", "jobs": "jobs", "bench": "bench", "models": "models", "free": "free", "collective": "collective", "media": "media"}
@@ -110,30 +111,6 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return walk(schema, 0) if defs else schema
 
 
-def _types_of(node: dict[str, Any]) -> str | list[str] | None:
-    if isinstance(node.get("type"), str | list):
-        return node["type"]  # type: ignore[no-any-return]
-    kinds: list[str] = []
-    for option in node.get("anyOf") or ():
-        kind = _types_of(option) if isinstance(option, dict) else None
-        for k in [kind] if isinstance(kind, str) else kind or []:
-            if k not in kinds:
-                kinds.append(k)
-    return (kinds[0] if len(kinds) == 1 else kinds) or None
-
-
-def outline_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """An output schema reduced to its outline: each top-level field's name and JSON type(s). Nested
-    structure, prose and the list of required fields stay out of tools/list (they cost every conversation
-    tokens); the full output model still checks every result before it leaves the server, and every
-    field the outline names is always present."""
-    props = {}
-    for name, node in (schema.get("properties") or {}).items():
-        kinds = _types_of(node) if isinstance(node, dict) else None
-        props[name] = {"type": kinds} if kinds else {}
-    return {"type": "object", "properties": props}
-
-
 _SCALARS: tuple[tuple[type, str], ...] = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (bytes, "string"), (datetime, "string"), (date, "string"), (type(None), "null"))
 
 
@@ -170,8 +147,11 @@ def json_types(annotation: Any) -> list[str] | None:
 
 
 def outline_of(model: type[BaseModel]) -> dict[str, Any]:
-    """`outline_output_schema` read straight from the model's fields, without generating its JSON schema
-    (the most expensive part of start-up). Raises TypeError for a field type it does not know."""
+    """A tool's output schema as listed: each top-level field's name and JSON type(s), read from the output
+    model's fields. Nested structure, prose and the list of required fields stay out of tools/list (they
+    cost every conversation tokens); the whole output model still checks every result before it leaves
+    the server, and every field the outline names is always present. Raises TypeError for a field type
+    it does not know."""
     props: dict[str, Any] = {}
     for name, field in model.model_fields.items():
         kinds = json_types(field.annotation)
@@ -180,8 +160,12 @@ def outline_of(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def declared_output(fn: Callable[..., Any]) -> type[BaseModel] | None:
-    """The output model of a tool declared as `-> Annotated[CallToolResult, Model]`, or None."""
-    annotation = inspect.signature(fn, eval_str=True).return_annotation
+    """The output model of a tool declared as `-> Annotated[CallToolResult, Model]`, or None. Only the
+    return annotation is evaluated (in the function's module, as `inspect.signature(eval_str=True)`
+    would): the SDK evaluates the arguments' annotations itself."""
+    annotation = fn.__annotations__.get("return")
+    if isinstance(annotation, str):
+        annotation = eval(annotation, fn.__globals__)  # the annotation text of our own tool function
     if get_origin(annotation) is not Annotated:
         return None
     base, *meta = get_args(annotation)
@@ -214,24 +198,29 @@ def caller_of(context: Any) -> str | None:
 class OpenRouterMCP(MCPServer[Any]):
     _listed: list[Any] | None = None
 
-    def tool(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
-        """The SDK's registration, except that a tool's output schema is the outline read from its output
-        model's fields: the SDK would generate the model's whole JSON schema at start-up only for
-        tools/list to cut it down to that outline. The model still checks every result."""
-        register = super().tool(*args, **kwargs)
+    def tool(
+        self,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> Callable[[_Fn], _Fn]:
+        """The SDK's registration, except that the output schema is the outline read from the output model's
+        fields (`outline_of`): the SDK would generate the model's whole JSON schema at start-up only for
+        tools/list to cut it down. Every tool is structured and must be declared
+        `-> Annotated[CallToolResult, Model]`; the model still checks every result."""
 
-        def decorator(fn: Any) -> Any:
+        def decorator(fn: _Fn) -> _Fn:
             model = declared_output(fn)
-            try:
-                outline = outline_of(model) if model is not None and kwargs.get("structured_output") is None else None
-            except TypeError:
-                outline = None
-            if outline is None:
-                return register(fn)
-            super(OpenRouterMCP, self).tool(*args, **{**kwargs, "structured_output": False})(fn)
-            name = kwargs.get("name") or (args[0] if args else None) or fn.__name__
-            meta = self._tool_manager.get_tool(name).fn_metadata  # type: ignore[union-attr]
-            meta.output_model, meta.output_schema = model, outline
+            if model is None or structured_output is False:
+                raise TypeError(f"tool {fn.__name__} must be declared -> Annotated[CallToolResult, <output model>]")
+            tool = self._tool_manager.add_tool(
+                fn, name=name, title=title, description=description, annotations=annotations, icons=icons, meta=meta, structured_output=False
+            )
+            tool.fn_metadata.output_model, tool.fn_metadata.output_schema = model, outline_of(model)
             return fn
 
         return decorator
@@ -239,10 +228,8 @@ class OpenRouterMCP(MCPServer[Any]):
     async def list_tools(self) -> list[Any]:
         if self._listed is None:
             tools = await super().list_tools()
-            for tool in tools:
+            for tool in tools:  # output schemas are outlines already
                 tool.input_schema = compact_schema(inline_refs(tool.input_schema), optional_null=True)
-                if tool.output_schema is not None:
-                    tool.output_schema = outline_output_schema(compact_schema(inline_refs(tool.output_schema), optional_null=False))
             self._listed = tools
         return self._listed
 

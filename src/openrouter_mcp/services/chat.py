@@ -274,7 +274,6 @@ async def run_chat(
     tool: str,
     max_cost_usd: float | None = None,
     on_progress: ProgressFn | None = None,
-    caller: str | None = None,
     upload: StreamedBody | None = None,
     retry_rate_limited: bool = True,
     extra_prompt_tokens: int = 0,
@@ -287,7 +286,7 @@ async def run_chat(
     for model_id in [body["model"], *(body.get("models") or [])]:
         await app.catalog.require(model_id)
     estimate = await estimate_chat_usd(app, body, extra_prompt_tokens=extra_prompt_tokens)
-    async with app.ledger.paid_call(tool=tool, model=body["model"], estimate_usd=estimate, max_cost_usd=max_cost_usd, caller=caller) as call:
+    async with app.ledger.paid_call(tool=tool, model=body["model"], estimate_usd=estimate, max_cost_usd=max_cost_usd) as call:
         result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=call.started, retry_rate_limited=retry_rate_limited)
         call.succeeded(
             model_used=result.model,

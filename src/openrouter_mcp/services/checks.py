@@ -31,7 +31,7 @@ def whole(field: str, value: Any, lo: int, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(field, f"{value!r} is not a whole number", f"Use a whole number of at least {lo}")
     if value < lo or (hi is not None and value > hi):
-        raise invalid(field, f"{value} is out of range", f"Use a whole number from {lo}" + (f" to {hi}" if hi is not None else " or more"))
+        raise invalid(field, f"{value} is out of range", f"Use a whole number from {lo} to {hi}" if hi is not None else f"Use a whole number of {lo} or more")
     return value
 
 

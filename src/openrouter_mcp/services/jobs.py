@@ -25,6 +25,7 @@ from ..tools._common import Progress, failed
 
 if TYPE_CHECKING:
     from ..app import App
+    from ..storage import JobRow
 
 log = logging.getLogger("openrouter_mcp.jobs")
 
@@ -41,11 +42,18 @@ class Jobs:
         self._loop_task: asyncio.Task[None] | None = None
         self._finishing: set[asyncio.Future[None]] = set()
 
+    def _stale_before(self) -> datetime:
+        return datetime.now(UTC) - timedelta(seconds=self._app.settings.job_stale_after_s)
+
+    def is_stale(self, row: JobRow) -> bool:
+        """A running job whose owner stopped heartbeating (a restart, a crash)."""
+        return row.status == "running" and row.heartbeat_at < self._stale_before()
+
     async def sweep_stale(self) -> int:
-        """Mark failed the jobs whose owner stopped heartbeating (done once per process, at first use)."""
+        """Mark failed the jobs whose owner stopped heartbeating (done once per process, at first use, and
+        when a job is found stale)."""
         storage = await self._app.storage()
-        stale_before = datetime.now(UTC) - timedelta(seconds=self._app.settings.job_stale_after_s)
-        return await storage.fail_stale_jobs(stale_before=stale_before, reason="the server that ran this job stopped before it finished; run the tool again")
+        return await storage.fail_stale_jobs(stale_before=self._stale_before(), reason="the server that ran this job stopped before it finished; run the tool again")
 
     async def run(self, *, tool: str, arguments: dict[str, Any], wait_seconds: float | None, ctx: Any, work: Work) -> CallToolResult:
         """Run `work`, reporting progress to the caller. Past `wait_seconds` (None: no limit), return

@@ -152,21 +152,18 @@ class Ledger:
         own share as it starts, which is what keeps concurrent runs inside the budgets."""
         self.check_call_cap(total_usd, max_cost_usd, subject=subject, advice=advice)
         settings = self._app.settings
-        day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        # Monthly first, as when reserving: waiting for tomorrow does not lift a monthly refusal.
-        windows = [(w, cap, since) for w, cap, since in (("monthly", settings.monthly_budget_usd, day.replace(day=1)), ("daily", settings.daily_budget_usd, day)) if cap is not None]
-        if not windows:
+        if settings.daily_budget_usd is None and settings.monthly_budget_usd is None:
             return
         await self.flush()
         storage = await self._app.storage()
-        for window, cap, since in windows:
-            spent = await storage.spent_usd(since=since)
-            if spent + total_usd > cap:
-                raise budget_failure(window, cap, spent, total_usd, subject=subject, advice=advice)
+        try:
+            await storage.check_budget(total_usd, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=datetime.now(UTC))
+        except BudgetRefused as refused:
+            raise budget_failure(refused.window, refused.cap_usd, refused.spent_usd, refused.estimate_usd, subject=subject, advice=advice) from None
 
     @asynccontextmanager
     async def paid_call(
-        self, *, tool: str, model: str, estimate_usd: Decimal, max_cost_usd: float | None = None, caller: str | None = None
+        self, *, tool: str, model: str, estimate_usd: Decimal, max_cost_usd: float | None = None
     ) -> AsyncIterator[PaidCall]:
         """Reserve the worst case against the caps (atomically across processes), run the block, and
         settle the ledger row exactly once however the block ends: success, failure or cancellation."""
@@ -175,7 +172,7 @@ class Ledger:
         storage = await self._app.storage()
         call = PaidCall(call_id=uuid.uuid4().hex)
         reservation = LedgerReservation(
-            call_id=call.call_id, tool=tool, model_requested=model, estimate_usd=estimate_usd, caller=caller or CALLER.get(), created_at=datetime.now(UTC)
+            call_id=call.call_id, tool=tool, model_requested=model, estimate_usd=estimate_usd, caller=CALLER.get(), created_at=datetime.now(UTC)
         )
         capped = settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None
         if capped:

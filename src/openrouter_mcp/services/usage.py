@@ -8,10 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import invalid
-from ..storage import LedgerRow, Storage, UsageBucket
+
+if TYPE_CHECKING:
+    from ..storage import LedgerRow, Storage, UsageBucket
 
 MAX_RANGE_DAYS = 366
 DEFAULT_DAYS = 30
@@ -104,8 +106,7 @@ async def usage_stats(storage: Storage, span: DateRange, *, top: int = 10) -> di
         )
     total_cost = sum((b.cost_usd for b in buckets), Decimal(0))
     top_rows: list[LedgerRow] = await storage.top_costs(start=span.start_dt, end=span.end_dt, limit=top)
-    unreconciled = await storage.unreconciled(older_than=datetime.now(UTC) + timedelta(days=1), limit=1000)
-    pending = sum(1 for r in unreconciled if span.start_dt <= r.created_at < span.end_dt)
+    pending = await storage.count_unreconciled(start=span.start_dt, end=span.end_dt)
     return {
         "start_date": span.start.isoformat(),
         "end_date": span.end.isoformat(),

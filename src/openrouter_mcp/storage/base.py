@@ -132,11 +132,11 @@ def _load_optional(value: str | None) -> dict[str, Any] | None:
 
 
 class SQLStorage(ABC):
-    """Implements `openrouter_mcp.storage.Storage` on any backend that provides the three abstract methods."""
+    """The server's storage (`openrouter_mcp.storage.Storage`), on any backend that provides the three
+    abstract methods."""
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self.backend: str = dialect.name
 
     @abstractmethod
     def transaction(self, *, lock: Lock | None = None) -> AbstractAsyncContextManager[Connection]:
@@ -160,7 +160,22 @@ class SQLStorage(ABC):
         monthly_cap_usd: Decimal | None,
         now: datetime,
     ) -> None:
-        estimate = to_units(call.estimate_usd)
+        """Insert `call` as 'pending', atomically across tasks and processes, unless the spend of the UTC
+        day or month of `now` plus `call.estimate_usd` would pass its cap: then raise `BudgetRefused` and
+        record nothing. Spend is the sum of cost (or, while pending, the estimate) over rows that are pending
+        or have a known cost. Raises ValueError if the call_id is already in the ledger."""
+        async with self.transaction(lock=Lock.BUDGET) as conn:
+            await self._refuse_over_budget(conn, call.estimate_usd, daily_cap_usd, monthly_cap_usd, now)
+            if not await self._insert_pending(conn, call, to_units(call.estimate_usd)):
+                raise ValueError(f"call_id {call.call_id!r} is already in the ledger")
+
+    async def check_budget(self, estimate_usd: Decimal, *, daily_cap_usd: Decimal | None, monthly_cap_usd: Decimal | None, now: datetime) -> None:
+        """Raise `BudgetRefused` where `reserve` would, reserving nothing (for a whole run's worst case)."""
+        async with self.connection() as conn:
+            await self._refuse_over_budget(conn, estimate_usd, daily_cap_usd, monthly_cap_usd, now)
+
+    async def _refuse_over_budget(self, conn: Connection, estimate_usd: Decimal, daily_cap_usd: Decimal | None, monthly_cap_usd: Decimal | None, now: datetime) -> None:
+        estimate = to_units(estimate_usd)
         day_start = utc(now).replace(hour=0, minute=0, second=0, microsecond=0)
         month_start = _month_start(day_start)
         # The monthly window goes first because its refusal is the one that waiting until tomorrow won't lift.
@@ -169,25 +184,20 @@ class SQLStorage(ABC):
             windows.append(("monthly", monthly_cap_usd, month_start, _next_month(month_start)))
         if daily_cap_usd is not None:
             windows.append(("daily", daily_cap_usd, day_start, day_start + timedelta(days=1)))
-        async with self.transaction(lock=Lock.BUDGET) as conn:
-            for window, cap, start, end in windows:
-                spent = await self._spent(conn, start, end)
-                if spent + estimate > to_units(cap):
-                    raise BudgetRefused(
-                        window=window,
-                        cap_usd=cap,
-                        spent_usd=from_units(spent),
-                        estimate_usd=call.estimate_usd,
-                    )
-            if not await self._insert_pending(conn, call, estimate):
-                raise ValueError(f"call_id {call.call_id!r} is already in the ledger")
+        for window, cap, start, end in windows:
+            spent = await self._spent(conn, start, end)
+            if spent + estimate > to_units(cap):
+                raise BudgetRefused(window=window, cap_usd=cap, spent_usd=from_units(spent), estimate_usd=estimate_usd)
 
     async def settle(self, call_id: str, outcome: LedgerOutcome) -> bool:
+        """Record how a pending call went. False, changing nothing, if it was already settled or never reserved."""
         args = self._settle_args(call_id, outcome)
         async with self.connection() as conn:
             return await conn.execute(_SETTLE_SQL, *args) == 1
 
     async def record(self, call: LedgerReservation, outcome: LedgerOutcome) -> None:
+        """Reserve without caps and settle, in one step, for a call made without a reservation;
+        a call_id that is already settled keeps its first settlement."""
         estimate = to_units(call.estimate_usd)
         args = self._settle_args(call.call_id, outcome)
         # Under the budget lock too: a capped reservation summing just before this row lands could
@@ -213,6 +223,8 @@ class SQLStorage(ABC):
                 await conn.execute(sql, *args)
 
     async def set_cost(self, call_id: str, cost_usd: Decimal, *, source: str) -> None:
+        """Fill in or correct the cost of a call (`source` says where it came from, e.g. 'generation').
+        Raises KeyError for an unknown call_id."""
         units = to_units(cost_usd)
         async with self.connection() as conn:
             changed = await conn.execute("UPDATE ledger SET cost_e10 = $2, cost_source = $3 WHERE call_id = $1", call_id, units, source)
@@ -220,6 +232,7 @@ class SQLStorage(ABC):
             raise KeyError(call_id)
 
     async def unreconciled(self, *, older_than: datetime, limit: int) -> list[LedgerRow]:
+        """Settled calls with a generation id but no cost yet, settled before `older_than`, oldest first."""
         sql = (
             f"SELECT {_LEDGER_COLUMNS} FROM ledger"
             " WHERE generation_id IS NOT NULL AND cost_e10 IS NULL AND status <> 'pending' AND settled_at < $1"
@@ -229,7 +242,18 @@ class SQLStorage(ABC):
             rows = await conn.fetch(sql, self.dialect.encode_ts(utc(older_than)), limit)
         return [self._ledger_row(row) for row in rows]
 
+    async def count_unreconciled(self, *, start: datetime, end: datetime) -> int:
+        """How many calls created in [start, end) still wait for their cost (see `unreconciled`)."""
+        sql = (
+            "SELECT COUNT(*) AS n FROM ledger WHERE generation_id IS NOT NULL AND cost_e10 IS NULL AND status <> 'pending'"
+            " AND settled_at IS NOT NULL AND created_at >= $1 AND created_at < $2"
+        )
+        async with self.connection() as conn:
+            rows = await conn.fetch(sql, self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end)))
+        return int(rows[0]["n"])
+
     async def ledger(self, *, start: datetime, end: datetime, tool: str | None = None) -> list[LedgerRow]:
+        """Rows created in [start, end), oldest first."""
         sql = f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE created_at >= $1 AND created_at < $2"
         args: list[Any] = [self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end))]
         if tool is not None:
@@ -240,6 +264,7 @@ class SQLStorage(ABC):
         return [self._ledger_row(row) for row in rows]
 
     async def usage_rollup(self, *, start: datetime, end: datetime) -> list[UsageBucket]:
+        """Rows created in [start, end), summed per UTC day, tool, model used and provider."""
         sql = (
             f"SELECT {self.dialect.utc_day('created_at')} AS day, tool, model_used, provider,"
             " COUNT(*) AS calls, SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS errors,"
@@ -269,6 +294,7 @@ class SQLStorage(ABC):
         ]
 
     async def top_costs(self, *, start: datetime, end: datetime, limit: int) -> list[LedgerRow]:
+        """The `limit` most expensive calls of known cost in [start, end)."""
         sql = (
             f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE created_at >= $1 AND created_at < $2 AND cost_e10 IS NOT NULL"
             " ORDER BY cost_e10 DESC, created_at LIMIT $3"
@@ -278,6 +304,7 @@ class SQLStorage(ABC):
         return [self._ledger_row(row) for row in rows]
 
     async def spent_usd(self, *, since: datetime) -> Decimal:
+        """Spend since `since`, by the rule `reserve` applies."""
         async with self.connection() as conn:
             rows = await conn.fetch(_SPENT_SQL + " AND created_at >= $1", self.dialect.encode_ts(utc(since)))
         return from_units(rows[0]["spent"])
@@ -351,6 +378,7 @@ class SQLStorage(ABC):
     # --- jobs ---
 
     async def create_job(self, job_id: str, *, tool: str, arguments: dict[str, Any], owner: str) -> None:
+        """Start a job as 'running', owned by a process instance. Raises ValueError if the job_id is taken."""
         now = self.dialect.encode_ts(datetime.now(UTC))
         async with self.connection() as conn:
             inserted = await conn.execute(
@@ -374,6 +402,7 @@ class SQLStorage(ABC):
         total: float | None = None,
         message: str | None = None,
     ) -> None:
+        """Report progress on a running job (None keeps a field as it was) and bump its heartbeat."""
         now = self.dialect.encode_ts(datetime.now(UTC))
         async with self.connection() as conn:
             await conn.execute(
@@ -388,6 +417,7 @@ class SQLStorage(ABC):
             )
 
     async def heartbeat(self, owner: str) -> None:
+        """Bump the heartbeat of every running job of `owner`."""
         now = self.dialect.encode_ts(datetime.now(UTC))
         async with self.connection() as conn:
             await conn.execute("UPDATE jobs SET heartbeat_at = $2 WHERE owner = $1 AND status = 'running'", owner, now)
@@ -400,6 +430,7 @@ class SQLStorage(ABC):
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
     ) -> bool:
+        """Move a running job to its final status. False, changing nothing, if it is not running."""
         if status not in FINISHED_JOB_STATUSES:
             raise ValueError(f"cannot finish a job as {status!r}")
         now = self.dialect.encode_ts(datetime.now(UTC))
@@ -420,6 +451,7 @@ class SQLStorage(ABC):
         return self._job_row(rows[0]) if rows else None
 
     async def request_cancel(self, job_id: str) -> JobRow | None:
+        """Flag a running job for cancellation; returns the job as it now is, or None if there is none."""
         async with self.transaction() as conn:
             await conn.execute(
                 "UPDATE jobs SET cancel_requested = TRUE, updated_at = $2 WHERE job_id = $1 AND status = 'running'",
@@ -430,6 +462,8 @@ class SQLStorage(ABC):
         return self._job_row(rows[0]) if rows else None
 
     async def fail_stale_jobs(self, *, stale_before: datetime, reason: str) -> int:
+        """Fail running jobs whose heartbeat is older than `stale_before` with error
+        {"code": "JOB_FAILED", "message": reason}; returns how many."""
         async with self.connection() as conn:
             return await conn.execute(
                 "UPDATE jobs SET status = 'failed', error = $2, updated_at = $3 WHERE status = 'running' AND heartbeat_at < $1",
@@ -468,12 +502,14 @@ class SQLStorage(ABC):
             await conn.execute(KV_UPSERT, namespace, key, _dump(value), self.dialect.encode_ts(datetime.now(UTC)))
 
     async def kv_list(self, namespace: str) -> list[tuple[str, dict[str, Any]]]:
+        """All records of a namespace, by key."""
         async with self.connection() as conn:
             rows = await conn.fetch("SELECT key, value FROM kv WHERE namespace = $1 ORDER BY key", namespace)
         return [(row["key"], _load(row["value"])) for row in rows]
 
     async def kv_update(self, namespace: str, key: str, update: Callable[[dict[str, Any] | None], dict[str, Any]]) -> dict[str, Any]:
-        """An atomic read-modify-write of one value (across processes sharing the database)."""
+        """Read-modify-write one record atomically across processes: `update` gets the current value (None
+        if there is none) and returns the new one; if it raises, nothing is written and the error propagates."""
         return (await self.kv_update_many(namespace, {key: update}))[key]
 
     async def kv_update_many(self, namespace: str, updates: dict[str, Callable[[dict[str, Any] | None], dict[str, Any]]]) -> dict[str, dict[str, Any]]:

@@ -12,11 +12,11 @@ from pydantic import Field
 
 from ..errors import invalid
 from ..shapes import Shape
-from ..storage import JobRow
 from ._common import READ_ONLY_LOCAL, WRITES_LOCAL, ok
 
 if TYPE_CHECKING:
     from ..app import App
+    from ..storage import JobRow
 
 JobId = Annotated[str, Field(min_length=4, max_length=64, description="The job_id a tool returned with JOB_PENDING.")]
 
@@ -64,9 +64,12 @@ def _text(out: JobOutput) -> str:
 
 def register(server: MCPServer[Any], app: App) -> None:
     async def load(job_id: str) -> JobRow:
-        # A job whose owner stopped heartbeating (restart, crash) is failed here, so nobody waits forever.
-        await app.jobs.sweep_stale()
-        row = await (await app.storage()).get_job(job_id.strip())
+        storage = await app.storage()
+        row = await storage.get_job(job_id.strip())
+        if row is not None and app.jobs.is_stale(row):
+            # Its owner stopped heartbeating (a restart, a crash): failed here, so nobody waits forever.
+            await app.jobs.sweep_stale()
+            row = await storage.get_job(row.job_id)
         if row is None:
             raise invalid("job_id", f"no job {job_id!r}", "Use the job_id from a JOB_PENDING answer")
         return row
