@@ -24,7 +24,7 @@ from typing import Any
 
 from openrouter_mcp.app import App
 from openrouter_mcp.config import SIMULATOR_KEY, Secret, load_settings
-from openrouter_mcp.services import bench
+from openrouter_mcp.services.bench import runner as bench
 from openrouter_mcp.simulator.catalog import PACED
 
 MODELS = list(PACED)

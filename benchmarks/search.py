@@ -5,7 +5,7 @@ the same catalog padded to 500 and 1000 models with renamed copies. For each, a 
 ids, prefixes, several words, description words, typos, filters alone and with words, no match) is
 timed with:
 
-  index     services.search.SearchIndex.search (the index is built once per catalog snapshot; its
+  index     services.catalog.search.SearchIndex.search (the index is built once per catalog snapshot; its
             build time is reported apart);
   baseline  a linear scan: per query, every model's lower-cased id, name and description checked for
             every word by substring, filters checked field by field, and, when no word matches, difflib
@@ -30,8 +30,8 @@ from functools import partial
 from typing import Any
 
 from openrouter_mcp.config import SIMULATOR_KEY, load_settings
-from openrouter_mcp.services.catalog import ModelInfo
-from openrouter_mcp.services.search import FEATURES, SearchIndex, SearchQuery
+from openrouter_mcp.services.catalog.entries import ModelInfo
+from openrouter_mcp.services.catalog.search import FEATURES, SearchIndex, SearchQuery
 from openrouter_mcp.simulator.server import start_in_thread
 
 QUERIES: list[tuple[str, SearchQuery]] = [

@@ -337,7 +337,7 @@ def _rgb(hex_color: str) -> tuple[int, int, int]:
 async def test_the_html_report_renders_its_charts_in_chromium(bench_client: Client, measured: dict[str, Any], tmp_path: Path) -> None:
     from PIL import Image
 
-    from openrouter_mcp.services.bench_report import LATENCY_BG, PALETTE, SCATTER_BG
+    from openrouter_mcp.services.bench.report import LATENCY_BG, PALETTE, SCATTER_BG
 
     exported = await bench_client.call_tool(
         "export_benchmark_report", {"benchmark_id": measured["out"]["benchmark_id"], "format": "html", "save_path": "charts.html"}
@@ -384,7 +384,7 @@ async def test_a_run_that_would_pass_the_daily_budget_is_refused_before_any_call
     from openrouter_mcp.app import App
     from openrouter_mcp.config import SIMULATOR_KEY, Secret, load_settings
     from openrouter_mcp.errors import ToolFailure
-    from openrouter_mcp.services import bench
+    from openrouter_mcp.services.bench import runner as bench
 
     settings = load_settings({"OPENROUTER_MCP_HOME": str(tmp_path), "OPENROUTER_MCP_DAILY_BUDGET_USD": "0.002"}, simulate=True)
     settings = settings.with_overrides(base_url=simulator.api_url, api_key=Secret(SIMULATOR_KEY))

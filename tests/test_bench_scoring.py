@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from openrouter_mcp.bench_suites import SUITES, suite_text
 from openrouter_mcp.errors import ToolFailure
-from openrouter_mcp.services.bench_quality import (
+from openrouter_mcp.services.bench.quality import (
     BenchPrompt,
     criteria_of,
     exact_match,
@@ -19,7 +18,8 @@ from openrouter_mcp.services.bench_quality import (
     parse_prompt_list,
     score_reply,
 )
-from openrouter_mcp.services.bench_stats import Sample, pareto_front, percentile, rank, stat, summarize
+from openrouter_mcp.services.bench.stats import Sample, pareto_front, percentile, rank, stat, summarize
+from openrouter_mcp.services.bench.suites import SUITES, suite_text
 
 
 @pytest.mark.parametrize(
@@ -166,7 +166,7 @@ def test_the_pareto_front_keeps_only_models_nobody_beats_on_cost_and_quality() -
 
 
 def test_strict_structured_outputs_only_for_schemas_providers_accept_strictly() -> None:
-    from openrouter_mcp.services.bench import strict_ready
+    from openrouter_mcp.services.bench.runner import strict_ready
 
     closed = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False}
     assert strict_ready(closed)

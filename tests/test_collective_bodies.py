@@ -13,8 +13,8 @@ import pytest
 
 from openrouter_mcp.app import App
 from openrouter_mcp.config import SIMULATOR_KEY, load_settings
-from openrouter_mcp.services import bench
 from openrouter_mcp.services import collective as c
+from openrouter_mcp.services.bench import runner as bench
 from openrouter_mcp.services.chat import build_request
 from openrouter_mcp.services.pricing import estimate_chat_usd
 from openrouter_mcp.simulator.server import RunningSimulator

@@ -113,6 +113,8 @@ def test_accuracy_is_recovered_from_agreement_alone() -> None:
 
 
 def test_similar_vectors_cluster_together() -> None:
+    from openrouter_mcp.services.collective import answers as c
+
     vectors = [[1.0, 0.0, 0.1], [0.98, 0.05, 0.1], [0.0, 1.0, 0.0], [0.05, 0.97, 0.02], [0.0, 0.0, 1.0]]
     assert c._cosine_clusters(vectors, 0.8) == [0, 0, 1, 1, 2]
 
@@ -207,7 +209,7 @@ def test_defaults_come_from_the_settings_of_each_call(app: App) -> None:
 
 
 async def test_stored_benchmarks_count_as_evidence_for_weights_and_selection(app: App) -> None:
-    from openrouter_mcp.services.selection import check_constraints, select_models
+    from openrouter_mcp.services.collective.selection import check_constraints, select_models
 
     storage = await app.storage()
     summary = {

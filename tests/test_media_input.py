@@ -15,10 +15,10 @@ from PIL import Image
 
 from openrouter_mcp.config import Settings, load_settings
 from openrouter_mcp.errors import ErrorCode, ToolFailure
-from openrouter_mcp.services import media_output
-from openrouter_mcp.services.media_formats import BY_NAME, sniff
-from openrouter_mcp.services.media_images import downscale, preview
-from openrouter_mcp.services.media_input import load, open_inside, parse_data_url, roots_of
+from openrouter_mcp.services.media import output as media_output
+from openrouter_mcp.services.media.formats import BY_NAME, sniff
+from openrouter_mcp.services.media.images import downscale, preview
+from openrouter_mcp.services.media.inputs import load, open_inside, parse_data_url, roots_of
 from openrouter_mcp.simulator.media import mp3_bytes, mp4_bytes, png_bytes, wav_bytes
 
 

@@ -14,7 +14,7 @@ from openrouter import components
 from PIL import Image
 
 from openrouter_mcp.config import SIMULATOR_KEY
-from openrouter_mcp.services.media_formats import sniff
+from openrouter_mcp.services.media.formats import sniff
 from openrouter_mcp.simulator.media import BodyReader
 from openrouter_mcp.simulator.server import RunningSimulator
 

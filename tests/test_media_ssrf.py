@@ -17,7 +17,7 @@ import pytest
 
 from openrouter_mcp.config import load_settings
 from openrouter_mcp.errors import ErrorCode, ToolFailure
-from openrouter_mcp.services.media_input import load
+from openrouter_mcp.services.media.inputs import load
 from openrouter_mcp.upstream.safe_fetch import SafeFetcher, address_refusal, check_url, parse_ip
 
 LOOPBACK_ONLY = [ipaddress.ip_network("127.0.0.1/32")]

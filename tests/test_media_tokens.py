@@ -10,9 +10,9 @@ from typing import Any
 
 from mcp.client.stdio import StdioServerParameters
 
-from openrouter_mcp.services.media_formats import BY_NAME
-from openrouter_mcp.services.media_input import MediaInput
-from openrouter_mcp.services.media_tokens import AUDIO_TOKENS_PER_S, PAGE_TOKENS, VIDEO_MIN_BYTES_PER_S, VIDEO_TOKENS_PER_S, media_prompt_tokens
+from openrouter_mcp.services.media.formats import BY_NAME
+from openrouter_mcp.services.media.inputs import MediaInput
+from openrouter_mcp.services.media.tokens import AUDIO_TOKENS_PER_S, PAGE_TOKENS, VIDEO_MIN_BYTES_PER_S, VIDEO_TOKENS_PER_S, media_prompt_tokens
 from openrouter_mcp.services.tokens import MEDIA_PART_TOKENS
 from openrouter_mcp.simulator.media import mp4_bytes
 from openrouter_mcp.simulator.server import RunningSimulator

@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from openrouter_mcp.services.media_formats import sniff
+from openrouter_mcp.services.media.formats import sniff
 from openrouter_mcp.simulator.server import RunningSimulator
 
 from .conftest import ClientHolder, HttpServer, SimLog

@@ -22,5 +22,5 @@ def test_the_models_command_does_not_import_the_mcp_sdk(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1].startswith("anthropic/claude-sonnet-4.5 ")
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
-    assert "openrouter_mcp.services.search" in imported
+    assert "openrouter_mcp.services.catalog.search" in imported
     assert not [m for m in imported if re.match(r"(mcp|mcp_types|openrouter_mcp\.tools)(\.|$)", m)]

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from .config import Settings
 
 if TYPE_CHECKING:
-    from .services.catalog import Catalog
+    from .services.catalog.store import Catalog
     from .services.jobs import Jobs
-    from .services.ledger import Ledger
+    from .services.ledger.paid import Ledger
     from .storage import Storage
     from .upstream import Gateway
 
@@ -52,7 +52,7 @@ class App:
     @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            from .services.ledger import Ledger
+            from .services.ledger.paid import Ledger
 
             self._ledger = Ledger(self)
         return self._ledger
@@ -60,7 +60,7 @@ class App:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            from .services.catalog import Catalog
+            from .services.catalog.store import Catalog
 
             self._catalog = Catalog(self)
         return self._catalog

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ValidationError
 from . import __version__
 from .app import App
 from .config import Settings
+from .core.results import failed
 from .errors import ErrorCode, ToolFailure
-from .services.ledger_context import CALLER
-from .tools._common import failed
+from .services.ledger.caller import CALLER
 
 log = logging.getLogger("openrouter_mcp")
 

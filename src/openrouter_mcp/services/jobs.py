@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from mcp_types import CallToolResult
 
+from ..core.progress import Progress
+from ..core.results import failed
 from ..errors import ErrorCode, ToolFailure
-from ..tools._common import Progress, failed
 
 if TYPE_CHECKING:
-    from ..app import App
+    from ..core.context import Core
     from ..storage import JobRow
 
 log = logging.getLogger("openrouter_mcp.jobs")
@@ -35,15 +36,15 @@ HEARTBEAT_S = 2.0
 
 
 class Jobs:
-    def __init__(self, app: App) -> None:
-        self._app = app
+    def __init__(self, core: Core) -> None:
+        self._core = core
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._tasks: dict[str, asyncio.Task[CallToolResult]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._finishing: set[asyncio.Future[None]] = set()
 
     def _stale_before(self) -> datetime:
-        return datetime.now(UTC) - timedelta(seconds=self._app.settings.job_stale_after_s)
+        return datetime.now(UTC) - timedelta(seconds=self._core.settings.job_stale_after_s)
 
     def is_stale(self, row: JobRow) -> bool:
         """A running job whose owner stopped heartbeating (a restart, a crash)."""
@@ -52,7 +53,7 @@ class Jobs:
     async def sweep_stale(self) -> int:
         """Mark failed the jobs whose owner stopped heartbeating (done once per process, at first use, and
         when a job is found stale)."""
-        storage = await self._app.storage()
+        storage = await self._core.storage()
         return await storage.fail_stale_jobs(stale_before=self._stale_before(), reason="the server that ran this job stopped before it finished; run the tool again")
 
     async def run(self, *, tool: str, arguments: dict[str, Any], wait_seconds: float | None, ctx: Any, work: Work) -> CallToolResult:
@@ -80,7 +81,7 @@ class Jobs:
             if task.done():
                 prog.stop()
         job_id = "job-" + uuid.uuid4().hex[:20]
-        storage = await self._app.storage()
+        storage = await self._core.storage()
         await storage.create_job(job_id, tool=tool, arguments=_jsonable(arguments), owner=self.owner)
         self._adopt(job_id, task, prog)
         return failed(
@@ -108,12 +109,12 @@ class Jobs:
             self._loop_task = asyncio.create_task(self._heartbeat_loop())
 
     async def _record_progress(self, job_id: str, value: float, total: float | None, message: str | None) -> None:
-        storage = await self._app.storage()
+        storage = await self._core.storage()
         await storage.update_job(job_id, progress=value, total=total, message=message)
 
     async def _finish(self, job_id: str, task: asyncio.Task[CallToolResult]) -> None:
         self._tasks.pop(job_id, None)
-        storage = await self._app.storage()
+        storage = await self._core.storage()
         if task.cancelled():
             await storage.finish_job(job_id, status="cancelled", error={"code": ErrorCode.JOB_FAILED.value, "message": "cancelled by request"})
             return
@@ -130,7 +131,7 @@ class Jobs:
             await storage.finish_job(job_id, status="succeeded", result={"structured": result.structured_content, "text": _text(result)})
 
     async def _heartbeat_loop(self) -> None:
-        storage = await self._app.storage()
+        storage = await self._core.storage()
         while self._tasks:
             await asyncio.sleep(HEARTBEAT_S)
             try:

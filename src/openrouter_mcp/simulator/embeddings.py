@@ -10,15 +10,14 @@ import re
 import time
 import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .replies import stable_int
-
-if TYPE_CHECKING:
-    from .server import Simulator
+from .responses import error
+from .state import Generation, Simulator
 
 DIMENSIONS = 256
 _WORD = re.compile(r"[a-z0-9]+")
@@ -36,13 +35,7 @@ def embed(text: str, dimensions: int = DIMENSIONS) -> list[float]:
     return [round(x / norm, 6) for x in vector]
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": status, "message": message}}, status_code=status)
-
-
 async def handle(sim: Simulator, request: Request) -> Response:
-    from .server import Generation
-
     try:
         body = json.loads(await request.body())
     except json.JSONDecodeError:
@@ -50,16 +43,16 @@ async def handle(sim: Simulator, request: Request) -> Response:
     model_id = body.get("model") if isinstance(body, dict) else None
     sim.state.log(request, model=model_id, body=body)
     if not sim._authorized(request):
-        return _error(401, "User not found.")
+        return error(401, "User not found.")
     if not isinstance(body, dict) or not isinstance(model_id, str):
-        return _error(400, "model: expected a model id")
+        return error(400, "model: expected a model id")
     model = sim.model(model_id)
     if model is None or "embeddings" not in model["architecture"]["output_modalities"]:
-        return _error(404 if model is None else 400, f"{model_id} is not an embeddings model.")
+        return error(404 if model is None else 400, f"{model_id} is not an embeddings model.")
     texts = body.get("input")
     texts = [texts] if isinstance(texts, str) else texts
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        return _error(400, "input: expected a string or a non-empty list of strings")
+        return error(400, "input: expected a string or a non-empty list of strings")
     asked = body.get("dimensions")
     dims = asked if isinstance(asked, int) and 8 <= asked <= 4096 else DIMENSIONS
     tokens = sum(max(1, math.ceil(len(t) / 4)) for t in texts)

@@ -28,6 +28,13 @@ FAULT_MODELS: dict[str, str] = {
     "sim/trickle": "Streams slowly (10 tokens/s, 1 to 4 s a reply), so a client can cancel mid-stream.",
 }
 
+# The video fault models: the video routes in `media.py` check for these ids themselves.
+VIDEO_FAULTS = {
+    "sim/video-poll-error": "A video job whose first 3 status reads answer 500 (the job itself goes on).",
+    "sim/video-fail": "A video job that ends with status failed.",
+    "sim/video-slow": "A video job that takes 60 s.",
+}
+
 _SLOW = re.compile(r"sim/slow-(\d{1,4})s\Z")
 _DELAY = re.compile(r"sim/delay-(\d{1,6})ms\Z")
 

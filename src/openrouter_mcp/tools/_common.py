@@ -1,19 +1,16 @@
-"""What every tool handler shares: building a success or error result, the annotation presets, a
-progress reporter that keeps a client's time-out timer alive during long upstream work, and running
-work as a job (`run_job`)."""
+"""What every tool handler shares beyond `core`: the annotation presets and running work as a job
+(`run_job`)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel
 
-from ..errors import ToolFailure
+from ..core.progress import Progress, ProgressFn
+from ..core.results import ok
 
 if TYPE_CHECKING:
     from ..app import App
@@ -23,111 +20,6 @@ READ_ONLY_REMOTE = ToolAnnotations(read_only_hint=True, destructive_hint=False, 
 # A paid call changes nothing the caller owns, but is not idempotent: each call is billed.
 PAID_CALL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 WRITES_LOCAL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
-
-# A service's progress callback: (done, total, message).
-ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
-
-
-def tool_args(scope: dict[str, Any]) -> dict[str, Any]:
-    """A handler's arguments from its `locals()`, as a job row keeps them."""
-    return {k: v for k, v in scope.items() if k not in ("ctx", "app", "server")}
-
-
-def ok(output: BaseModel | dict[str, Any], text: str) -> CallToolResult:
-    """A success: a short text for people and the structured output for programs (a model, or data
-    already in its JSON shape; either way the server checks it against the tool's output model)."""
-    data = output if isinstance(output, dict) else output.model_dump(mode="json", exclude_none=False)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
-
-
-def failed(failure: ToolFailure) -> CallToolResult:
-    error = failure.to_dict()
-    text = f"{failure.code.value}: {failure.message}"
-    if failure.suggestions:
-        text += " Did you mean: " + ", ".join(failure.suggestions) + "?"
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content={"error": error}, is_error=True)
-
-
-def asked_for_progress(ctx: Any) -> bool:
-    """Whether the caller sent a progress token. The SDK has no public way to ask, so this looks at its
-    request context and answers yes whenever it cannot tell."""
-    try:
-        outbound = ctx.request_context.session._request_outbound
-    except (AttributeError, LookupError, ValueError):
-        return ctx is not None
-    return getattr(outbound, "_progress_token", True) is not None
-
-
-class Progress:
-    """Reports progress at most every `min_interval_s`, and at least every `heartbeat_s` while work runs,
-    so a client's time-out timer keeps resetting. The value never repeats (the protocol asks it to
-    increase): a heartbeat with no news moves it on by a thousandth."""
-
-    def __init__(self, ctx: Any, *, min_interval_s: float = 0.25, heartbeat_s: float = 2.0) -> None:
-        self._ctx = ctx if ctx is not None and asked_for_progress(ctx) else None
-        self._min = min_interval_s
-        self._heartbeat = heartbeat_s
-        self._last = 0.0
-        self._sent = -1.0
-        self._started = time.monotonic()
-        self.value = 0.0
-        self.total: float | None = None
-        self.message = "working"
-        self._timer: asyncio.TimerHandle | None = None
-        self._sending: asyncio.Future[None] | None = None  # the latest heartbeat's send, kept alive until done
-        self._stopped = False
-        # Set when the work became a background job: progress goes to the job row, not the finished request.
-        self.sink: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
-
-    @property
-    def wanted(self) -> bool:
-        """Someone reads this progress: the caller asked for it, or it goes to a job row."""
-        return self._ctx is not None or self.sink is not None
-
-    async def update(self, value: float, message: str | None = None, *, total: float | None = None, force: bool = False) -> None:
-        self.value = max(self.value, value)
-        if total is not None:
-            self.total = total
-        if message:
-            self.message = message
-        now = time.monotonic()
-        if force or now - self._last >= self._min:
-            await self._send(now)
-
-    async def _send(self, now: float) -> None:
-        self._last = now
-        value = max(self.value, self._sent + 0.001)
-        self._sent = value
-        message = f"{self.message} ({now - self._started:.0f} s)"
-        try:
-            if self.sink is not None:
-                self._min = max(self._min, 1.0)
-                await self.sink(value, self.total, message)
-            elif self._ctx is not None:
-                await self._ctx.report_progress(value, self.total, message)
-        except Exception:  # a client that went away must not fail the work
-            self._ctx = None
-
-    def start_heartbeat(self) -> None:
-        """Beat every `heartbeat_s` until stop(): a timer, not a task, so a call that ends quickly pays
-        almost nothing for it."""
-        if self._stopped:
-            return
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(self._heartbeat, self._beat_due)
-
-    def _beat_due(self) -> None:
-        if self._stopped:
-            return
-        if time.monotonic() - self._last >= self._heartbeat * 0.9:
-            self._sending = asyncio.ensure_future(self._send(time.monotonic()))
-        self.start_heartbeat()
-
-    def stop(self) -> None:
-        self._stopped = True
-        if self._timer is not None:
-            self._timer.cancel()
-
 
 def run_job(
     app: App,
@@ -147,13 +39,3 @@ def run_job(
         return ok(*await run(report))
 
     return app.jobs.run(tool=tool, arguments=args, wait_seconds=wait_seconds, ctx=ctx, work=work)
-
-
-@asynccontextmanager
-async def progress(ctx: Any, *, heartbeat_s: float = 2.0) -> AsyncIterator[Progress]:
-    reporter = Progress(ctx, heartbeat_s=heartbeat_s)
-    reporter.start_heartbeat()
-    try:
-        yield reporter
-    finally:
-        reporter.stop()

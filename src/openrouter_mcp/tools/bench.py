@@ -10,10 +10,13 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ResourceLink, ToolAnnotations
 from pydantic import Field
 
+from ..core.progress import ProgressFn
+from ..core.results import ok, tool_args
 from ..errors import ToolFailure
-from ..services import bench, bench_report
+from ..services.bench import report as bench_report
+from ..services.bench import runner as bench
 from ..shapes import Shape
-from ._common import PAID_CALL, READ_ONLY_LOCAL, ProgressFn, ok, run_job, tool_args
+from ._common import PAID_CALL, READ_ONLY_LOCAL, run_job
 
 if TYPE_CHECKING:
     from ..app import App

@@ -9,10 +9,12 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from ..core.progress import Progress
+from ..core.results import ok, tool_args
 from ..services.chat import ChatRequest, build_request, check_reply, run_chat
 from ..shapes import Shape
 from ..upstream import ChatResult
-from ._common import PAID_CALL, Progress, ok, tool_args
+from ._common import PAID_CALL
 
 if TYPE_CHECKING:
     from ..app import App

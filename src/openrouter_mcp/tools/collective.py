@@ -12,9 +12,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from ..core.results import ok, tool_args
 from ..services import collective as svc
-from ..services.selection import SelectionResult, check_constraints, select_models
-from ._common import PAID_CALL, READ_ONLY_LOCAL, ok, run_job, tool_args
+from ..services.collective.selection import SelectionResult, check_constraints, select_models
+from ._common import PAID_CALL, READ_ONLY_LOCAL, run_job
 
 if TYPE_CHECKING:
     from ..app import App

@@ -10,11 +10,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from ..services import free
-from ..services.catalog import catalog_state
-from ..services.search import FEATURES, SearchQuery
+from ..core.results import ok
+from ..services.catalog import FEATURES, SearchQuery, catalog_state, free
 from ..shapes import Shape
-from ._common import PAID_CALL, READ_ONLY_REMOTE, ok
+from ._common import PAID_CALL, READ_ONLY_REMOTE
 from .chat import ChatOutput, chat_output
 from .models import CatalogState, ModelRow
 

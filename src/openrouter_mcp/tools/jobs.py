@@ -10,9 +10,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from ..core.results import ok
 from ..errors import invalid
 from ..shapes import Shape
-from ._common import READ_ONLY_LOCAL, WRITES_LOCAL, ok
+from ._common import READ_ONLY_LOCAL, WRITES_LOCAL
 
 if TYPE_CHECKING:
     from ..app import App

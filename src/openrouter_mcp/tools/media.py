@@ -14,12 +14,15 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ImageContent, ResourceLink, ToolAnnotations
 from pydantic import Field
 
+from ..core.progress import Progress, progress
+from ..core.results import ok
 from ..errors import ToolFailure
-from ..services import media, media_output
-from ..services.media_formats import FORMATS, Medium
+from ..services import media
+from ..services.media import output as media_output
+from ..services.media.formats import FORMATS, Medium
 from ..shapes import Shape
 from ..upstream import ChatResult
-from ._common import PAID_CALL, Progress, ok, progress
+from ._common import PAID_CALL
 from .chat import Usage, footer, usage_of
 
 if TYPE_CHECKING:

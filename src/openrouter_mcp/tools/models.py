@@ -9,12 +9,25 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from ..core.results import ok
 from ..errors import ToolFailure
-from ..services.catalog import VARIANTS, catalog_state
-from ..services.model_info import endpoints, pricing_of, require_usable, resolve, variants_for
-from ..services.search import FEATURES, SearchQuery, Sort, date_of, features_of, search
+from ..services.catalog import (
+    FEATURES,
+    VARIANTS,
+    SearchQuery,
+    Sort,
+    catalog_state,
+    date_of,
+    endpoints,
+    features_of,
+    pricing_of,
+    require_usable,
+    resolve,
+    search,
+    variants_for,
+)
 from ..shapes import Shape
-from ._common import READ_ONLY_REMOTE, ok
+from ._common import READ_ONLY_REMOTE
 
 if TYPE_CHECKING:
     from ..app import App
@@ -161,7 +174,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         offset: Annotated[int, Field(ge=0)] = 0,
     ) -> Annotated[CallToolResult, SearchOutput]:
         found = await search(
-            app,
+            app.catalog,
             SearchQuery(
                 query=query or "",
                 provider=provider,
@@ -185,11 +198,11 @@ def register(server: MCPServer[Any], app: App) -> None:
         description="Everything about one model: prices, limits, modalities, parameters, variants, and each provider's price, uptime, latency and throughput.",
     )
     async def get_model_info(model: ModelId) -> Annotated[CallToolResult, ModelDetails]:
-        res, snap = await resolve(app, model)
+        res, snap = await resolve(app.catalog, model)
         info = require_usable(res)
         endpoints_error = None
         try:
-            rows = await endpoints(app, info, res.variant)
+            rows = await endpoints(app.gateway, info, res.variant)
         except ToolFailure as failure:
             rows, endpoints_error = [], failure.message
         out = ModelDetails(
@@ -222,7 +235,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         description="Is this model id usable now? If not: why, the closest ids, and a retired model's successor.",
     )
     async def validate_model(model: ModelId) -> Annotated[CallToolResult, Validation]:
-        res, snap = await resolve(app, model)
+        res, snap = await resolve(app.catalog, model)
         info = res.info
         out = Validation(
             **catalog_state(snap),

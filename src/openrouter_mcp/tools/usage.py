@@ -11,9 +11,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from ..core.results import ok
 from ..services.usage import date_range, usage_stats
 from ..shapes import Shape
-from ._common import READ_ONLY_LOCAL, READ_ONLY_REMOTE, ok
+from ._common import READ_ONLY_LOCAL, READ_ONLY_REMOTE
 
 if TYPE_CHECKING:
     from ..app import App

@@ -1,0 +1,116 @@
+"""The `openrouter-mcp` command: the argument parser and `main()`, which runs the chosen command from its own module."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+# Each command's module is imported only when that command runs (bench and models also when the parser is
+# built, for their arguments, which import nothing heavy), so start-up loads nothing a command does not use.
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import run
+
+    return run(args)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import run
+
+    return run(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run
+
+    return run(args)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import run
+
+    return run(args)
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    from .usage import run
+
+    return run(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run
+
+    return run(args)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openrouter-mcp", description="Every OpenRouter model as MCP tools.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the MCP server (stdio by default)")
+    serve.add_argument("--http", action="store_true", help="speak Streamable HTTP at /mcp instead of stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    serve.add_argument("--simulate", action="store_true", help="use the built-in OpenRouter simulator (no key, no network)")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="start the server on the simulator, connect a real MCP client, make one chat call")
+    demo.add_argument("--prompt", default="In one sentence: why route requests across several LLM providers?")
+    demo.add_argument("--model", default="openai/gpt-4o-mini")
+    demo.set_defaults(func=cmd_demo)
+
+    sim = sub.add_parser("simulate", help="run the OpenRouter simulator alone (/api/v1/...)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8790)
+    sim.set_defaults(func=cmd_simulate)
+
+    doctor = sub.add_parser("doctor", help="check the key, base URL, data folders and connectivity")
+    doctor.add_argument("--simulate", action="store_true", help="check against the built-in simulator")
+    doctor.set_defaults(func=cmd_doctor)
+    usage = sub.add_parser("usage", help="spend and tokens from the local ledger")
+    usage.add_argument("--days", type=int, default=30, choices=range(1, 367), metavar="N", help="the last N days (default 30)")
+    usage.add_argument("--by", choices=("model", "tool", "provider", "day"), default="model", help="group rows by (default model)")
+    usage.add_argument("--json", action="store_true", help="print the full statistics as JSON")
+    usage.add_argument("--plot", metavar="FILE.png", help="also write a bar chart of cost to this PNG file")
+    usage.set_defaults(func=cmd_usage)
+    from .bench import add_arguments as add_bench_arguments
+
+    bench = sub.add_parser("bench", help="benchmark models on a suite or JSONL prompts: speed, cost, quality")
+    add_bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
+    from .models import add_arguments as add_models_arguments
+
+    models = sub.add_parser("models", help="search the model catalog: a table of ids, context, prices and features")
+    add_models_arguments(models)
+    models.set_defaults(func=cmd_models)
+    return parser
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return f"openrouter-mcp {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130

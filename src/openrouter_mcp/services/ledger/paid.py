@@ -1,0 +1,261 @@
+"""The spend ledger and budget guard: every upstream call that can cost money is written exactly once,
+whatever fails around it, and no call starts that could push spend past a cap.
+
+Use `paid_call` around the one upstream request of a paid call:
+
+    async with app.ledger.paid_call(tool="chat_completion", model=model, estimate_usd=est, max_cost_usd=cap) as call:
+        result = await app.gateway.chat(body, on_start=call.started)
+        call.succeeded(model_used=..., cost_usd=result.cost_usd, ...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ...errors import ErrorCode, ToolFailure
+from ...storage import BudgetRefused, LedgerOutcome, LedgerReservation, Storage
+from ...storage.models import SettledStatus
+from ...upstream.account import generation
+from ...upstream.types import cost_from_wire
+from .caller import CALLER
+
+if TYPE_CHECKING:
+    from ...core.context import Core
+
+log = logging.getLogger("openrouter_mcp.ledger")
+
+WRITE_GATHER_S = 0.1
+# While generations are still unreadable, the wait between passes doubles up to this many intervals.
+RECONCILE_BACKOFF_MAX = 12
+
+
+def usd(value: Decimal) -> str:
+    return f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
+
+
+@dataclass(slots=True)
+class PaidCall:
+    """What one paid call learned about itself; the ledger writes it when the call ends."""
+
+    call_id: str
+    generation_id: str | None = None
+    outcome: LedgerOutcome | None = None
+
+    def started(self, generation_id: str) -> None:
+        """OpenRouter accepted the request and named the generation: from now on it may bill."""
+        self.generation_id = generation_id
+
+    def succeeded(
+        self,
+        *,
+        model_used: str | None,
+        provider: str | None,
+        generation_id: str | None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        cached_tokens: int = 0,
+        cost_usd: Decimal | None,
+        latency_ms: float | None = None,
+    ) -> None:
+        self.outcome = LedgerOutcome(
+            status="ok",
+            model_used=model_used,
+            provider=provider,
+            generation_id=generation_id or self.generation_id,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            reasoning_tokens=reasoning_tokens,
+            cached_tokens=cached_tokens,
+            cost_usd=cost_usd,
+            latency_ms=latency_ms,
+        )
+
+
+CALL_ADVICE = "lower max_tokens, or pick a cheaper model"
+
+
+def budget_failure(window: str, cap_usd: Decimal, spent_usd: Decimal, estimate_usd: Decimal, *, subject: str = "This call", advice: str = CALL_ADVICE) -> ToolFailure:
+    """BUDGET_EXCEEDED for a per-call cap (`window` "call") or the daily or monthly budget: the estimate,
+    the cap, what is left and how to get past it."""
+    left = max(Decimal(0), cap_usd - spent_usd)
+    if window == "call":
+        what = f"{subject} could cost up to {usd(estimate_usd)}, more than max_cost_usd={usd(cap_usd)}."
+        how = f"Raise max_cost_usd, {advice}."
+    else:
+        var = "OPENROUTER_MCP_DAILY_BUDGET_USD" if window == "daily" else "OPENROUTER_MCP_MONTHLY_BUDGET_USD"
+        what = (
+            f"{subject} could cost up to {usd(estimate_usd)}, but only {usd(left)} is left of the "
+            f"{window} budget of {usd(cap_usd)} ({usd(spent_usd)} spent or reserved)."
+        )
+        how = f"Raise {var}, {advice}, or wait for the {window} window to reset."
+    return ToolFailure(
+        ErrorCode.BUDGET_EXCEEDED,
+        f"{what} {how}",
+        details={
+            "window": window,
+            "estimate_usd": float(estimate_usd),
+            "cap_usd": float(cap_usd),
+            "spent_usd": float(spent_usd),
+            "remaining_usd": float(left),
+        },
+    )
+
+
+class Ledger:
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self._reconciler: asyncio.Task[None] | None = None
+        self._queue: list[tuple[LedgerReservation, LedgerOutcome, bool]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def flush(self) -> None:
+        """Wait until every ledger row this process has queued is written: readers of the ledger call this first."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    def _enqueue(self, item: tuple[LedgerReservation, LedgerOutcome, bool]) -> None:
+        self._queue.append(item)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
+
+    async def _write_queued(self) -> None:
+        """Write queued rows in batches, one transaction each. Gathering for a tenth of a second turns a burst
+        of calls into one write instead of one per call."""
+        storage = await self._core.storage()
+        while self._queue:
+            await asyncio.sleep(WRITE_GATHER_S)
+            batch, self._queue = self._queue, []
+            try:
+                await storage.settle_batch(batch)
+            except Exception:
+                log.exception("could not write %d ledger rows; trying them one by one", len(batch))
+                for item in batch:
+                    await self._settle(storage, *item)
+
+    def check_call_cap(self, estimate_usd: Decimal, max_cost_usd: float | None, *, subject: str = "This call", advice: str = CALL_ADVICE) -> None:
+        """Refuse before anything is sent when the worst case is over the caller's per-call cap."""
+        if max_cost_usd is not None and estimate_usd > (cap := Decimal(repr(max_cost_usd))):
+            raise budget_failure("call", cap, Decimal(0), estimate_usd, subject=subject, advice=advice)
+
+    async def check_run(self, total_usd: Decimal, max_cost_usd: float | None, *, subject: str, advice: str = CALL_ADVICE) -> None:
+        """Refuse a whole run of calls (a fan-out, a benchmark) before the first is sent when its worst case
+        passes max_cost_usd or what is left of the daily or monthly budget. Each call still reserves its
+        own share as it starts, which is what keeps concurrent runs inside the budgets."""
+        self.check_call_cap(total_usd, max_cost_usd, subject=subject, advice=advice)
+        settings = self._core.settings
+        if settings.daily_budget_usd is None and settings.monthly_budget_usd is None:
+            return
+        await self.flush()
+        storage = await self._core.storage()
+        try:
+            await storage.check_budget(total_usd, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=datetime.now(UTC))
+        except BudgetRefused as refused:
+            raise budget_failure(refused.window, refused.cap_usd, refused.spent_usd, refused.estimate_usd, subject=subject, advice=advice) from None
+
+    @asynccontextmanager
+    async def paid_call(
+        self, *, tool: str, model: str, estimate_usd: Decimal, max_cost_usd: float | None = None
+    ) -> AsyncIterator[PaidCall]:
+        """Reserve the worst case against the caps (atomically across processes), run the block, and
+        settle the ledger row exactly once however the block ends: success, failure or cancellation."""
+        self.check_call_cap(estimate_usd, max_cost_usd)
+        settings = self._core.settings
+        storage = await self._core.storage()
+        call = PaidCall(call_id=uuid.uuid4().hex)
+        reservation = LedgerReservation(
+            call_id=call.call_id, tool=tool, model_requested=model, estimate_usd=estimate_usd, caller=CALLER.get(), created_at=datetime.now(UTC)
+        )
+        capped = settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None
+        if capped:
+            try:
+                await storage.reserve(reservation, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=reservation.created_at)
+            except BudgetRefused as refused:
+                raise budget_failure(refused.window, refused.cap_usd, refused.spent_usd, refused.estimate_usd) from None
+        started = asyncio.get_running_loop().time()
+        try:
+            yield call
+        except ToolFailure as failure:
+            gen = failure.generation_id or call.generation_id
+            # A failure after OpenRouter named the generation may still be billed: leave the cost for the
+            # reconciler to read from /generation. Before that, nothing was generated.
+            call.outcome = LedgerOutcome(status="error", generation_id=gen, cost_usd=None if gen else Decimal(0), error_code=failure.code.value)
+            raise
+        except BaseException:
+            gen = call.generation_id
+            if call.outcome is None:
+                status: SettledStatus = "cancelled" if gen else "not_sent"
+                call.outcome = LedgerOutcome(status=status, generation_id=gen, cost_usd=None if gen else Decimal(0), error_code="CANCELLED")
+            raise
+        finally:
+            outcome = call.outcome or LedgerOutcome(status="error", generation_id=call.generation_id, cost_usd=None if call.generation_id else Decimal(0), error_code="INTERNAL")
+            if outcome.latency_ms is None:
+                outcome = _with_latency(outcome, (asyncio.get_running_loop().time() - started) * 1000)
+            # Written behind the reply by a writer task of its own: the caller does not wait for the
+            # database, and a cancelled tool call still writes its row. While the write is queued, a
+            # reservation keeps counting at its estimate, so budgets stay safe; readers flush() first.
+            self._enqueue((reservation, outcome, capped))
+            if outcome.cost_usd is None and outcome.generation_id:
+                self.ensure_reconciler()
+
+    async def _settle(self, storage: Storage, reservation: LedgerReservation, outcome: LedgerOutcome, reserved: bool) -> None:
+        try:
+            if reserved:
+                await storage.settle(reservation.call_id, outcome)
+            else:
+                await storage.record(reservation, outcome)
+        except Exception:
+            log.exception("could not write ledger row %s", reservation.call_id)
+
+    # ---------- reconciliation ----------
+    def ensure_reconciler(self) -> None:
+        if self._reconciler is None or self._reconciler.done():
+            self._reconciler = asyncio.get_running_loop().create_task(self._reconcile_loop())
+
+    async def _reconcile_loop(self) -> None:
+        """Fill in costs a response did not carry, from GET /generation. OpenRouter records a generation a
+        little after it ends (later still for a cancelled stream), so keep asking, less and less often,
+        until every such row has its cost."""
+        base = self._core.settings.reconcile_interval_s
+        delay = base
+        while True:
+            await asyncio.sleep(delay)
+            filled, left = await self.reconcile_once()
+            if not left:
+                return
+            delay = base if filled else min(delay * 2, base * RECONCILE_BACKOFF_MAX)
+
+    async def reconcile_once(self) -> tuple[int, int]:
+        """One pass over the rows still waiting for a cost: (how many were filled, how many are left)."""
+        await self.flush()
+        storage = await self._core.storage()
+        rows = await storage.unreconciled(older_than=datetime.now(UTC), limit=100)
+        filled = 0
+        for row in rows:
+            try:
+                data = await generation(self._core.gateway, row.generation_id or "")
+            except ToolFailure as failure:
+                log.info("generation %s not readable yet (%s)", row.generation_id, failure.code.value)
+                continue
+            await storage.set_cost(row.call_id, cost_from_wire(data.get("total_cost")) or Decimal(0), source="generation")
+            filled += 1
+        return filled, len(rows) - filled
+
+    async def aclose(self) -> None:
+        await self.flush()
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+
+
+def _with_latency(outcome: LedgerOutcome, latency_ms: float) -> LedgerOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, latency_ms=latency_ms)
