@@ -77,15 +77,27 @@ async def test_concurrent_calls_leave_one_row_per_generation_and_match_the_bill(
     async with ClientHolder(params) as client:
 
         async def one(i: int, model: str, how: str) -> None:
-            call = client.call_tool("chat_completion", {"model": model, "messages": [{"role": "user", "content": f"question {i}"}]})
+            arguments = {"model": model, "messages": [{"role": "user", "content": f"question {i}"}]}
             if how == "cancel":
+                # Cancel mid-stream: a while after the first progress report says the reply is streaming.
+                # (A timer started at submission would, on a busy machine, fire while the call is still
+                # queued behind the 400 before it, and nothing would be sent at all.)
+                streaming = asyncio.Event()
+
+                async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+                    streaming.set()
+
+                call = asyncio.ensure_future(client.call_tool("chat_completion", arguments, progress_callback=on_progress))
+                started = asyncio.ensure_future(streaming.wait())
+                await asyncio.wait({call, started}, return_when=asyncio.FIRST_COMPLETED)
+                started.cancel()
                 try:
-                    await asyncio.wait_for(call, timeout=0.8 + (i % 5) * 0.2)
+                    await asyncio.wait_for(call, timeout=0.2 + (i % 5) * 0.2)
                     outcomes["finished before cancel"] += 1
                 except TimeoutError:
                     outcomes["cancelled"] += 1
                 return
-            result = await call
+            result = await client.call_tool("chat_completion", arguments)
             outcomes["error" if result.is_error else "ok"] += 1
 
         await asyncio.gather(*(one(i, model, how) for i, (model, how) in enumerate(plan)))
@@ -94,14 +106,20 @@ async def test_concurrent_calls_leave_one_row_per_generation_and_match_the_bill(
         storage = await open_storage(database_url)
         try:
             # Let cancelled streams close and the reconciler read costs the responses did not carry.
+            # Settled means: nothing waits for a cost, every generation is in the ledger, and neither the
+            # ledger nor the simulator has changed for two polls in a row (cancelled streams and their rows
+            # land a little after the client gave up on them, so one quiet poll can come too early).
             deadline = time.monotonic() + 60
+            seen: tuple[int, int] | None = None
             while True:
                 rows = await storage.ledger(start=_epoch(), end=_future())
                 pending = [r for r in rows if r.status == "pending" or (r.generation_id and r.cost_usd is None)]
                 generations, billed = simulator_generations(own_simulator)
-                if (not pending and len([r for r in rows if r.generation_id]) >= len(generations)) or time.monotonic() > deadline:
+                now = (len(rows), len(generations))
+                if (not pending and len([r for r in rows if r.generation_id]) >= len(generations) and now == seen) or time.monotonic() > deadline:
                     break
-                await asyncio.sleep(0.5)
+                seen = now
+                await asyncio.sleep(1.0)
         finally:
             await storage.close()
 

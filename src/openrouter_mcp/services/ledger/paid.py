@@ -114,6 +114,7 @@ class Ledger:
     def __init__(self, core: Core) -> None:
         self._core = core
         self._reconciler: asyncio.Task[None] | None = None
+        self._reconcile_again = False
         self._queue: list[tuple[LedgerReservation, LedgerOutcome, bool]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -217,6 +218,8 @@ class Ledger:
 
     # ---------- reconciliation ----------
     def ensure_reconciler(self) -> None:
+        # Set on every request, so a pass that began before this row was queued does not end the loop.
+        self._reconcile_again = True
         if self._reconciler is None or self._reconciler.done():
             self._reconciler = asyncio.get_running_loop().create_task(self._reconcile_loop())
 
@@ -228,8 +231,13 @@ class Ledger:
         delay = base
         while True:
             await asyncio.sleep(delay)
-            filled, left = await self.reconcile_once()
-            if not left:
+            self._reconcile_again = False
+            try:
+                filled, left = await self.reconcile_once()
+            except Exception:  # a busy database or a dropped connection: the rows wait for the next pass
+                log.exception("could not reconcile ledger costs; trying again")
+                filled, left = 0, 1
+            if not left and not self._reconcile_again:
                 return
             delay = base if filled else min(delay * 2, base * RECONCILE_BACKOFF_MAX)
 
