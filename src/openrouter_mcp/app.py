@@ -5,6 +5,7 @@ anything that must outlive a call lives in storage."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 from .config import Settings
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from .storage import Storage
     from .upstream import Gateway
 
+log = logging.getLogger("openrouter_mcp")
+
 
 class App:
     def __init__(self, settings: Settings) -> None:
@@ -26,6 +29,8 @@ class App:
         self._ledger: Ledger | None = None
         self._jobs: Jobs | None = None
         self._catalog: Catalog | None = None
+        self._opener: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def gateway(self) -> Gateway:
@@ -73,7 +78,23 @@ class App:
             self._jobs = Jobs(self)
         return self._jobs
 
+    def settle_soon(self, delay_s: float) -> None:
+        """Open the database `delay_s` after start-up, in the background, so that what a stopped process
+        left (pending ledger rows, costs still to read, stale jobs) is settled even if no call comes.
+        The first request never waits for it."""
+
+        async def open_quietly() -> None:
+            try:
+                await self.storage()
+            except Exception as exc:  # an unreachable database is reported by the first call that needs it
+                log.warning("could not open the database at start-up (%s); trying again at the first call", exc)
+
+        loop = asyncio.get_running_loop()
+        self._opener = loop.call_later(delay_s, lambda: self._background.add(loop.create_task(open_quietly())))
+
     async def aclose(self) -> None:
+        if self._opener is not None:
+            self._opener.cancel()
         if self._jobs is not None:
             await self._jobs.aclose()
         if self._ledger is not None:

@@ -78,9 +78,15 @@ class Settings:
     daily_budget_usd: Decimal | None = None
     monthly_budget_usd: Decimal | None = None
     reconcile_interval_s: float = 5.0
+    # After this long, a call whose cost OpenRouter never reported is marked unreconciled (it keeps
+    # counting at its estimate) and no longer asked about.
+    reconcile_give_up_s: float = 86400.0
     catalog_ttl_s: float = 3600.0
     job_stale_after_s: float = 30.0
     simulate: bool = False
+    # Set only when the state is sealed off for simulation (`for_simulation`): the home whose real state
+    # (database, cache, output) the simulated runs never touch.
+    real_home: Path | None = None
     log_level: str = "INFO"
     media: MediaSettings = field(default_factory=lambda: MediaSettings())
     collective: CollectiveSettings = field(default_factory=lambda: CollectiveSettings())
@@ -89,10 +95,42 @@ class Settings:
         return replace(self, **changes)
 
 
+# Under the home, the folder that holds everything a simulated run keeps: its database, catalog cache and output.
+SIMULATED_DIR = "simulated"
+DATABASE_FILE = "openrouter-mcp.db"
+
+
 def _user_home() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("openrouter-mcp", appauthor=False))
+
+
+def home_from_env(env: Mapping[str, str] | None = None) -> Path:
+    """OPENROUTER_MCP_HOME, or the per-user data folder, without reading any other setting."""
+    env = os.environ if env is None else env
+    raw = env.get("OPENROUTER_MCP_HOME", "").strip()
+    return _folder("OPENROUTER_MCP_HOME", raw) if raw else _user_home()
+
+
+def for_simulation(settings: Settings) -> Settings:
+    """The settings of a simulated run (`--simulate`), sealed off from real use: every piece of state moves
+    into `<home>/simulated/`, so simulated spend never reaches the real ledger or its budgets, and simulated
+    benchmarks, jobs, media and catalog never mix with real ones.
+
+    - the database is `<home>/simulated/openrouter-mcp.db`, whatever OPENROUTER_MCP_DATABASE_URL names;
+    - the home (the catalog cache) is `<home>/simulated/`;
+    - the output folder (generated media, benchmark reports) is `<home>/simulated/output/`, even when
+      OPENROUTER_OUTPUT_DIR names another;
+    - the input folder stays: it only holds files the user lets the server read.
+
+    Applying it twice changes nothing."""
+    if settings.real_home is not None:
+        return settings
+    home = settings.home / SIMULATED_DIR
+    return settings.with_overrides(
+        simulate=True, real_home=settings.home, home=home, output_dir=home / "output", database_url=f"sqlite:///{home / DATABASE_FILE}"
+    )
 
 
 def _csv(name: str, raw: str, allowed: tuple[str, ...] | None = None) -> list[str]:
@@ -332,7 +370,8 @@ def collective_settings_from_env(env: Mapping[str, str]) -> CollectiveSettings:
 
 def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = True, **overrides: Any) -> Settings:
     """Read and validate every setting; raises `ConfigError` naming the first bad variable. Commands that
-    only read local state (`usage`) pass require_key=False."""
+    only read local state (`usage`) pass require_key=False. `simulate=True` only lifts the need for a key:
+    a `--simulate` command also seals the state off with `for_simulation`."""
     env = os.environ if env is None else env
     simulate = bool(overrides.pop("simulate", False))
 
@@ -348,14 +387,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = T
     if raw := env.get("OPENROUTER_MAX_TOKENS", "").strip():
         max_tokens = _positive_int("OPENROUTER_MAX_TOKENS", raw)
 
-    home_raw = env.get("OPENROUTER_MCP_HOME", "").strip()
-    home = _folder("OPENROUTER_MCP_HOME", home_raw) if home_raw else _user_home()
+    home = home_from_env(env)
     input_raw = env.get("OPENROUTER_INPUT_DIR", "").strip()
     output_raw = env.get("OPENROUTER_OUTPUT_DIR", "").strip()
     input_dir = _folder("OPENROUTER_INPUT_DIR", input_raw) if input_raw else home / "input"
     output_dir = _folder("OPENROUTER_OUTPUT_DIR", output_raw) if output_raw else home / "output"
 
-    database_url = env.get("OPENROUTER_MCP_DATABASE_URL", "").strip() or f"sqlite:///{home / 'openrouter-mcp.db'}"
+    database_url = env.get("OPENROUTER_MCP_DATABASE_URL", "").strip() or f"sqlite:///{home / DATABASE_FILE}"
     if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(
             f"OPENROUTER_MCP_DATABASE_URL: unsupported scheme in {database_url.split(':', 1)[0]!r}; "
@@ -385,6 +423,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = T
         daily_budget_usd=_budget(env, "OPENROUTER_MCP_DAILY_BUDGET_USD"),
         monthly_budget_usd=_budget(env, "OPENROUTER_MCP_MONTHLY_BUDGET_USD"),
         reconcile_interval_s=_seconds(env, "OPENROUTER_MCP_RECONCILE_INTERVAL_S", 5.0),
+        reconcile_give_up_s=_seconds(env, "OPENROUTER_MCP_RECONCILE_GIVE_UP_S", 86400.0),
         catalog_ttl_s=_seconds(env, "OPENROUTER_MCP_CATALOG_TTL_S", 3600.0),
         job_stale_after_s=_seconds(env, "OPENROUTER_MCP_JOB_STALE_AFTER_S", 30.0),
         simulate=simulate,

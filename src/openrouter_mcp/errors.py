@@ -58,6 +58,7 @@ class ToolFailure(Exception):
         suggestions: list[str] | None = None,
         details: dict[str, Any] | None = None,
         generation_id: str | None = None,
+        maybe_billed: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -68,6 +69,9 @@ class ToolFailure(Exception):
         self.details = details
         # Set when the failure came after OpenRouter started a (billable) generation.
         self.generation_id = generation_id
+        # Set when OpenRouter accepted the request but its answer could not be read: something may be
+        # billed under an id this server never learned.
+        self.maybe_billed = maybe_billed
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code.value, "message": self.message, "retryable": self.retryable}

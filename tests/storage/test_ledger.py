@@ -190,16 +190,19 @@ async def test_set_cost_and_unreconciled(storage: Storage) -> None:
     await storage.record(call("has-cost"), LedgerOutcome("ok", generation_id="gen-b", cost_usd=Decimal("0.2")))
     await storage.record(call("no-generation"), LedgerOutcome("error"))
     await storage.reserve(call("pending"), daily_cap_usd=None, monthly_cap_usd=None, now=NOW)
-    soon = datetime.now(UTC) + timedelta(minutes=1)
+    now = datetime.now(UTC)
 
-    assert await storage.unreconciled(older_than=datetime.now(UTC) - timedelta(hours=1), limit=10) == []
-    [row] = await storage.unreconciled(older_than=soon, limit=10)
+    [row] = await storage.unreconciled(now=now, limit=10)
     assert (row.call_id, row.generation_id, row.cost_usd) == ("needs-cost", "gen-a", None)
+    # A row that could not be read waits for its next try, then is due again.
+    await storage.reconcile_later("needs-cost", lambda attempts: now + timedelta(minutes=attempts))
+    assert await storage.unreconciled(now=now, limit=10) == []
+    assert [r.call_id for r in await storage.unreconciled(now=now + timedelta(minutes=1), limit=10)] == ["needs-cost"]
     # A started generation of unknown cost counts at its estimate until the reconciler finds the real cost.
     assert await storage.spent_usd(since=DAY) == Decimal("0.40")
 
     await storage.set_cost("needs-cost", Decimal("0.0700000001"), source="generation")
-    assert await storage.unreconciled(older_than=soon, limit=10) == []
+    assert await storage.unreconciled(now=now + timedelta(hours=1), limit=10) == []
     rows = {r.call_id: r for r in await storage.ledger(start=DAY, end=LATER)}
     assert (rows["needs-cost"].cost_usd, rows["needs-cost"].cost_source) == (Decimal("0.0700000001"), "generation")
     assert await storage.spent_usd(since=DAY) == Decimal("0.3700000001")
@@ -213,8 +216,41 @@ async def test_set_cost_and_unreconciled(storage: Storage) -> None:
 async def test_unreconciled_limit_and_order(storage: Storage) -> None:
     for i in range(5):
         await storage.record(call(f"c{i}"), LedgerOutcome("ok", generation_id=f"g{i}"))
-    rows = await storage.unreconciled(older_than=datetime.now(UTC) + timedelta(minutes=1), limit=3)
+    rows = await storage.unreconciled(now=datetime.now(UTC), limit=3)
     assert [r.call_id for r in rows] == ["c0", "c1", "c2"]
+    # A row put back goes behind those never tried, so an unreadable one cannot block the queue.
+    await storage.reconcile_later("c0", lambda attempts: datetime.now(UTC))
+    rows = await storage.unreconciled(now=datetime.now(UTC) + timedelta(seconds=1), limit=5)
+    assert [r.call_id for r in rows] == ["c1", "c2", "c3", "c4", "c0"]
+
+
+async def test_a_dead_processes_pending_rows_are_settled_and_a_live_ones_are_not(storage: Storage) -> None:
+    now = datetime.now(UTC)
+    old = now - timedelta(minutes=5)
+
+    def pending(call_id: str, owner: str) -> LedgerReservation:
+        return LedgerReservation(call_id=call_id, tool="chat", model_requested="m", estimate_usd=Decimal("0.25"), caller=None, created_at=old, owner=owner)
+
+    await storage.heartbeat_process("alive", now)
+    await storage.heartbeat_process("dead", now - timedelta(minutes=10))
+    await storage.insert_pending_many([pending(c, o) for c, o in (("alive-1", "alive"), ("dead-with-id", "dead"), ("dead-no-id", "dead"), ("never-beat", "ghost"))])
+    await storage.set_generation_ids([("dead-with-id", "gen-d")])
+
+    assert await storage.settle_orphans(stale_before=now - timedelta(seconds=30), now=now) == 3
+    rows = {r.call_id: r for r in await storage.ledger(start=old - timedelta(seconds=1), end=now + timedelta(seconds=1))}
+    assert rows["alive-1"].status == "pending"
+    assert (rows["dead-with-id"].status, rows["dead-with-id"].error_code, rows["dead-with-id"].generation_id) == ("error", "INTERRUPTED", "gen-d")
+    assert (rows["dead-no-id"].status, rows["never-beat"].status) == ("unknown", "unknown")
+    # The one with an id waits for its cost; the unknown ones count at their estimate, and usage says so.
+    assert [r.call_id for r in await storage.unreconciled(now=now, limit=10)] == ["dead-with-id"]
+    assert await storage.unknown_cost(start=old - timedelta(seconds=1), end=now + timedelta(seconds=1)) == (4, Decimal("1.00"))
+    assert await storage.spent_usd(since=old - timedelta(seconds=1)) == Decimal("1.00")
+    # Given up on after the bound: marked, no longer visited, still counted at its estimate.
+    assert await storage.give_up_reconciling(settled_before=now + timedelta(seconds=1)) == 1
+    assert await storage.unreconciled(now=now, limit=10) == []
+    rows = {r.call_id: r for r in await storage.ledger(start=old - timedelta(seconds=1), end=now + timedelta(seconds=1))}
+    assert rows["dead-with-id"].cost_source == "unreconciled"
+    assert await storage.spent_usd(since=old - timedelta(seconds=1)) == Decimal("1.00")
 
 
 async def test_money_must_be_decimal_and_times_aware(storage: Storage) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from openrouter_mcp.storage import LedgerOutcome, LedgerReservation, connect, migrations, open_storage
+from openrouter_mcp.storage import connect, migrations, open_storage
 from openrouter_mcp.storage.base import Connection, Dialect, SQLStorage
 from openrouter_mcp.storage.migrations import MIGRATIONS, Migration, migrate
 
@@ -45,10 +45,13 @@ async def test_old_database_upgrades_in_place(storage_url: str) -> None:
     old = await connect(storage_url)
     try:
         assert await migrate(old, target=1) == [1]
-        await old.record(
-            LedgerReservation("c1", "chat", "m", Decimal("0.5"), "alice", created),
-            LedgerOutcome("ok", model_used="m", cost_usd=Decimal("0.0123456789")),
-        )
+        # A row as the first release wrote it, by hand: today's code writes columns the old schema lacks.
+        async with old.connection() as conn:
+            await conn.execute(
+                "INSERT INTO ledger (call_id, tool, model_requested, caller, estimate_e10, created_at, status, model_used, cost_e10)"
+                " VALUES ($1, $2, $3, $4, $5, $6, 'ok', $7, $8)",
+                "c1", "chat", "m", "alice", 5_000_000_000, old.dialect.encode_ts(created), "m", 123_456_789,
+            )
     finally:
         await old.close()
 

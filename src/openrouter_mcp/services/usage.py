@@ -106,7 +106,7 @@ async def usage_stats(storage: Storage, span: DateRange, *, top: int = 10) -> di
         )
     total_cost = sum((b.cost_usd for b in buckets), Decimal(0))
     top_rows: list[LedgerRow] = await storage.top_costs(start=span.start_dt, end=span.end_dt, limit=top)
-    pending = await storage.count_unreconciled(start=span.start_dt, end=span.end_dt)
+    unknown, at_most = await storage.unknown_cost(start=span.start_dt, end=span.end_dt)
     return {
         "start_date": span.start.isoformat(),
         "end_date": span.end.isoformat(),
@@ -116,7 +116,10 @@ async def usage_stats(storage: Storage, span: DateRange, *, top: int = 10) -> di
             "total_tokens": sum(_tokens(b) for b in buckets),
             "total_requests": sum(b.calls for b in buckets),
             "total_errors": sum(b.errors for b in buckets),
-            "calls_with_cost_pending": pending,
+            # Calls whose cost is not known (running, waiting for OpenRouter's record, or lost with a
+            # killed process): how many, and the most they can have cost (their estimates).
+            "calls_with_cost_pending": unknown,
+            "unknown_cost_at_most": _money(at_most),
             "date_range": {"start": span.start.isoformat(), "end": span.end.isoformat()},
         },
         "by_model": _group(buckets, "model_used"),

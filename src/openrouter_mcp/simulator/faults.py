@@ -33,6 +33,8 @@ VIDEO_FAULTS = {
     "sim/video-poll-error": "A video job whose first 3 status reads answer 500 (the job itself goes on).",
     "sim/video-fail": "A video job that ends with status failed.",
     "sim/video-slow": "A video job that takes 60 s.",
+    "sim/video-slow-submit": "A video submit answered after 3 s (the job is accepted, and billed, at once).",
+    "sim/video-garbled": "A video submit accepted (and billed) but answered with a body that is not JSON.",
 }
 
 _SLOW = re.compile(r"sim/slow-(\d{1,4})s\Z")

@@ -5,10 +5,13 @@ answered 202, a status that moves pending -> in_progress -> completed, `GET /vid
 the request log.
 
 Video fault models: `sim/video-poll-error` (the first 3 status reads answer 500), `sim/video-fail` (the
-job fails), `sim/video-slow` (the job takes 60 s)."""
+job fails), `sim/video-slow` (the job takes 60 s), `sim/video-slow-submit` (the submit is answered after
+3 s), `sim/video-garbled` (the submit's answer is not JSON). As on OpenRouter, a job is billed when it
+completes, whether or not anyone reads its status; a failed job costs nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
@@ -252,9 +255,27 @@ class MediaRoutes:
         job_id = f"gen-vid-{int(time.time())}-{uuid.uuid4().hex[:20]}"
         takes = 60.0 if model_id == "sim/video-slow" else 1.0
         cost = _price(model, "request") or Decimal("0.5")
+        job = VideoJob(job_id, str(model_id), str(body.get("prompt", "")), duration, time.time(), takes, cost)
         with self.lock:
-            self.jobs[job_id] = VideoJob(job_id, str(model_id), str(body.get("prompt", "")), duration, time.time(), takes, cost)
+            self.jobs[job_id] = job
+        if model_id != "sim/video-fail":
+            asyncio.get_running_loop().call_later(takes, self._bill, job)
+        if model_id == "sim/video-slow-submit":
+            await asyncio.sleep(3.0)
+        if model_id == "sim/video-garbled":
+            return Response(b'{"id": "' + job_id.encode() + b'", "status": "pend', status_code=202, media_type="application/json")
         return JSONResponse({"id": job_id, "polling_url": f"{request.base_url}api/v1/videos/{job_id}", "status": "pending"}, status_code=202)
+
+    def _bill(self, job: VideoJob) -> None:
+        """Bill a completed job once, at completion or at the first status read that finds it complete."""
+        with self.lock:
+            if job.billed:
+                return
+            job.billed = True
+            gen = Generation(id=job.id, model=job.model, provider="Google Vertex", created_at=job.submitted, streamed=False, cost=job.cost)
+            gen.finish_reason = "stop"
+            gen.latency_ms = gen.generation_ms = job.takes_s * 1000
+            self.sim.state.bill(gen)
 
     def _job(self, request: Request) -> VideoJob | Response:
         if not self.sim._authorized(request):
@@ -280,13 +301,7 @@ class MediaRoutes:
             return JSONResponse({**wire, "status": "pending"})
         if elapsed < job.takes_s:
             return JSONResponse({**wire, "status": "in_progress"})
-        with self.lock:
-            if not job.billed:
-                job.billed = True
-                gen = Generation(id=job.id, model=job.model, provider="Google Vertex", created_at=job.submitted, streamed=False, cost=job.cost)
-                gen.finish_reason = "stop"
-                gen.latency_ms = gen.generation_ms = job.takes_s * 1000
-                self.sim.state.bill(gen)
+        self._bill(job)
         content = f"{request.base_url}api/v1/videos/{job.id}/content?index=0"
         return JSONResponse(
             {

@@ -99,6 +99,23 @@ async def m003_kv(db: Connection, d: Dialect) -> None:
     )
 
 
+@_migration
+async def m004_ledger_write_ahead(db: Connection, d: Dialect) -> None:
+    # Which process wrote a pending row (so another can settle it once that process is gone), and when
+    # the reconciler should next ask for a row's cost (so an unreadable row waits its turn instead of
+    # blocking the rows behind it).
+    await db.execute("ALTER TABLE ledger ADD COLUMN owner TEXT")
+    await db.execute("ALTER TABLE ledger ADD COLUMN reconcile_attempts INTEGER NOT NULL DEFAULT 0")
+    await db.execute(f"ALTER TABLE ledger ADD COLUMN next_reconcile_at {d.timestamp_type}")
+    await db.execute("DROP INDEX ledger_unreconciled")
+    await db.execute(
+        "CREATE INDEX ledger_unreconciled ON ledger (next_reconcile_at)"
+        " WHERE generation_id IS NOT NULL AND cost_e10 IS NULL AND cost_source IS NULL AND status <> 'pending'"
+    )
+    await db.execute("CREATE INDEX ledger_pending ON ledger (created_at) WHERE status = 'pending'")
+    await db.execute(f"CREATE TABLE processes (owner TEXT PRIMARY KEY, heartbeat_at {d.timestamp_type} NOT NULL)")
+
+
 async def migrate(storage: SQLStorage, *, target: int | None = None) -> list[int]:
     """Apply the migrations not yet recorded, up to `target` (all by default), in one transaction that
     holds the migration lock, so a second process starting at the same time waits and then finds nothing

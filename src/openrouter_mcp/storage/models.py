@@ -8,13 +8,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-SettledStatus = Literal["ok", "error", "cancelled", "not_sent"]
-LedgerStatus = Literal["pending", "ok", "error", "cancelled", "not_sent"]
+# `unknown`: the process making the call died before it learned whether anything was generated.
+SettledStatus = Literal["ok", "error", "cancelled", "not_sent", "unknown"]
+LedgerStatus = Literal["pending", "ok", "error", "cancelled", "not_sent", "unknown"]
 FinishedJobStatus = Literal["succeeded", "failed", "cancelled"]
 JobStatus = Literal["running", "succeeded", "failed", "cancelled"]
 BudgetWindow = Literal["daily", "monthly"]
 
-SETTLED_STATUSES: Final = frozenset({"ok", "error", "cancelled", "not_sent"})
+SETTLED_STATUSES: Final = frozenset({"ok", "error", "cancelled", "not_sent", "unknown"})
 FINISHED_JOB_STATUSES: Final = frozenset({"succeeded", "failed", "cancelled"})
 
 
@@ -28,6 +29,7 @@ class LedgerReservation:
     estimate_usd: Decimal
     caller: str | None
     created_at: datetime
+    owner: str | None = None  # the process making the call, so another can settle the row if it dies
 
 
 @dataclass(frozen=True, slots=True)

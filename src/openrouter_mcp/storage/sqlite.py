@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .base import Connection, Lock, Row, SQLStorage, utc
-from .models import LedgerOutcome, LedgerReservation
 
 T = TypeVar("T")
 
@@ -130,11 +129,9 @@ class SQLiteStorage(SQLStorage):
                 await asyncio.shield(self.run(self.con.rollback))
                 raise
 
-    async def settle_batch(self, items: Sequence[tuple[LedgerReservation, LedgerOutcome, bool]]) -> None:
+    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         # One trip to the worker thread for the whole batch: each trip costs the event loop a wake-up and
         # a hand-over of the GIL, which on a busy server shows up as latency on every request.
-        statements = self._batch_statements(items)
-
         def write() -> None:
             self.con.execute("BEGIN IMMEDIATE")
             try:

@@ -79,6 +79,8 @@ def register(server: MCPServer[Any], app: App) -> None:
         stats = UsageStats(**await usage_stats(await app.storage(), span))
         s = stats.summary
         text = f"{span.start} to {span.end}: {s['total_requests']} calls, {s['total_tokens']} tokens, ${s['total_cost']:.6f}"
+        if s["calls_with_cost_pending"]:
+            text += f" (+ {s['calls_with_cost_pending']} calls of unknown cost, at most ${s['unknown_cost_at_most']:.6f})"
         if stats.by_model:
             text += "\n" + "\n".join(f"  {g['model']}: {g['requests']} calls, ${g['cost']:.6f}" for g in stats.by_model[:5])
         return ok(stats, text)

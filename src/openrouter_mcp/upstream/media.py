@@ -120,7 +120,18 @@ async def submit_video(gateway: Gateway, body: dict[str, Any]) -> VideoStatus:
     resp, raw = await _send_once(gateway, "POST", "videos", json_body=body, max_bytes=JSON_MAX_BYTES, timeout_s=60.0)
     if resp.status_code not in (200, 201, 202):
         raise failure_from_body(resp.status_code, raw, resp.headers, secret=gateway._key)
-    return video_status(_json(resp, raw, gateway))
+    try:
+        return video_status(_json(resp, raw, gateway))
+    except ToolFailure as failure:
+        # Accepted, so the job may exist and be billed: never worth a blind retry, and the ledger must
+        # count it as of unknown cost, not as $0.
+        raise ToolFailure(
+            failure.code,
+            f"OpenRouter accepted the video request but its answer could not be read ({failure.message}). The job may exist and be "
+            "billed; it is counted at its estimate in get_usage_stats. Do not resubmit unless you accept paying twice.",
+            retryable=False,
+            maybe_billed=True,
+        ) from None
 
 
 async def get_video(gateway: Gateway, video_id: str) -> VideoStatus:

@@ -1,5 +1,8 @@
 """The spend ledger and budget guard: every upstream call that can cost money is written exactly once,
-whatever fails around it, and no call starts that could push spend past a cap.
+whatever fails around it, and no call starts that could push spend past a cap. The row is written
+ahead, as `pending`, before the request leaves; the generation id goes into it the moment it is known;
+the outcome settles it behind the reply. A process killed in between leaves a row that any replica's
+`Reconciler` settles.
 
 Use `paid_call` around the one upstream request of a paid call:
 
@@ -12,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,9 +27,9 @@ from typing import TYPE_CHECKING
 from ...errors import ErrorCode, ToolFailure
 from ...storage import BudgetRefused, LedgerOutcome, LedgerReservation, Storage
 from ...storage.models import SettledStatus
-from ...upstream.account import generation
-from ...upstream.types import cost_from_wire
 from .caller import CALLER
+from .group import GroupCommit
+from .reconcile import Reconciler
 
 if TYPE_CHECKING:
     from ...core.context import Core
@@ -33,8 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("openrouter_mcp.ledger")
 
 WRITE_GATHER_S = 0.1
-# While generations are still unreadable, the wait between passes doubles up to this many intervals.
-RECONCILE_BACKOFF_MAX = 12
 
 
 def usd(value: Decimal) -> str:
@@ -48,10 +50,15 @@ class PaidCall:
     call_id: str
     generation_id: str | None = None
     outcome: LedgerOutcome | None = None
+    on_generation: Callable[[str, str], None] | None = None
 
     def started(self, generation_id: str) -> None:
-        """OpenRouter accepted the request and named the generation: from now on it may bill."""
+        """OpenRouter accepted the request and named the generation: from now on it may bill. The id goes
+        to the ledger row at once, so a process killed mid-call leaves a row another can settle."""
+        first = self.generation_id is None
         self.generation_id = generation_id
+        if first and self.on_generation is not None:
+            self.on_generation(self.call_id, generation_id)
 
     def succeeded(
         self,
@@ -113,8 +120,11 @@ def budget_failure(window: str, cap_usd: Decimal, spent_usd: Decimal, estimate_u
 class Ledger:
     def __init__(self, core: Core) -> None:
         self._core = core
-        self._reconciler: asyncio.Task[None] | None = None
-        self._reconcile_again = False
+        # This process, as its pending rows name it: another process settles them once it stops heartbeating.
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.reconciler = Reconciler(core, self.owner)
+        self._ahead: GroupCommit[LedgerReservation] = GroupCommit(self._write_ahead)
+        self._ids: GroupCommit[tuple[str, str]] = GroupCommit(self._write_ids)
         self._queue: list[tuple[LedgerReservation, LedgerOutcome, bool]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -173,22 +183,31 @@ class Ledger:
         storage = await self._core.storage()
         call = PaidCall(call_id=uuid.uuid4().hex)
         reservation = LedgerReservation(
-            call_id=call.call_id, tool=tool, model_requested=model, estimate_usd=estimate_usd, caller=CALLER.get(), created_at=datetime.now(UTC)
+            call_id=call.call_id, tool=tool, model_requested=model, estimate_usd=estimate_usd, caller=CALLER.get(), created_at=datetime.now(UTC), owner=self.owner
         )
-        capped = settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None
-        if capped:
+        # Written ahead, durably, before anything is sent: a process killed from here on leaves a pending
+        # row (with the generation id as soon as it is known) that any replica settles.
+        if settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None:
             try:
                 await storage.reserve(reservation, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=reservation.created_at)
             except BudgetRefused as refused:
                 raise budget_failure(refused.window, refused.cap_usd, refused.spent_usd, refused.estimate_usd) from None
+        else:
+            # shielded: a call cancelled while its row is being written still has its row written
+            await asyncio.shield(self._ahead.submit(reservation))
+        call.on_generation = self._write_generation_id
         started = asyncio.get_running_loop().time()
         try:
             yield call
         except ToolFailure as failure:
             gen = failure.generation_id or call.generation_id
             # A failure after OpenRouter named the generation may still be billed: leave the cost for the
-            # reconciler to read from /generation. Before that, nothing was generated.
-            call.outcome = LedgerOutcome(status="error", generation_id=gen, cost_usd=None if gen else Decimal(0), error_code=failure.code.value)
+            # reconciler to read from /generation. Before that, nothing was generated, unless OpenRouter
+            # accepted the request and its answer was unreadable: then the cost is unknown for good.
+            if gen is None and failure.maybe_billed:
+                call.outcome = LedgerOutcome(status="unknown", cost_usd=None, error_code=failure.code.value)
+            else:
+                call.outcome = LedgerOutcome(status="error", generation_id=gen, cost_usd=None if gen else Decimal(0), error_code=failure.code.value)
             raise
         except BaseException:
             gen = call.generation_id
@@ -200,12 +219,12 @@ class Ledger:
             outcome = call.outcome or LedgerOutcome(status="error", generation_id=call.generation_id, cost_usd=None if call.generation_id else Decimal(0), error_code="INTERNAL")
             if outcome.latency_ms is None:
                 outcome = _with_latency(outcome, (asyncio.get_running_loop().time() - started) * 1000)
-            # Written behind the reply by a writer task of its own: the caller does not wait for the
-            # database, and a cancelled tool call still writes its row. While the write is queued, a
-            # reservation keeps counting at its estimate, so budgets stay safe; readers flush() first.
-            self._enqueue((reservation, outcome, capped))
+            # Settled behind the reply by a writer task of its own: the caller does not wait for the
+            # database, and a cancelled tool call still settles its row. Until then the pending row
+            # counts at its estimate, so budgets stay safe; readers flush() first.
+            self._enqueue((reservation, outcome, True))
             if outcome.cost_usd is None and outcome.generation_id:
-                self.ensure_reconciler()
+                self.reconciler.ensure_running(soon=True)
 
     async def _settle(self, storage: Storage, reservation: LedgerReservation, outcome: LedgerOutcome, reserved: bool) -> None:
         try:
@@ -216,51 +235,35 @@ class Ledger:
         except Exception:
             log.exception("could not write ledger row %s", reservation.call_id)
 
-    # ---------- reconciliation ----------
+    # ---------- settling what is not known yet ----------
     def ensure_reconciler(self) -> None:
-        # Set on every request, so a pass that began before this row was queued does not end the loop.
-        self._reconcile_again = True
-        if self._reconciler is None or self._reconciler.done():
-            self._reconciler = asyncio.get_running_loop().create_task(self._reconcile_loop())
-
-    async def _reconcile_loop(self) -> None:
-        """Fill in costs a response did not carry, from GET /generation. OpenRouter records a generation a
-        little after it ends (later still for a cancelled stream), so keep asking, less and less often,
-        until every such row has its cost."""
-        base = self._core.settings.reconcile_interval_s
-        delay = base
-        while True:
-            await asyncio.sleep(delay)
-            self._reconcile_again = False
-            try:
-                filled, left = await self.reconcile_once()
-            except Exception:  # a busy database or a dropped connection: the rows wait for the next pass
-                log.exception("could not reconcile ledger costs; trying again")
-                filled, left = 0, 1
-            if not left and not self._reconcile_again:
-                return
-            delay = base if filled else min(delay * 2, base * RECONCILE_BACKOFF_MAX)
+        """Run the settling loop (heartbeat, orphaned rows, costs to read) in this process."""
+        self.reconciler.ensure_running()
 
     async def reconcile_once(self) -> tuple[int, int]:
-        """One pass over the rows still waiting for a cost: (how many were filled, how many are left)."""
+        """One settling pass now: (costs filled in, rows still waiting among those tried)."""
         await self.flush()
-        storage = await self._core.storage()
-        rows = await storage.unreconciled(older_than=datetime.now(UTC), limit=100)
-        filled = 0
-        for row in rows:
-            try:
-                data = await generation(self._core.gateway, row.generation_id or "")
-            except ToolFailure as failure:
-                log.info("generation %s not readable yet (%s)", row.generation_id, failure.code.value)
-                continue
-            await storage.set_cost(row.call_id, cost_from_wire(data.get("total_cost")) or Decimal(0), source="generation")
-            filled += 1
-        return filled, len(rows) - filled
+        return await self.reconciler.run_once()
+
+    def _write_generation_id(self, call_id: str, generation_id: str) -> None:
+        # Not awaited: the stream goes on while the id is committed (in a batch with the other calls'
+        # ids). The settled row carries the id too; this write guards the time until then.
+        self._ids.submit((call_id, generation_id)).add_done_callback(_log_failed_id_write)
+
+    async def _write_ahead(self, calls: list[LedgerReservation]) -> None:
+        await (await self._core.storage()).insert_pending_many(calls)
+
+    async def _write_ids(self, ids: list[tuple[str, str]]) -> None:
+        await (await self._core.storage()).set_generation_ids(ids)
 
     async def aclose(self) -> None:
         await self.flush()
-        if self._reconciler is not None:
-            self._reconciler.cancel()
+        self.reconciler.stop()
+
+
+def _log_failed_id_write(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and (exc := done.exception()) is not None:
+        log.error("could not record a generation id ahead of its settlement: %s", exc)
 
 
 def _with_latency(outcome: LedgerOutcome, latency_ms: float) -> LedgerOutcome:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,7 +14,7 @@ from ...errors import ErrorCode, ToolFailure, invalid
 from ..checks import whole
 from .common import Report, _no_report, _payload, _reference, load_image, pick_model, saved_dict
 from .formats import BY_NAME, SNIFF_BYTES, sniff
-from .output import check_save_path, describe, target_path
+from .output import NotSaved, billed_text, check_save_path, move_into_place
 from .output import folder as output_folder
 
 if TYPE_CHECKING:
@@ -27,6 +26,8 @@ VIDEO_NAMESPACE = "video_jobs"
 # When a video model states no per-request price, budgets assume this much.
 VIDEO_ESTIMATE_USD = Decimal("5")
 POLL_FAILURES_TOLERATED = 3
+# A cancelled submit keeps waiting this long for OpenRouter's answer, so a job it accepted is ledgered.
+SUBMIT_ID_WAIT_S = 30.0
 
 
 @dataclass(slots=True)
@@ -91,7 +92,16 @@ async def submit_video(
     estimate = info.request_price if info.request_price is not None else VIDEO_ESTIMATE_USD
     storage = await app.storage()
     async with app.ledger.paid_call(tool="generate_video", model=info.id, estimate_usd=estimate, max_cost_usd=max_cost_usd) as call:
-        status = await upstream_media.submit_video(app.gateway, body)
+        submit = asyncio.ensure_future(upstream_media.submit_video(app.gateway, body))
+        try:
+            status = await asyncio.shield(submit)
+        except asyncio.CancelledError:
+            # The request is out: once OpenRouter accepts it, the job runs and is billed. Keep listening
+            # for its id, however often the cancel is repeated, so the ledger settles it from the job.
+            if (accepted := await _outlast_cancel(submit)) is not None:
+                call.started(accepted.id)
+                await storage.kv_put(VIDEO_NAMESPACE, accepted.id, {"video_id": accepted.id, "model": info.id, "prompt": prompt[:500], "call_id": call.call_id, "status": accepted.status, "submitted_at": time.time()})
+            raise
         call.started(status.id)
         record = {
             "video_id": status.id,
@@ -106,6 +116,19 @@ async def submit_video(
         # The cost is known when the job completes; until then the ledger counts the estimate.
         call.succeeded(model_used=info.id, provider=None, generation_id=status.id, cost_usd=None)
     return status.id
+
+
+async def _outlast_cancel(submit: asyncio.Future[Any]) -> Any | None:
+    """The submit's answer, waited for up to SUBMIT_ID_WAIT_S through any number of cancels; None if it
+    failed or did not come."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SUBMIT_ID_WAIT_S
+    while not submit.done() and (left := deadline - loop.time()) > 0:
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(asyncio.shield(submit), left)
+    if not submit.done() or submit.cancelled() or submit.exception() is not None:
+        return None
+    return submit.result()
 
 
 async def follow_video(app: App, video_id: str, *, save_path: str | None, wait_seconds: float, report: Report = _no_report) -> VideoOutcome:
@@ -175,6 +198,9 @@ async def _finish_video(app: App, record: dict[str, Any], status: Any, save_path
 
     settings = app.settings
     video_id = record["video_id"]
+    if save_path is not None and save_path != record.get("save_path"):
+        # A save_path given to get_video_status: checked before downloading (generate_video's was checked before paying).
+        check_save_path(save_path, settings, medium="video", count=max(1, status.outputs))
     folder = output_folder(settings, "video")
     files = []
     for index in range(max(1, status.outputs)):
@@ -186,19 +212,29 @@ async def _finish_video(app: App, record: dict[str, Any], status: Any, save_path
                 fmt = sniff(f.read(SNIFF_BYTES))
             if fmt is None or fmt.medium != "video":
                 fmt = BY_NAME["webm"] if (content_type or "").startswith("video/webm") else BY_NAME["mp4"]
-            target = target_path(
+            # Under save_path, else under a fallback name with a note; the bytes are never thrown away for a name.
+            saved = await asyncio.to_thread(
+                move_into_place,
                 settings,
+                partial,
                 medium="video",
                 fmt=fmt,
                 save_path=save_path,
                 prompt=str(record.get("prompt", "video")),
                 index=index + 1 if status.outputs > 1 else None,
             )
-            os.replace(partial, target)
+        except NotSaved as failure:
+            raise ToolFailure(
+                ErrorCode.JOB_FAILED,
+                f"Video job {video_id} is done and billed ({billed_text(status.cost_usd, status.generation_id)}) but the video could not be saved "
+                f"({failure.reason}). Call get_video_status with video_id={video_id} to download it again once the output folder can be written to.",
+                retryable=True,
+                details={"video_id": video_id, "status": status.status},
+            ) from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 partial.unlink()
-        files.append(saved_dict(describe(target, settings, fmt)))
+        files.append(saved_dict(saved))
     record = {**record, "status": "completed", "files": files, "generation_id": status.generation_id}
     if status.cost_usd is not None:
         record["cost_usd"] = str(status.cost_usd)

@@ -1,0 +1,335 @@
+"""The ledger's queries: reserving a call's worst case against the budgets (atomically across processes),
+settling it exactly once, filling in costs, and the sums that usage and budgets read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from .models import SETTLED_STATUSES, BudgetRefused, BudgetWindow, LedgerOutcome, LedgerReservation, LedgerRow, UsageBucket
+from .sql import Connection, Lock, Row, SQLBase, _month_start, _next_month, from_units, to_units, utc
+
+_LEDGER_COLUMNS = (
+    "call_id, tool, model_requested, caller, estimate_e10, created_at, status, settled_at, model_used, provider,"
+    " generation_id, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, cost_e10, cost_source,"
+    " latency_ms, error_code"
+)
+# A row counts against a budget while its call may still cost money (pending, at its estimate), once its
+# real cost is known, and, at its estimate, while a started generation's cost is still being reconciled.
+_COUNTS_AGAINST_BUDGET = "(status IN ('pending', 'unknown') OR cost_e10 IS NOT NULL OR generation_id IS NOT NULL)"
+_SPENT_SQL = f"SELECT COALESCE(SUM(COALESCE(cost_e10, estimate_e10)), 0) AS spent FROM ledger WHERE {_COUNTS_AGAINST_BUDGET}"
+# Settled with a generation id, cost not yet known, and not given up on: what the reconciler visits.
+_AWAITING_COST = "generation_id IS NOT NULL AND cost_e10 IS NULL AND cost_source IS NULL AND status <> 'pending'"
+_SETTLE_SQL = (
+    "UPDATE ledger SET status = $2, settled_at = $3, model_used = $4, provider = $5, generation_id = $6,"
+    " prompt_tokens = $7, completion_tokens = $8, reasoning_tokens = $9, cached_tokens = $10, cost_e10 = $11,"
+    " cost_source = $12, latency_ms = $13, error_code = $14"
+    " WHERE call_id = $1 AND status = 'pending'"
+)
+_SET_GENERATION_SQL = "UPDATE ledger SET generation_id = $2 WHERE call_id = $1 AND status = 'pending'"
+_INSERT_PENDING_SQL = (
+    "INSERT INTO ledger (call_id, tool, model_requested, caller, estimate_e10, created_at, status, owner)"
+    " VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) ON CONFLICT (call_id) DO NOTHING"
+)
+
+
+class LedgerQueries(SQLBase):
+    async def reserve(
+        self,
+        call: LedgerReservation,
+        *,
+        daily_cap_usd: Decimal | None,
+        monthly_cap_usd: Decimal | None,
+        now: datetime,
+    ) -> None:
+        """Insert `call` as 'pending', atomically across tasks and processes, unless the spend of the UTC
+        day or month of `now` plus `call.estimate_usd` would pass its cap: then raise `BudgetRefused` and
+        record nothing. Spend is the sum of cost (or, while pending, the estimate) over rows that are pending
+        or have a known cost. Raises ValueError if the call_id is already in the ledger."""
+        async with self.transaction(lock=Lock.BUDGET) as conn:
+            await self._refuse_over_budget(conn, call.estimate_usd, daily_cap_usd, monthly_cap_usd, now)
+            if not await self._insert_pending(conn, call, to_units(call.estimate_usd)):
+                raise ValueError(f"call_id {call.call_id!r} is already in the ledger")
+
+    async def check_budget(self, estimate_usd: Decimal, *, daily_cap_usd: Decimal | None, monthly_cap_usd: Decimal | None, now: datetime) -> None:
+        """Raise `BudgetRefused` where `reserve` would, reserving nothing (for a whole run's worst case)."""
+        async with self.connection() as conn:
+            await self._refuse_over_budget(conn, estimate_usd, daily_cap_usd, monthly_cap_usd, now)
+
+    async def _refuse_over_budget(self, conn: Connection, estimate_usd: Decimal, daily_cap_usd: Decimal | None, monthly_cap_usd: Decimal | None, now: datetime) -> None:
+        estimate = to_units(estimate_usd)
+        day_start = utc(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        month_start = _month_start(day_start)
+        # The monthly window goes first because its refusal is the one that waiting until tomorrow won't lift.
+        windows: list[tuple[BudgetWindow, Decimal, datetime, datetime]] = []
+        if monthly_cap_usd is not None:
+            windows.append(("monthly", monthly_cap_usd, month_start, _next_month(month_start)))
+        if daily_cap_usd is not None:
+            windows.append(("daily", daily_cap_usd, day_start, day_start + timedelta(days=1)))
+        for window, cap, start, end in windows:
+            spent = await self._spent(conn, start, end)
+            if spent + estimate > to_units(cap):
+                raise BudgetRefused(window=window, cap_usd=cap, spent_usd=from_units(spent), estimate_usd=estimate_usd)
+
+    async def settle(self, call_id: str, outcome: LedgerOutcome) -> bool:
+        """Record how a pending call went. False, changing nothing, if it was already settled or never reserved."""
+        args = self._settle_args(call_id, outcome)
+        async with self.connection() as conn:
+            return await conn.execute(_SETTLE_SQL, *args) == 1
+
+    async def record(self, call: LedgerReservation, outcome: LedgerOutcome) -> None:
+        """Reserve without caps and settle, in one step, for a call made without a reservation;
+        a call_id that is already settled keeps its first settlement."""
+        estimate = to_units(call.estimate_usd)
+        args = self._settle_args(call.call_id, outcome)
+        # Under the budget lock too: a capped reservation summing just before this row lands could
+        # otherwise pass its cap together with it.
+        async with self.transaction(lock=Lock.BUDGET) as conn:
+            await self._insert_pending(conn, call, estimate)
+            await conn.execute(_SETTLE_SQL, *args)
+
+    def _batch_statements(self, items: Sequence[tuple[LedgerReservation, LedgerOutcome, bool]]) -> list[tuple[str, Sequence[Any]]]:
+        statements: list[tuple[str, Sequence[Any]]] = []
+        for call, outcome, reserved in items:
+            if not reserved:
+                encoded = (call.call_id, call.tool, call.model_requested, call.caller, to_units(call.estimate_usd), self.dialect.encode_ts(utc(call.created_at)), call.owner)
+                statements.append((_INSERT_PENDING_SQL, encoded))
+            statements.append((_SETTLE_SQL, self._settle_args(call.call_id, outcome)))
+        return statements
+
+    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Run `statements` in one transaction, under the budget lock (a backend may do it in one trip)."""
+        async with self.transaction(lock=Lock.BUDGET) as conn:
+            for sql, args in statements:
+                await conn.execute(sql, *args)
+
+    async def settle_batch(self, items: Sequence[tuple[LedgerReservation, LedgerOutcome, bool]]) -> None:
+        """Write many calls' results in one transaction: settle the reserved ones (`True`), insert and settle
+        the others. Each call still lands once: settling only ever changes a pending row."""
+        await self.write_batch(self._batch_statements(items))
+
+    async def insert_pending_many(self, calls: Sequence[LedgerReservation]) -> None:
+        """Write many calls ahead as 'pending' in one transaction, with no cap to check."""
+        await self.write_batch(
+            [
+                (_INSERT_PENDING_SQL, (c.call_id, c.tool, c.model_requested, c.caller, to_units(c.estimate_usd), self.dialect.encode_ts(utc(c.created_at)), c.owner))
+                for c in calls
+            ]
+        )
+
+    async def set_generation_ids(self, ids: Sequence[tuple[str, str]]) -> None:
+        """Record, in one transaction, the generations that pending calls (call_id, generation_id) started."""
+        await self.write_batch([(_SET_GENERATION_SQL, pair) for pair in ids])
+
+    async def set_cost(self, call_id: str, cost_usd: Decimal, *, source: str) -> None:
+        """Fill in or correct the cost of a call (`source` says where it came from, e.g. 'generation').
+        Raises KeyError for an unknown call_id."""
+        units = to_units(cost_usd)
+        async with self.connection() as conn:
+            changed = await conn.execute("UPDATE ledger SET cost_e10 = $2, cost_source = $3 WHERE call_id = $1", call_id, units, source)
+        if not changed:
+            raise KeyError(call_id)
+
+    async def heartbeat_process(self, owner: str, now: datetime) -> None:
+        """Say that the process `owner` is alive (its pending rows are its own to settle)."""
+        async with self.connection() as conn:
+            await conn.execute(
+                "INSERT INTO processes (owner, heartbeat_at) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                owner,
+                self.dialect.encode_ts(utc(now)),
+            )
+
+    async def settle_orphans(self, *, stale_before: datetime, now: datetime) -> int:
+        """Settle the pending rows of processes that stopped heartbeating before `stale_before` (killed,
+        crashed): one with a generation id as an INTERRUPTED error whose cost the reconciler reads; one
+        without as `unknown` (its estimate keeps counting against the budgets). Returns how many."""
+        stale, at = self.dialect.encode_ts(utc(stale_before)), self.dialect.encode_ts(utc(now))
+        async with self.connection() as conn:
+            return await conn.execute(
+                "UPDATE ledger SET status = CASE WHEN generation_id IS NULL THEN 'unknown' ELSE 'error' END,"
+                " error_code = 'INTERRUPTED', settled_at = $2, next_reconcile_at = $2"
+                " WHERE status = 'pending' AND created_at < $1"
+                " AND (owner IS NULL OR owner NOT IN (SELECT owner FROM processes WHERE heartbeat_at >= $1))",
+                stale,
+                at,
+            )
+
+    async def unreconciled(self, *, now: datetime, limit: int) -> list[LedgerRow]:
+        """Settled calls with a generation id whose cost is still unknown and due to be asked for again,
+        the longest-waiting first."""
+        sql = (
+            f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE {_AWAITING_COST}"
+            " AND (next_reconcile_at IS NULL OR next_reconcile_at <= $1) ORDER BY next_reconcile_at NULLS FIRST, settled_at, call_id LIMIT $2"
+        )
+        async with self.connection() as conn:
+            rows = await conn.fetch(sql, self.dialect.encode_ts(utc(now)), limit)
+        return [self._ledger_row(row) for row in rows]
+
+    async def reconcile_later(self, call_id: str, next_try: Callable[[int], datetime]) -> None:
+        """Count one more failed attempt at a row's cost and put it back in the queue until
+        `next_try(attempts so far)`, so an unreadable row never blocks the rows behind it."""
+        async with self.connection() as conn:
+            rows = await conn.fetch("SELECT reconcile_attempts FROM ledger WHERE call_id = $1", call_id)
+            attempts = (int(rows[0]["reconcile_attempts"]) if rows else 0) + 1
+            await conn.execute(
+                "UPDATE ledger SET reconcile_attempts = $2, next_reconcile_at = $3 WHERE call_id = $1",
+                call_id,
+                attempts,
+                self.dialect.encode_ts(utc(next_try(attempts))),
+            )
+
+    async def give_up_reconciling(self, *, settled_before: datetime) -> int:
+        """Stop asking for the cost of rows settled before `settled_before`: they are marked `unreconciled`
+        (cost_source) and keep counting at their estimate. Returns how many."""
+        async with self.connection() as conn:
+            return await conn.execute(
+                f"UPDATE ledger SET cost_source = 'unreconciled' WHERE {_AWAITING_COST} AND settled_at < $1",
+                self.dialect.encode_ts(utc(settled_before)),
+            )
+
+    async def settle_failed_job(self, call_id: str, *, cost_usd: Decimal, error_code: str) -> None:
+        """A job the upstream accepted and later failed (a video): an error row, at what it was billed."""
+        async with self.connection() as conn:
+            await conn.execute(
+                "UPDATE ledger SET status = 'error', error_code = $2, cost_e10 = $3, cost_source = 'job' WHERE call_id = $1",
+                call_id,
+                error_code,
+                to_units(cost_usd),
+            )
+
+    async def unknown_cost(self, *, start: datetime, end: datetime) -> tuple[int, Decimal]:
+        """Calls created in [start, end) whose cost is not known (still running, waiting to be read, given
+        up on, or lost with a process): how many, and what they may have cost at most."""
+        sql = (
+            "SELECT COUNT(*) AS n, COALESCE(SUM(estimate_e10), 0) AS most FROM ledger"
+            " WHERE cost_e10 IS NULL AND (status IN ('pending', 'unknown') OR generation_id IS NOT NULL) AND created_at >= $1 AND created_at < $2"
+        )
+        async with self.connection() as conn:
+            rows = await conn.fetch(sql, self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end)))
+        return int(rows[0]["n"]), from_units(rows[0]["most"])
+
+    async def ledger(self, *, start: datetime, end: datetime, tool: str | None = None) -> list[LedgerRow]:
+        """Rows created in [start, end), oldest first."""
+        sql = f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE created_at >= $1 AND created_at < $2"
+        args: list[Any] = [self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end))]
+        if tool is not None:
+            sql += " AND tool = $3"
+            args.append(tool)
+        async with self.connection() as conn:
+            rows = await conn.fetch(sql + " ORDER BY created_at, call_id", *args)
+        return [self._ledger_row(row) for row in rows]
+
+    async def usage_rollup(self, *, start: datetime, end: datetime) -> list[UsageBucket]:
+        """Rows created in [start, end), summed per UTC day, tool, model used and provider."""
+        sql = (
+            f"SELECT {self.dialect.utc_day('created_at')} AS day, tool, model_used, provider,"
+            " COUNT(*) AS calls, SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS errors,"
+            " SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,"
+            " SUM(reasoning_tokens) AS reasoning_tokens, SUM(cached_tokens) AS cached_tokens,"
+            " COALESCE(SUM(cost_e10), 0) AS cost_e10"
+            " FROM ledger WHERE created_at >= $1 AND created_at < $2"
+            " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3 NULLS FIRST, 4 NULLS FIRST"
+        )
+        async with self.connection() as conn:
+            rows = await conn.fetch(sql, self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end)))
+        return [
+            UsageBucket(
+                day=row["day"],
+                tool=row["tool"],
+                model_used=row["model_used"],
+                provider=row["provider"],
+                calls=int(row["calls"]),
+                errors=int(row["errors"]),
+                prompt_tokens=int(row["prompt_tokens"]),
+                completion_tokens=int(row["completion_tokens"]),
+                reasoning_tokens=int(row["reasoning_tokens"]),
+                cached_tokens=int(row["cached_tokens"]),
+                cost_usd=from_units(row["cost_e10"]),
+            )
+            for row in rows
+        ]
+
+    async def top_costs(self, *, start: datetime, end: datetime, limit: int) -> list[LedgerRow]:
+        """The `limit` most expensive calls of known cost in [start, end)."""
+        sql = (
+            f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE created_at >= $1 AND created_at < $2 AND cost_e10 IS NOT NULL"
+            " ORDER BY cost_e10 DESC, created_at LIMIT $3"
+        )
+        async with self.connection() as conn:
+            rows = await conn.fetch(sql, self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end)), limit)
+        return [self._ledger_row(row) for row in rows]
+
+    async def spent_usd(self, *, since: datetime) -> Decimal:
+        """Spend since `since`, by the rule `reserve` applies."""
+        async with self.connection() as conn:
+            rows = await conn.fetch(_SPENT_SQL + " AND created_at >= $1", self.dialect.encode_ts(utc(since)))
+        return from_units(rows[0]["spent"])
+
+    async def _spent(self, conn: Connection, start: datetime, end: datetime) -> int:
+        rows = await conn.fetch(
+            _SPENT_SQL + " AND created_at >= $1 AND created_at < $2",
+            self.dialect.encode_ts(start),
+            self.dialect.encode_ts(end),
+        )
+        return int(rows[0]["spent"])
+
+    async def _insert_pending(self, conn: Connection, call: LedgerReservation, estimate: int) -> bool:
+        inserted = await conn.execute(
+            _INSERT_PENDING_SQL,
+            call.call_id,
+            call.tool,
+            call.model_requested,
+            call.caller,
+            estimate,
+            self.dialect.encode_ts(utc(call.created_at)),
+            call.owner,
+        )
+        return inserted == 1
+
+    def _settle_args(self, call_id: str, outcome: LedgerOutcome) -> Sequence[Any]:
+        if outcome.status not in SETTLED_STATUSES:
+            raise ValueError(f"cannot settle a call as {outcome.status!r}")
+        cost = None if outcome.cost_usd is None else to_units(outcome.cost_usd)
+        return (
+            call_id,
+            outcome.status,
+            self.dialect.encode_ts(datetime.now(UTC)),
+            outcome.model_used,
+            outcome.provider,
+            outcome.generation_id,
+            outcome.prompt_tokens,
+            outcome.completion_tokens,
+            outcome.reasoning_tokens,
+            outcome.cached_tokens,
+            cost,
+            None if cost is None else "response",
+            outcome.latency_ms,
+            outcome.error_code,
+        )
+
+    def _ledger_row(self, row: Row) -> LedgerRow:
+        settled_at = row["settled_at"]
+        cost = row["cost_e10"]
+        return LedgerRow(
+            call_id=row["call_id"],
+            tool=row["tool"],
+            model_requested=row["model_requested"],
+            caller=row["caller"],
+            estimate_usd=from_units(row["estimate_e10"]),
+            created_at=self.dialect.decode_ts(row["created_at"]),
+            status=row["status"],
+            settled_at=None if settled_at is None else self.dialect.decode_ts(settled_at),
+            model_used=row["model_used"],
+            provider=row["provider"],
+            generation_id=row["generation_id"],
+            prompt_tokens=row["prompt_tokens"],
+            completion_tokens=row["completion_tokens"],
+            reasoning_tokens=row["reasoning_tokens"],
+            cached_tokens=row["cached_tokens"],
+            cost_usd=None if cost is None else from_units(cost),
+            cost_source=row["cost_source"],
+            latency_ms=row["latency_ms"],
+            error_code=row["error_code"],
+        )

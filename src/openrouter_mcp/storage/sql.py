@@ -1,0 +1,96 @@
+"""What every query module shares: money as integer units, UTC timestamps, the two-method connection and
+the dialect each backend supplies, PostgreSQL's advisory lock keys, and the abstract storage base."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import IntEnum
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+
+
+# Money is stored as an integer count of 1e-10 USD: see the package docstring for why.
+MONEY_SCALE: int = 10**10
+_QUANTUM = Decimal(1).scaleb(-10)
+
+
+def to_units(amount: Decimal) -> int:
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"money must be a Decimal, not {type(amount).__name__}")
+    if not amount.is_finite():
+        raise ValueError(f"money must be finite, not {amount}")
+    return int(amount.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN).scaleb(10))
+
+
+def from_units(units: int | Decimal) -> Decimal:
+    # PostgreSQL's SUM(bigint) is NUMERIC, which asyncpg hands over as a Decimal.
+    return (Decimal(int(units)) / MONEY_SCALE).quantize(_QUANTUM)
+
+
+def utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"datetime must be timezone-aware, got naive {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+class Lock(IntEnum):
+    """PostgreSQL advisory lock keys; on SQLite every write transaction already holds the one write lock."""
+
+    MIGRATIONS = 0x6F726D6370_01
+    BUDGET = 0x6F726D6370_02
+    KV = 0x6F726D6370_03
+
+
+class Connection(Protocol):
+    """Positional parameters are written `$1`, `$2`, ... in every backend's SQL."""
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run one statement; return the number of rows it changed."""
+        ...
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
+
+
+class Dialect(Protocol):
+    name: str
+    timestamp_type: str
+    json_type: str
+
+    def encode_ts(self, moment: datetime) -> Any: ...
+
+    def decode_ts(self, value: Any) -> datetime: ...
+
+    def utc_day(self, column: str) -> str:
+        """An SQL expression giving the 'YYYY-MM-DD' UTC date of a timestamp column."""
+        ...
+
+
+def _month_start(moment: datetime) -> datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(month_start: datetime) -> datetime:
+    return (month_start + timedelta(days=32)).replace(day=1)
+
+
+class SQLBase(ABC):
+    """A database reached through connections and transactions; the query modules build on it."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+
+    @abstractmethod
+    def transaction(self, *, lock: Lock | None = None) -> AbstractAsyncContextManager[Connection]:
+        """A write transaction, committed on clean exit. SQLite takes the database write lock up front
+        (BEGIN IMMEDIATE); PostgreSQL takes `lock`, if given, as a transaction-scoped advisory lock."""
+
+    @abstractmethod
+    def connection(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection in autocommit mode, for single statements."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
