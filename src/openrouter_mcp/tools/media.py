@@ -55,6 +55,7 @@ class SavedMedia(Shape):
     mime_type: str
     size_bytes: int
     format: str
+    note: str | None = Field(None, description="Why save_path was not used as asked")
 
 
 class ImageOutput(Shape):
@@ -108,6 +109,11 @@ def _links(files: list[SavedMedia]) -> list[ResourceLink]:
         ResourceLink(type="resource_link", name=f.path.rsplit("/", 1)[-1], uri=f.uri, mime_type=f.mime_type, size=f.size_bytes, description=f.path)
         for f in files
     ]
+
+
+def _notes(files: list[SavedMedia]) -> str:
+    """The saved files' notes, as lines to end a result's text with."""
+    return "".join(f"\nNote: {f.note}" for f in files if f.note)
 
 
 def _short(args: dict[str, Any]) -> dict[str, Any]:
@@ -252,7 +258,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         ]
         if done.errors:
             lines.append(f"{len(done.errors)} variant(s) failed: {done.errors[0]}")
-        result = ok(out, "\n".join(lines))
+        result = ok(out, "\n".join(lines) + _notes(files))
         if done.preview is not None:
             data, mime = done.preview
             result.content.append(ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type=mime))
@@ -282,7 +288,7 @@ def register(server: MCPServer[Any], app: App) -> None:
             cost_usd=float(done.cost_usd or 0),
             generation_id=done.generation_id,
         )
-        result = ok(out, f"Saved {saved.path} ({saved.mime_type}, {saved.size_bytes} bytes; {done.model}, ${out.cost_usd:.6f}).")
+        result = ok(out, f"Saved {saved.path} ({saved.mime_type}, {saved.size_bytes} bytes; {done.model}, ${out.cost_usd:.6f})." + _notes([saved]))
         result.content.extend(_links([saved]))
         return result
 
@@ -297,6 +303,7 @@ def register(server: MCPServer[Any], app: App) -> None:
             generation_id=outcome.generation_id,
         )
         text = f"Video {outcome.video_id} {outcome.status}: " + ", ".join(f"{f.path} ({f.size_bytes} bytes)" for f in files) + f" · ${out.cost_usd:.6f}"
+        text += _notes(files)
         result = ok(out, text)
         result.content.extend(_links(files))
         return result
@@ -354,10 +361,12 @@ def register(server: MCPServer[Any], app: App) -> None:
     ) -> Annotated[CallToolResult, VideoOutput]:
         return await follow(video_id.strip(), save_path, wait_for(wait_seconds, 0.0), ctx)
 
-    # Saved outputs as resources: one template per extension, so each carries its MIME type.
+    # Saved outputs as resources: one template per extension, so each carries its MIME type. A save_path's
+    # own extension is kept when it fits the bytes (cat.jpeg), so the other spellings are served too.
     for fmt in FORMATS:
         if fmt.medium != "document":
-            register_output_resource(server, app, fmt.ext, fmt.mime)
+            for ext in (fmt.ext, *fmt.aliases):
+                register_output_resource(server, app, ext, fmt.mime)
 
 
 def register_output_resource(server: MCPServer[Any], app: App, ext: str, mime: str) -> None:

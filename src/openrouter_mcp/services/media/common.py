@@ -117,4 +117,5 @@ async def load_image(app: App, source: str, field: str, max_dimension: int | Non
 
 
 def saved_dict(saved: SavedFile) -> dict[str, Any]:
-    return {"path": str(saved.path), "uri": saved.uri, "mime_type": saved.mime, "size_bytes": saved.size_bytes, "format": saved.format}
+    out = {"path": str(saved.path), "uri": saved.uri, "mime_type": saved.mime, "size_bytes": saved.size_bytes, "format": saved.format}
+    return out if saved.note is None else {**out, "note": saved.note}

@@ -22,7 +22,7 @@ from ..tokens import estimate_text_tokens
 from .common import Report, _no_report, _payload, content_part, load_image, pick_model
 from .formats import BY_NAME, SNIFF_BYTES, Format, sniff
 from .inputs import load
-from .output import SavedFile, check_save_path, write
+from .output import SavedFile, billed_text, check_save_path, write
 
 if TYPE_CHECKING:
     from ...app import App
@@ -77,7 +77,7 @@ async def generate_images(
     whole("n", n, 1, 8)
     if image_size is not None and image_size not in IMAGE_SIZES:
         raise invalid("image_size", f"{image_size!r} is not a size", f"Use one of {', '.join(IMAGE_SIZES)}")
-    check_save_path(save_path, app.settings)
+    check_save_path(save_path, app.settings, medium="image", count=n)
     parts: list[dict[str, Any]] = [{"type": "text", "text": prompt}]
     for i, source in enumerate(input_images or []):
         inp, _ = await load_image(app, source, f"input_images[{i}]")
@@ -115,6 +115,7 @@ async def generate_images(
     if not results:
         raise failures[0]
     files: list[SavedFile] = []
+    unsaved: list[ToolFailure] = []
     preview: tuple[bytes, str] | None = None
     index = 0
     for result in results:
@@ -133,12 +134,21 @@ async def generate_images(
             data, fmt = got.data, got.format
             index += 1
             numbered = index if n > 1 or len(result.images) > 1 else None
-            saved = await asyncio.to_thread(write, app.settings, data, medium="image", fmt=fmt, save_path=save_path, prompt=prompt, index=numbered)
+            billed = billed_text(result.cost_usd, result.generation_id)
+            try:
+                saved = await asyncio.to_thread(
+                    write, app.settings, data, medium="image", fmt=fmt, save_path=save_path, prompt=prompt, index=numbered, billed=billed
+                )
+            except ToolFailure as failure:  # not even a fallback name: the error says where the bytes are
+                unsaved.append(failure)
+                continue
             files.append(saved)
             if preview is None:
                 from .images import preview as make_preview
 
                 preview = await asyncio.to_thread(make_preview, data, fmt, app.settings.media.preview_max_bytes)
+    if unsaved and not files:
+        raise unsaved[0] if len(unsaved) == 1 else ToolFailure(unsaved[0].code, " ".join(f.message for f in unsaved), retryable=False)
     if not files:
         raise ToolFailure(
             ErrorCode.UPSTREAM_ERROR,
@@ -146,7 +156,7 @@ async def generate_images(
             retryable=True,
             generation_id=results[0].generation_id,
         )
-    return GeneratedImages(model=info.id, files=files, results=results, errors=[f.message for f in failures], preview=preview)
+    return GeneratedImages(model=info.id, files=files, results=results, errors=[f.message for f in (*failures, *unsaved)], preview=preview)
 
 
 # ---------- audio ----------
@@ -202,7 +212,7 @@ async def generate_audio(
     through chat with audio output. The saved file's format is read from the bytes."""
     if not prompt.strip():
         raise invalid("prompt", "is empty", "Write the text to speak")
-    check_save_path(save_path, app.settings)
+    check_save_path(save_path, app.settings, medium="audio")
     info = await pick_model(app, "generate_audio", model, needs_output=("speech", "audio"))
     voices = [str(v) for v in info.raw.get("supported_voices") or []]
     if voice is not None and voices and voice not in voices:
@@ -228,7 +238,8 @@ async def generate_audio(
             ErrorCode.UPSTREAM_ERROR, f"{info.id} answered without audio. Try again or pick another model.", retryable=True, generation_id=result.generation_id
         )
     data, file_fmt = audio_file(base64.b64decode("".join(result.audio_data)), raw_pcm=body["audio"]["format"] == "pcm16")
-    saved = await asyncio.to_thread(write, app.settings, data, medium="audio", fmt=file_fmt, save_path=save_path, prompt=prompt)
+    billed = billed_text(result.cost_usd, result.generation_id)
+    saved = await asyncio.to_thread(write, app.settings, data, medium="audio", fmt=file_fmt, save_path=save_path, prompt=prompt, billed=billed)
     return GeneratedAudio(info.id, saved, result.generation_id, result.cost_usd, result.audio_transcript or None, result)
 
 
@@ -251,5 +262,6 @@ async def _speech(app: App, info: ModelInfo, prompt: str, voice: str, fmt: str, 
                 cost = cost_from_wire((await account.generation(app.gateway, speech.generation_id)).get("total_cost")) or Decimal(0)
         call.succeeded(model_used=info.id, provider=None, generation_id=speech.generation_id, cost_usd=cost)
     data, file_fmt = audio_file(speech.data, raw_pcm=body["response_format"] == "pcm", content_type=speech.content_type)
-    saved = await asyncio.to_thread(write, app.settings, data, medium="audio", fmt=file_fmt, save_path=save_path, prompt=prompt)
+    billed = billed_text(cost, speech.generation_id)
+    saved = await asyncio.to_thread(write, app.settings, data, medium="audio", fmt=file_fmt, save_path=save_path, prompt=prompt, billed=billed)
     return GeneratedAudio(info.id, saved, speech.generation_id, cost, None, None)
