@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import PROVIDER_SORTS, QUANTIZATIONS, Settings
 from ..errors import ErrorCode, ToolFailure, invalid
-from ..upstream import ChatResult, ProgressFn
+from ..upstream import ChatResult, ProgressFn, StartFn
 from .checks import flag, names, number, whole
 from .checks import model_id as check_model_id
 from .pricing import estimate_chat_usd
@@ -277,17 +277,25 @@ async def run_chat(
     upload: StreamedBody | None = None,
     retry_rate_limited: bool = True,
     extra_prompt_tokens: int = 0,
+    on_start: StartFn | None = None,
 ) -> ChatResult:
     """One paid chat completion, the way every tool makes one: the model ids are checked against the
     catalog (a typo costs nothing and gets suggestions), the worst case is checked against the per-call
     cap and the budgets, and the call lands in the ledger exactly once. With `upload` (a large file
     streamed from disk), `body` is the same request with the file left out, for the checks;
-    `extra_prompt_tokens` is what a long media part adds to the estimate over the usual allowance."""
+    `extra_prompt_tokens` is what a long media part adds to the estimate over the usual allowance;
+    `on_start` hears the generation id too, once OpenRouter names it (from then on the call may bill)."""
     for model_id in [body["model"], *(body.get("models") or [])]:
         await app.catalog.require(model_id)
     estimate = await estimate_chat_usd(app, body, extra_prompt_tokens=extra_prompt_tokens)
     async with app.ledger.paid_call(tool=tool, model=body["model"], estimate_usd=estimate, max_cost_usd=max_cost_usd) as call:
-        result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=call.started, retry_rate_limited=retry_rate_limited)
+
+        def started(generation_id: str) -> None:
+            call.started(generation_id)
+            if on_start is not None:
+                on_start(generation_id)
+
+        result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=call.started if on_start is None else started, retry_rate_limited=retry_rate_limited)
         call.succeeded(
             model_used=result.model,
             provider=result.provider,

@@ -328,6 +328,8 @@ class _Events:
         if (error := error_object(chunk)) is not None:
             failure = failure_from_error(200, error, secret=self.secret)
             failure.details = {**(failure.details or {}), "partial_text": "".join(self.content)[:2000]}
+            if isinstance(usage := chunk.get("usage"), dict) and usage.get("cost") is not None:
+                failure.details["cost_usd"] = usage["cost"]  # what the failed generation was billed, as sent
             failure.generation_id = chunk.get("id") or result.generation_id
             raise failure
         if gen_id := chunk.get("id"):

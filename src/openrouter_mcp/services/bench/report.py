@@ -9,6 +9,7 @@ import io
 import json
 import math
 import os
+import secrets
 from decimal import Decimal
 from html import escape
 from pathlib import Path
@@ -101,7 +102,9 @@ def _describe(record: dict[str, Any]) -> list[tuple[str, str]]:
         ("Weights", weights),
         (
             "Cost",
-            f"{money(record['cost_usd'])} in {record['calls']} calls (jury {money(record['judge_cost_usd'])}); worst case estimated up front {money(record['estimate_usd'])}",
+            f"{money(record['cost_usd'])} in {record['calls']} calls (jury {money(record['judge_cost_usd'])}; failed calls {money(record.get('wasted_usd') or '0')}"
+            + (f"; {record['unknown_cost_calls']} of unknown cost" if record.get("unknown_cost_calls") else "")
+            + f"); worst case estimated up front {money(record['estimate_usd'])}",
         ),
         (PARETO_LABEL, _pareto(record)),
     ]
@@ -340,12 +343,16 @@ def read_report(rel: str, output_dir: Path) -> str:
 
 
 def write_file(path: Path, text: str) -> int:
-    """Write atomically (a reader never sees half a report); returns the size in bytes."""
+    """Write atomically (a reader never sees half a report); returns the size in bytes. The temporary
+    file's name is short whatever the report's, so a name that fits is never refused for it."""
     data = text.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".report-{secrets.token_hex(4)}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return len(data)
 
 
@@ -355,13 +362,22 @@ async def export(app: App, benchmark_id: Any, fmt: str, save_path: str | None) -
 
     if fmt not in FORMATS:
         raise invalid("format", f"{fmt!r} is not a report format", f"Use one of {', '.join(FORMATS)}")
+    from ..media.output import check_path, output_limits
+
     record, samples = await load(app, benchmark_id)
     ext = FORMATS[fmt]
     path = inside(app.settings.output_dir, save_path or f"benchmarks/{record['id']}.{ext}", "save_path")
+    limits = output_limits(app.settings)
+    check_path(path, "save_path", limits)  # a name too long is refused before it is looked up
     if path.is_dir():
         raise invalid("save_path", f"{save_path!r} is a folder", f"Name a file in it, e.g. {record['id']}.{ext}")
     if path.suffix.lower() != f".{ext}":
         # The extension says what the file is (and which report resource serves it).
         path = path.with_name(f"{path.stem if path.suffix else path.name}.{ext}")
-    size = write_file(path, render(record, samples, fmt))
+        check_path(path, "save_path", limits)
+    text = render(record, samples, fmt)
+    try:
+        size = write_file(path, text)
+    except OSError as exc:  # a race or a permission: the run is stored, so exporting again loses nothing
+        raise invalid("save_path", f"{path} could not be written ({exc.strerror or type(exc).__name__})", "Pick another save_path, or leave it out") from None
     return path, size, record

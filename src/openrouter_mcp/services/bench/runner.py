@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...config import Settings
 from ...errors import ErrorCode, ToolFailure, invalid
+from ..billing import carried_cost, generation_costs
 from ..chat import build_request, run_chat
 from ..checks import number, whole
 from ..collective import JuryPlan, ValidationResult, check_models, jury_requests, plan_jury, validate
@@ -290,7 +291,14 @@ async def check_budgets(app: App, plan: Plan) -> None:
 def sample_from(model: str, prompt: BenchPrompt, run: int, outcome: ChatResult | ToolFailure) -> Sample:
     if isinstance(outcome, ToolFailure):
         return Sample(
-            model=model, prompt_id=prompt.id, run=run, ok=False, error_code=outcome.code.value, error=outcome.message[:300], generation_id=outcome.generation_id
+            model=model,
+            prompt_id=prompt.id,
+            run=run,
+            ok=False,
+            error_code=outcome.code.value,
+            error=outcome.message[:300],
+            cost_usd=carried_cost(outcome),
+            generation_id=outcome.generation_id,
         )
     r = outcome
     tokens_per_s = None
@@ -339,16 +347,20 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
     gate = asyncio.Semaphore(cfg.concurrency)
     total = len(plan.warmups) + len(plan.measured) + plan.judge_calls
     done = 0
-    judge_cost = Decimal(0)
+    judge_cost = judge_wasted = Decimal(0)
+    judge_unknown = 0
     warmup_cost: dict[str, Decimal] = dict.fromkeys(cfg.models, Decimal(0))
     replies: dict[tuple[str, str, int], str] = {}
 
     async def call(body: dict[str, Any], label: str) -> ChatResult | ToolFailure:
         nonlocal done
         async with gate:
+            named: list[str] = []
             try:
-                outcome: ChatResult | ToolFailure = await run_chat(app, body, tool=TOOL)
+                outcome: ChatResult | ToolFailure = await run_chat(app, body, tool=TOOL, on_start=named.append)
             except ToolFailure as failure:
+                # Failed after OpenRouter named the generation: it may be billed (looked up below).
+                failure.generation_id = failure.generation_id or next(iter(named), None)
                 outcome = failure
         done += 1
         if on_progress is not None:
@@ -356,9 +368,6 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
         return outcome
 
     warm = await asyncio.gather(*(call(body, f"warm-up {m}") for m, _, body in plan.warmups))
-    for (m, _, _), outcome in zip(plan.warmups, warm, strict=True):
-        if not isinstance(outcome, ToolFailure) and outcome.cost_usd is not None:
-            warmup_cost[m] += outcome.cost_usd
 
     async def measure(m: str, p: BenchPrompt, run: int, body: dict[str, Any]) -> Sample:
         outcome = await call(body, f"{m} · {p.id} · run {run}")
@@ -368,6 +377,14 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
 
     samples = list(await asyncio.gather(*(measure(*item) for item in plan.measured)))
     by_prompt = {p.id: p for p in cfg.prompts}
+    # (model, answered, generation, cost) of each warm-up call: a failed one may have been billed too.
+    warm_bills = [
+        (m, False, o.generation_id, carried_cost(o)) if isinstance(o, ToolFailure) else (m, True, o.generation_id, o.cost_usd)
+        for (m, _, _), o in zip(plan.warmups, warm, strict=True)
+    ]
+    # The costs no reply carried, from OpenRouter's records (a bounded wait), while the jury sits.
+    unpriced = [g for _, _, g, c in warm_bills if c is None and g] + [s.generation_id for s in samples if s.cost_usd is None and s.generation_id]
+    lookup = asyncio.ensure_future(generation_costs(app.gateway, unpriced))
 
     judge_errors = 0
     juries = [
@@ -379,12 +396,16 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
     total -= plan.judge_calls - sum(len(jury.judges) for _, jury in juries)
 
     async def grade(s: Sample, jury: JuryPlan) -> None:
-        nonlocal done, judge_errors, judge_cost
+        nonlocal done, judge_errors, judge_cost, judge_wasted, judge_unknown
         async with gate:
             try:
                 verdict: ValidationResult | None = await validate(app, jury, tool=TOOL)
-            except ToolFailure:
+            except ToolFailure as failure:
                 verdict = None
+                spent = failure.details or {}  # every judge failed: what they were billed bought nothing
+                lost = Decimal(repr(float(spent.get("wasted_usd") or 0.0)))
+                judge_cost, judge_wasted = judge_cost + lost, judge_wasted + lost
+                judge_unknown += int(spent.get("unknown_cost_calls") or 0)
         done += len(jury.judges)
         if on_progress is not None:
             await on_progress(done, total, f"jury on {s.model} · {s.prompt_id} · run {s.run}")
@@ -393,6 +414,8 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
             return
         # The float carries the exact sum: a few cents at 9 decimal places are well within its 15 digits.
         judge_cost += Decimal(repr(verdict.cost_usd))
+        judge_wasted += Decimal(repr(verdict.wasted_usd))
+        judge_unknown += verdict.unknown_cost_calls
         judge_errors += len(verdict.failures)
         by_judge: dict[str, list[float]] = {}
         for criterion in verdict.scores:
@@ -402,7 +425,22 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
         if verdict.overall_score is not None:
             s.checks["judge"] = _grade(verdict.overall_score)
 
-    await asyncio.gather(*(grade(s, jury) for s, jury in juries))
+    try:
+        await asyncio.gather(*(grade(s, jury) for s, jury in juries))
+        costs = await lookup
+    finally:
+        lookup.cancel()
+    wasted, unknown = judge_wasted, judge_unknown
+    for m, answered, gen, cost in warm_bills:
+        cost = cost if cost is not None else costs.get(gen or "")
+        unknown += cost is None and gen is not None
+        warmup_cost[m] += cost or Decimal(0)
+        wasted += Decimal(0) if answered else cost or Decimal(0)
+    for s in samples:
+        if s.cost_usd is None and s.generation_id:
+            s.cost_usd = costs.get(s.generation_id)
+            unknown += s.cost_usd is None
+        wasted += Decimal(0) if s.ok else s.cost_usd or Decimal(0)
 
     scored = any(p.checks for p in cfg.prompts)
     summaries = [summarize(m, [s for s in samples if s.model == m], scored=scored, extra_cost_usd=warmup_cost[m]) for m in cfg.models]
@@ -415,6 +453,8 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
         "config": cfg.to_dict(),
         "estimate_usd": fixed(plan.estimate_usd),
         "cost_usd": fixed(models_cost + judge_cost),
+        "wasted_usd": fixed(wasted),
+        "unknown_cost_calls": unknown,
         "judge_cost_usd": fixed(judge_cost),
         "judge_errors": judge_errors,
         "calls": done,

@@ -1,6 +1,7 @@
 """Asking several models (or samples of one) at once: the run's limits and worst-case check against
 `max_cost_usd` and the budgets before anything is sent, concurrent calls through `run_chat` (ledgered once)
-each with its own time-out, progress and early stop, and the usage and cost totals every result ends with."""
+each with its own time-out, progress and early stop, and the usage and cost totals every result ends with:
+everything billed, calls that failed after billing included (see `services.billing`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pydantic import Field
 
 from ...errors import RETRYABLE, ErrorCode, ToolFailure, invalid
 from ...shapes import Shape
+from ..billing import COST_WAIT_S, carried_cost, generation_costs
 from ..chat import build_request, run_chat
 from ..checks import model_id as check_model_id
 from ..checks import number, whole
@@ -68,8 +70,9 @@ class Usage(Shape):
 
 class RunTotals(Shape):
     usage: Usage = Usage()
-    cost_usd: float = Field(0.0, description="USD of every upstream call this tool made (known costs).")
-    cost_complete: bool = Field(True, description="False when a call was cut off mid-reply: its cost reaches the ledger later.")
+    cost_usd: float = Field(0.0, description="USD billed for every upstream call this tool made, failed ones included.")
+    wasted_usd: float = Field(0.0, description="Part of cost_usd billed for calls that failed or were cut off: it bought no answer.")
+    unknown_cost_calls: int = Field(0, description="Calls that may have been billed but whose cost OpenRouter had not reported yet: not in cost_usd.")
     estimate_usd: float = Field(0.0, description="The worst case checked against max_cost_usd before starting.")
     wall_time_ms: float = 0.0
     warnings: list[str] = Field(default_factory=list)
@@ -98,6 +101,11 @@ class Outcome:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     failure: ToolFailure | None = None
+    generation_id: str | None = None
+
+    def named(self, generation_id: str) -> None:
+        """OpenRouter named the call's generation: from now on it may be billed, whatever happens next."""
+        self.generation_id = self.generation_id or generation_id
 
     def view(self, *, text_chars: int = TEXT_CHARS) -> ModelAnswer:
         return ModelAnswer(
@@ -131,6 +139,7 @@ class Run:
     outcomes: list[Outcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    cost_wait_s: float = COST_WAIT_S  # what is left of the run's wait for OpenRouter to record failed generations
     semaphore: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -145,12 +154,12 @@ class Run:
         ok = [o for o in self.outcomes if o.status == "ok"]
         prompt = sum(o.prompt_tokens for o in self.outcomes)
         completion = sum(o.completion_tokens for o in self.outcomes)
-        known = sum((o.cost_usd for o in self.outcomes if o.cost_usd is not None), Decimal(0))
-        unknown = any(o.status == "stopped_early" for o in self.outcomes)
+        known, wasted, unknown = billed(self.outcomes)
         return {
             "usage": Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion, calls=len(ok)),
             "cost_usd": float(known),
-            "cost_complete": not unknown,
+            "wasted_usd": float(wasted),
+            "unknown_cost_calls": unknown,
             "estimate_usd": float(estimate),
             "wall_time_ms": round((time.perf_counter() - self.started) * 1000, 1),
             "warnings": list(self.warnings),
@@ -180,7 +189,7 @@ async def fan_out(
             started = loop.time()
             try:
                 async with asyncio.timeout(run.timeout_s):
-                    result = await run_chat(run.app, out.planned.body, tool=run.tool)
+                    result = await run_chat(run.app, out.planned.body, tool=run.tool, on_start=out.named)
             except TimeoutError:
                 out.status = "timeout"
                 out.failure = ToolFailure(
@@ -188,8 +197,10 @@ async def fan_out(
                 )
             except ToolFailure as failure:
                 out.status, out.failure = "failed", failure
+                out.generation_id = failure.generation_id or out.generation_id
+                out.cost_usd = carried_cost(failure)
             else:
-                out.status, out.text = "ok", result.content
+                out.status, out.text, out.generation_id = "ok", result.content, result.generation_id or out.generation_id
                 out.cost_usd, out.prompt_tokens, out.completion_tokens = result.cost_usd, result.prompt_tokens, result.completion_tokens
                 out.key = extract_key(result.content) if extract_key is not None else None
             finally:
@@ -221,7 +232,38 @@ async def fan_out(
     for task in tasks:
         if not task.cancelled() and (exc := task.exception()) is not None:
             raise exc
+    await settle_costs(run, outcomes)
     return outcomes
+
+
+CUT_OFF = ("timeout", "stopped_early")  # calls this server left mid-generation
+
+
+async def settle_costs(run: Run, outcomes: Sequence[Outcome]) -> None:
+    """Fill in what the calls whose cost no reply carried were billed (a failure, a time-out, an early
+    stop after OpenRouter named the generation) from OpenRouter's records. A call that ended upstream is
+    asked for again within what is left of the run's bounded wait; a call this server cut off is recorded
+    only once OpenRouter notices, so it is asked once, and the run does not wait for it (a time-out or an
+    early stop is there to save time). A cost still unknown stays None, counted in `unknown_cost_calls`."""
+    pending = [o for o in outcomes if o.cost_usd is None and o.generation_id]
+    if not pending:
+        return
+    ended = [o.generation_id for o in pending if o.generation_id and o.status not in CUT_OFF]
+    cut = [o.generation_id for o in pending if o.generation_id and o.status in CUT_OFF]
+    started = time.perf_counter()
+    gateway = run.app.gateway
+    costs, quick = await asyncio.gather(generation_costs(gateway, ended, wait_s=max(0.0, run.cost_wait_s)), generation_costs(gateway, cut, wait_s=0))
+    run.cost_wait_s -= time.perf_counter() - started
+    costs.update(quick)
+    for o in pending:
+        o.cost_usd = costs.get(o.generation_id or "")
+
+
+def billed(outcomes: Sequence[Outcome]) -> tuple[Decimal, Decimal, int]:
+    """(everything billed, the part billed for calls that gave no answer, calls of unknown cost)."""
+    known = sum((o.cost_usd for o in outcomes if o.cost_usd is not None), Decimal(0))
+    wasted = sum((o.cost_usd for o in outcomes if o.cost_usd is not None and o.status != "ok"), Decimal(0))
+    return known, wasted, sum(1 for o in outcomes if o.cost_usd is None and o.generation_id)
 
 
 async def wait_all(tasks: Sequence[asyncio.Task[Any]]) -> None:
@@ -250,11 +292,12 @@ def all_failed(outcomes: Sequence[Outcome], what: str) -> ToolFailure:
     codes = {f.code for f in failures}
     code = ErrorCode(codes.pop()) if len(codes) == 1 else ErrorCode.UPSTREAM_ERROR
     listed = "; ".join(f"{f.model}: {f.code} ({f.message[:160]})" for f in failures[:8])
+    _, wasted, unknown = billed(outcomes)
     return ToolFailure(
         code,
-        f"{what}: every call failed. {listed}",
+        f"{what}: every call failed. {listed}" + (f" They were billed ${wasted:f}." if wasted else ""),
         retryable=any(f.code in RETRYABLE for f in failures),
-        details={"failures": [f.model_dump() for f in failures]},
+        details={"failures": [f.model_dump() for f in failures], "wasted_usd": float(wasted), "unknown_cost_calls": unknown},
     )
 
 
