@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--by", choices=("model", "tool", "provider", "day"), default="model", help="group rows by (default model)")
     usage.add_argument("--json", action="store_true", help="print the full statistics as JSON")
     usage.add_argument("--plot", metavar="FILE.png", help="also write a bar chart of cost to this PNG file")
+    usage.add_argument("--simulate", action="store_true", help="the simulator's own ledger (under <home>/simulated) instead of the real one")
     usage.set_defaults(func=cmd_usage)
     from .bench import add_arguments as add_bench_arguments
 

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..config import ConfigError, Settings, load_settings
+from ..config import SIMULATED_DIR, ConfigError, Settings, load_settings
 from ..errors import ToolFailure
 
 
@@ -28,6 +28,14 @@ def _writable(path: Path) -> str | None:
     return None
 
 
+def state_line(settings: Settings) -> str:
+    """Where this configuration keeps its state, and where the other mode keeps its own."""
+    where = f"ledger, jobs and benchmarks in the database above, media and reports in the output dir, catalog cache in {settings.home / 'cache'}"
+    if settings.real_home is not None:
+        return f"simulated, sealed off: {where}; the real ones (home {settings.real_home}) are never touched"
+    return f"{where}; --simulate keeps its own under {settings.home / SIMULATED_DIR}"
+
+
 async def run_doctor(*, simulate: bool) -> int:
     try:
         settings: Settings = load_settings(simulate=simulate)
@@ -43,11 +51,14 @@ async def run_doctor(*, simulate: bool) -> int:
     _line(True, "settings", f"valid; default model {settings.default_model}; toolsets {','.join(settings.toolsets)}")
     if settings.api_key:
         _line(True, "api key", f"set ({settings.api_key.masked()})")
-    for label, folder in (("home", settings.home), ("input dir", settings.input_dir), ("output dir", settings.output_dir)):
+    own = " (the simulator's own)" if settings.real_home is not None else ""
+    folders = (("home", settings.home, own), ("input dir", settings.input_dir, ""), ("output dir", settings.output_dir, own))
+    for label, folder, note in folders:
         why = _writable(folder)
         problems += why is not None
-        _line(why is None, label, f"{folder}" + (f": {why}; set another folder in the environment" if why else ""))
-    _line(True, "database", settings.database_url.split("@")[-1] if "@" in settings.database_url else settings.database_url)
+        _line(why is None, label, f"{folder}" + (f": {why}; set another folder in the environment" if why else note))
+    _line(True, "database", (settings.database_url.split("@")[-1] if "@" in settings.database_url else settings.database_url) + own)
+    _line(True, "state", state_line(settings))
 
     from ..upstream import Gateway
 

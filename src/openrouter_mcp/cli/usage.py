@@ -1,5 +1,5 @@
 """`openrouter-mcp usage`: the local ledger as a table with a small bar chart in the terminal, as JSON,
-or as a PNG chart (`--plot`)."""
+or as a PNG chart (`--plot`); with `--simulate`, the simulator's own ledger under `<home>/simulated/`."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def plot(stats: dict[str, Any], by: str, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_or_exit(require_key=False)
+    settings = settings_or_exit(require_key=False, simulate=args.simulate)
     return report(settings, days=args.days, by=args.by, as_json=args.json, plot_path=args.plot)
 
 
