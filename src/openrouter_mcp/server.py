@@ -16,17 +16,22 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, Icon, ToolAnnotations
+from mcp_types import CallToolResult, Icon, TextContent, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
 from . import __version__
 from .app import App
+from .argcheck import NumberGuard
 from .config import Settings
 from .core.results import failed
 from .errors import ErrorCode, ToolFailure
 from .services.ledger.caller import CALLER
 
 log = logging.getLogger("openrouter_mcp")
+
+# After start-up, the database is opened in the background this much later (so the first tools/list
+# never waits for it), and what a stopped process left behind is settled.
+STARTUP_SETTLE_DELAY_S = 2.0
 
 _Fn = typing.TypeVar("_Fn", bound=Callable[..., Any])
 
@@ -66,13 +71,17 @@ def validation_failure(exc: ValidationError) -> ToolFailure:
 
 def compact_schema(node: Any, *, optional_null: bool) -> Any:
     """The same JSON schema in fewer bytes, because every client puts tools/list into the model's context:
-    no pydantic titles, no `default: null`, and `anyOf [X, null]` folded (inputs: an omitted argument
-    already means null; outputs: `type: [X, "null"]`)."""
+    no pydantic titles, no `default: null`, no `additionalProperties: true` (what JSON Schema assumes), and
+    `anyOf [X, null]` folded (inputs: an omitted argument already means null; outputs: `type: [X, "null"]`)."""
     if isinstance(node, list):
         return [compact_schema(x, optional_null=optional_null) for x in node]
     if not isinstance(node, dict):
         return node
-    out = {k: compact_schema(v, optional_null=optional_null) for k, v in node.items() if k != "title" and not (k == "default" and v is None)}
+    out = {
+        k: compact_schema(v, optional_null=optional_null)
+        for k, v in node.items()
+        if k != "title" and not (k == "default" and v is None) and not (k == "additionalProperties" and v is True)
+    }
     if "properties" in node and isinstance(node["properties"], dict):
         out["properties"] = {k: compact_schema(v, optional_null=optional_null) for k, v in node["properties"].items()}
     variants = out.get("anyOf")
@@ -89,6 +98,10 @@ def compact_schema(node: Any, *, optional_null: bool) -> Any:
                 out["anyOf"] = variants
         elif optional_null:
             out["anyOf"] = rest
+    variants = out.get("anyOf")
+    if optional_null and isinstance(variants, list) and all(isinstance(v, dict) and set(v) == {"type"} and isinstance(v["type"], str) for v in variants):
+        del out["anyOf"]  # inputs: `anyOf [{type: X}, {type: Y}]` is `type: [X, Y]`
+        out = {"type": [v["type"] for v in variants], **out}
     return out
 
 
@@ -195,8 +208,26 @@ def caller_of(context: Any) -> str | None:
     return (name or peer or None) and str(name or peer)[:200]
 
 
+def number_guard(tool: Any) -> NumberGuard:
+    """The numbers check of a registered tool, read from its input schema; the top-level arguments the SDK
+    reads as JSON when they come as a string are those not typed plain `str` (as `pre_parse_json` decides)."""
+    fields = tool.fn_metadata.arg_model.model_fields
+    reparsed = {key for name, f in fields.items() if f.annotation is not str for key in (name, f.alias) if key}
+    return NumberGuard(tool.parameters, reparsed)
+
+
 class OpenRouterMCP(MCPServer[Any]):
     _listed: list[Any] | None = None
+    _guards: dict[str, NumberGuard] | None = None
+
+    def _guard(self, name: str) -> NumberGuard | None:
+        """The tool's numbers check, built at registration (or at its first call, for a tool added otherwise)."""
+        if self._guards is None:
+            self._guards = {}
+        guard = self._guards.get(name)
+        if guard is None and (tool := self._tool_manager.get_tool(name)) is not None:
+            guard = self._guards[name] = number_guard(tool)
+        return guard
 
     def tool(
         self,
@@ -221,6 +252,7 @@ class OpenRouterMCP(MCPServer[Any]):
                 fn, name=name, title=title, description=description, annotations=annotations, icons=icons, meta=meta, structured_output=False
             )
             tool.fn_metadata.output_model, tool.fn_metadata.output_schema = model, outline_of(model)
+            self._guard(tool.name)
             return fn
 
         return decorator
@@ -235,6 +267,10 @@ class OpenRouterMCP(MCPServer[Any]):
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         CALLER.set(caller_of(context) if context is not None else None)
+        # Numbers are numbers: refused here, before pydantic's lax mode reads "1.5" or true as one.
+        guard = self._guard(name)
+        if guard is not None and (failure := guard.check(arguments)) is not None:
+            return failed(failure)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -250,17 +286,45 @@ class OpenRouterMCP(MCPServer[Any]):
             return failed(ToolFailure(ErrorCode.INTERNAL, f"{name} failed unexpectedly; the server log has the details. Please report it."))
 
 
+# How a result of a server on the simulator (`serve --simulate`, `demo`) says so: in `_meta` for programs
+# and at the start of the text for people. The structured output (and so every output schema) is unchanged.
+SIMULATED_META_KEY = "openrouter-mcp/simulated"
+SIMULATED_PREFIX = "[simulated] "
+
+
+def mark_simulated(result: Any) -> Any:
+    """The same tool result (success or error), marked as produced by the simulator."""
+    if not isinstance(result, CallToolResult):
+        return result
+    content = list(result.content)
+    for i, item in enumerate(content):
+        if isinstance(item, TextContent):
+            content[i] = item.model_copy(update={"text": SIMULATED_PREFIX + item.text})
+            break
+    else:
+        content.insert(0, TextContent(type="text", text=SIMULATED_PREFIX.strip()))
+    return result.model_copy(update={"content": content, "meta": {**(result.meta or {}), SIMULATED_META_KEY: True}})
+
+
+class SimulatedOpenRouterMCP(OpenRouterMCP):
+    """The server on the built-in simulator: every tool result it returns is marked as simulated."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
+        return mark_simulated(await super().call_tool(name, arguments, context))
+
+
 def build_server(settings: Settings, app: App | None = None) -> tuple[OpenRouterMCP, App]:
     app = app or App(settings)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[None]:
+        app.settle_soon(STARTUP_SETTLE_DELAY_S)
         try:
             yield None
         finally:
             await app.aclose()
 
-    server = OpenRouterMCP(
+    server = (SimulatedOpenRouterMCP if settings.simulate else OpenRouterMCP)(
         name="openrouter-mcp",
         title="OpenRouter",
         version=__version__,

@@ -78,8 +78,10 @@ class BenchOutput(Shape):
     judge_cost_usd: float
     judge_errors: int
     usage: Usage
-    cost_usd: float
+    cost_usd: float = Field(description="Everything billed, failed calls included.")
     cost_usd_exact: str
+    wasted_usd: float = Field(0.0, description="Part of cost_usd billed for calls that failed: it bought no answer.")
+    unknown_cost_calls: int = Field(0, description="Calls that may have been billed but whose cost OpenRouter had not reported yet: not in cost_usd.")
 
 
 class HistoryItem(Shape):
@@ -136,12 +138,19 @@ def bench_output(record: dict[str, Any]) -> BenchOutput:
         ),
         cost_usd=float(record["cost_usd"]),
         cost_usd_exact=record["cost_usd"],
+        wasted_usd=float(record.get("wasted_usd") or 0),
+        unknown_cost_calls=record.get("unknown_cost_calls") or 0,
     )
 
 
 def summary_text(record: dict[str, Any]) -> str:
+    cost = bench_report.money(Decimal(record["cost_usd"]))
+    if Decimal(record.get("wasted_usd") or 0):
+        cost += f" ({bench_report.money(Decimal(record['wasted_usd']))} of it on failed calls)"
+    if record.get("unknown_cost_calls"):
+        cost += f" + {record['unknown_cost_calls']} call(s) of unknown cost"
     return (
-        f"Benchmark {record['id']}: {record['calls']} calls, {bench_report.money(Decimal(record['cost_usd']))}.\n"
+        f"Benchmark {record['id']}: {record['calls']} calls, {cost}.\n"
         f"{bench_report.text_table(record)}\n"
         f"{bench_report.pareto_line(record)}. Export with export_benchmark_report."
     )
@@ -166,7 +175,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         concurrency: Annotated[int | None, Field(ge=1, le=16, description="Default 4")] = None,
         max_tokens: Annotated[int | None, Field(ge=16, le=32768, description="Default 512")] = None,
         temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
-        weights: Annotated[dict[str, float] | None, Field(description="{speed, cost, quality}; default 1 each")] = None,
+        weights: Annotated[dict[str, Annotated[float, Field(ge=0, le=100)]] | None, Field(description="{speed, cost, quality}; default 1 each")] = None,
         judges: Annotated[list[str] | None, Field(description="Jury for judge_criteria")] = None,
         max_cost_usd: Annotated[float | None, Field(gt=0, description="Worst-case cap; default 1")] = None,
         wait_seconds: Annotated[float | None, Field(ge=0, description="Then return a job id")] = None,

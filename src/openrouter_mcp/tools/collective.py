@@ -26,8 +26,8 @@ Models = Annotated[
 MaxCost = Annotated[float | None, Field(gt=0, description="Refuse up front if the run could cost more")]
 Wait = Annotated[float | None, Field(ge=0, description="Then return a job id")]
 AnswerType = Annotated[str | None, Field(description="auto|choice|number|text")]
-MaxTokens = Annotated[int | None, Field(ge=1, description="Per call")]
-TimeoutS = Annotated[float | None, Field(gt=0, description="Per model")]
+MaxTokens = Annotated[int | None, Field(ge=1, le=32_000, description="Per call")]
+TimeoutS = Annotated[float | None, Field(gt=0, le=3600, description="Per model")]
 
 
 Result = svc.ConsensusResult | svc.EnsembleResult | svc.ValidationResult | svc.DebateResult
@@ -38,7 +38,12 @@ def _failures(failures: list[svc.Failure]) -> str:
 
 
 def _cost(out: svc.RunTotals) -> str:
-    return f"{out.usage.calls} calls · ${out.cost_usd:.6f} · {out.wall_time_ms / 1000:.2f} s"
+    cost = f"${out.cost_usd:.6f}"
+    if out.wasted_usd:
+        cost += f" (${out.wasted_usd:.6f} of it on failed calls)"
+    if out.unknown_cost_calls:
+        cost += f" + {out.unknown_cost_calls} call(s) of unknown cost"
+    return f"{out.usage.calls} calls · {cost} · {out.wall_time_ms / 1000:.2f} s"
 
 
 def _job(
@@ -67,7 +72,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         strategy: Annotated[str | None, Field(description="majority_vote|weighted|synthesis")] = None,
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
-        weights: Annotated[dict[str, float] | None, Field(description="{model: weight}; default: measured accuracy")] = None,
+        weights: Annotated[dict[str, Annotated[float, Field(gt=0, le=1_000_000)]] | None, Field(description="{model: weight}; default: measured accuracy")] = None,
         aggregator: Annotated[str | None, Field(description="synthesis: writes the answer")] = None,
         answer_type: AnswerType = None,
         early_stop: Annotated[bool | None, Field(description="Default true")] = None,
