@@ -30,7 +30,9 @@ async def test_tools_list_declares_schemas_and_annotations(mcp_client: Client) -
     assert tool.output_schema is not None and "cost_usd" in tool.output_schema["properties"]
     assert tool.input_schema["required"] == ["messages"]
     assert tool.annotations is not None
-    assert tool.annotations.open_world_hint is True and tool.annotations.read_only_hint is False
+    # Hints left out mean the protocol's defaults: open world (true), not read-only (false).
+    assert tool.annotations.open_world_hint in (True, None) and tool.annotations.read_only_hint in (False, None)
+    assert tool.annotations.destructive_hint is False  # a paid call only adds: the one hint that is not a default
 
 
 async def test_basic_call_returns_structured_output_with_cost(mcp_client: Client, sim_log: SimLog) -> None:

@@ -203,7 +203,8 @@ def names_the_field(error: dict[str, Any] | None, place: Place) -> str | None:
     wanted = {place.field, place.field.replace("[", ".").replace("]", "")}  # a.b[0] or pydantic's a.b.0
     if error["code"] != "INVALID_INPUT":
         return f"code {error['code']}: {error['message']}"
-    if details.get("field") not in wanted or details.get("fields") != [details.get("field")]:
+    # `fields` lists every field a schema check refused; a service's own range check names just the one.
+    if details.get("field") not in wanted or details.get("fields", [details.get("field")]) != [details.get("field")]:
         return f"details {details}"
     if not any(w in error["message"] for w in wanted):
         return f"message {error['message']!r}"

@@ -15,11 +15,14 @@ from ..core.results import ok
 if TYPE_CHECKING:
     from ..app import App
 
-READ_ONLY_LOCAL = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-READ_ONLY_REMOTE = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+# Hints equal to the protocol's defaults are left out, since every tools/list is read into the model's
+# context. The MCP schema's ToolAnnotations: readOnlyHint defaults to false, destructiveHint to true and
+# idempotentHint to false (both meaningful only when readOnlyHint is false), openWorldHint to true.
+READ_ONLY_LOCAL = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+READ_ONLY_REMOTE = ToolAnnotations(read_only_hint=True)
 # A paid call changes nothing the caller owns, but is not idempotent: each call is billed.
-PAID_CALL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
-WRITES_LOCAL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+PAID_CALL = ToolAnnotations(destructive_hint=False)
+WRITES_LOCAL = ToolAnnotations(destructive_hint=False, open_world_hint=False)
 
 def run_job(
     app: App,

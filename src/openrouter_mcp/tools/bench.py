@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..app import App
 
 # Overwrites the report file it names (inside the output folder), and the same call writes the same file.
-WRITES_REPORT = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+WRITES_REPORT = ToolAnnotations(idempotent_hint=True, open_world_hint=False)  # may overwrite its own report: destructive (the default)
 MIME = {"markdown": "text/markdown", "csv": "text/csv", "json": "application/json", "html": "text/html"}
 
 

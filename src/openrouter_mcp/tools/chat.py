@@ -80,9 +80,20 @@ def register(server: MCPServer[Any], app: App) -> None:
         response_format: Annotated[Json | None, Field(description="{type: json_object|json_schema, json_schema: {name, schema}}")] = None,
         tools: Annotated[list[Json] | None, Field(description="Function tools")] = None,
         tool_choice: str | Json | None = None,
-        reasoning: Annotated[Json | None, Field(description="{effort: xhigh..none} | {max_tokens}; exclude")] = None,
-        provider: Annotated[Json | None, Field(description="Routing: order, only, ignore, sort, max_price...")] = None,
-        web_search: Annotated[bool | Json | None, Field(description="true | {max_results}")] = None,
+        # The nested ranges services/chat.py enforces, stated in the schema (its checks stay the authority).
+        reasoning: Annotated[
+            Json | None, Field(description="{effort: xhigh..none} | {max_tokens}; exclude", json_schema_extra={"properties": {"max_tokens": {"type": "integer", "minimum": 1}}})
+        ] = None,
+        provider: Annotated[
+            Json | None,
+            Field(
+                description="Routing: order, only, ignore, sort, max_price...",
+                json_schema_extra={"properties": {"max_price": {"additionalProperties": {"type": "number", "minimum": 0, "maximum": 1_000_000}}}},
+            ),
+        ] = None,
+        web_search: Annotated[
+            bool | Json | None, Field(description="true | {max_results}", json_schema_extra={"properties": {"max_results": {"type": "integer", "minimum": 1, "maximum": 25}}})
+        ] = None,
         plugins: list[Json] | None = None,
         max_cost_usd: Annotated[float | None, Field(gt=0, description="Refuse if it could cost more")] = None,
         wait_seconds: Annotated[float | None, Field(ge=0, description="Then return a job id")] = None,

@@ -205,10 +205,18 @@ def register(server: MCPServer[Any], app: App) -> None:
         constraints: Annotated[
             dict[str, Any] | None,
             Field(
-                description=(
-                    "priority (balanced|quality|cost|speed), count, candidates, exclude, only, require, "
-                    "min_context, max_price_per_mtok, max_latency_ms, free_only, ..."
-                )
+                description="priority (balanced|quality|cost|speed), candidates, exclude, only, require, free_only, and the limits listed",
+                # The ranges services/collective/selection.py enforces, stated in the schema.
+                json_schema_extra={
+                    "properties": {
+                        "count": {"type": "integer", "minimum": 1, "maximum": 10},
+                        "min_context": {"type": "number", "minimum": 1, "maximum": 100_000_000},
+                        "expected_output_tokens": {"type": "number", "minimum": 1, "maximum": 2_000_000},
+                        "max_price_per_mtok": {"type": "number", "minimum": 0, "maximum": 1_000_000_000},
+                        "max_cost_per_call_usd": {"type": "number", "minimum": 0, "maximum": 1_000_000_000},
+                        "max_latency_ms": {"type": "number", "minimum": 0, "maximum": 1_000_000_000},
+                    }
+                },
             ),
         ] = None,
     ) -> Annotated[CallToolResult, SelectionResult]:

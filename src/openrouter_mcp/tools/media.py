@@ -90,7 +90,7 @@ class VideoOutput(Shape):
 
 
 # get_video_status costs nothing and asking again changes nothing, but it saves the finished video.
-SAVES_RESULT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+SAVES_RESULT = ToolAnnotations(destructive_hint=False, idempotent_hint=True)
 Question = Annotated[str | None, Field()]
 Model = Annotated[str | None, Field(description="Default: one that accepts this medium")]
 Wait = Annotated[float | None, Field(ge=0, description="Then return a job id")]
