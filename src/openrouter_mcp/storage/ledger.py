@@ -99,9 +99,11 @@ class LedgerQueries(SQLBase):
             statements.append((_SETTLE_SQL, self._settle_args(call.call_id, outcome)))
         return statements
 
-    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        """Run `statements` in one transaction, under the budget lock (a backend may do it in one trip)."""
-        async with self.transaction(lock=Lock.BUDGET) as conn:
+    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Any]]], *, lock: Lock | None = Lock.BUDGET) -> None:
+        """Run `statements` in one transaction, under `lock` (the budget lock unless told otherwise: a row
+        that counts against the budgets must not land while a reservation is summing them). A backend may
+        do it in one trip."""
+        async with self.transaction(lock=lock) as conn:
             for sql, args in statements:
                 await conn.execute(sql, *args)
 
@@ -121,7 +123,8 @@ class LedgerQueries(SQLBase):
 
     async def set_generation_ids(self, ids: Sequence[tuple[str, str]]) -> None:
         """Record, in one transaction, the generations that pending calls (call_id, generation_id) started."""
-        await self.write_batch([(_SET_GENERATION_SQL, pair) for pair in ids])
+        # No budget lock: a pending row counts at its estimate with or without its id.
+        await self.write_batch([(_SET_GENERATION_SQL, pair) for pair in ids], lock=None)
 
     async def set_cost(self, call_id: str, cost_usd: Decimal, *, source: str) -> None:
         """Fill in or correct the cost of a call (`source` says where it came from, e.g. 'generation').

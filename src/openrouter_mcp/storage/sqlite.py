@@ -129,7 +129,7 @@ class SQLiteStorage(SQLStorage):
                 await asyncio.shield(self.run(self.con.rollback))
                 raise
 
-    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Any]]], *, lock: Lock | None = Lock.BUDGET) -> None:
         # One trip to the worker thread for the whole batch: each trip costs the event loop a wake-up and
         # a hand-over of the GIL, which on a busy server shows up as latency on every request.
         def write() -> None:
