@@ -112,4 +112,4 @@ async def test_a_garbled_submit_answer_is_unknown_not_free(own_simulator: Runnin
     assert (row["status"], row["cost_e10"], row["generation_id"]) == ("unknown", None, None)
     summary = usage.structured_content["summary"]
     assert summary["calls_with_cost_pending"] == 1 and summary["unknown_cost_at_most"] == float(Decimal(row["estimate_e10"]).scaleb(-10))
-    assert "calls of unknown cost" in usage.content[0].text
+    assert "1 call of unknown cost" in usage.content[0].text

@@ -80,7 +80,8 @@ def register(server: MCPServer[Any], app: App) -> None:
         s = stats.summary
         text = f"{span.start} to {span.end}: {s['total_requests']} calls, {s['total_tokens']} tokens, ${s['total_cost']:.6f}"
         if s["calls_with_cost_pending"]:
-            text += f" (+ {s['calls_with_cost_pending']} calls of unknown cost, at most ${s['unknown_cost_at_most']:.6f})"
+            n = s["calls_with_cost_pending"]
+            text += f" (+ {n} call{'s' if n != 1 else ''} of unknown cost, at most ${s['unknown_cost_at_most']:.6f})"
         if stats.by_model:
             text += "\n" + "\n".join(f"  {g['model']}: {g['requests']} calls, ${g['cost']:.6f}" for g in stats.by_model[:5])
         return ok(stats, text)

@@ -127,8 +127,8 @@ async def submit_video(gateway: Gateway, body: dict[str, Any]) -> VideoStatus:
         # count it as of unknown cost, not as $0.
         raise ToolFailure(
             failure.code,
-            f"OpenRouter accepted the video request but its answer could not be read ({failure.message}). The job may exist and be "
-            "billed; it is counted at its estimate in get_usage_stats. Do not resubmit unless you accept paying twice.",
+            "OpenRouter accepted the video request, but its answer could not be read, so the job's id is unknown. The job may exist "
+            "and be billed; it is counted at its estimate in get_usage_stats. Do not resubmit unless you accept paying twice.",
             retryable=False,
             maybe_billed=True,
         ) from None
