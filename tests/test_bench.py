@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -306,7 +307,11 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def _screenshot(html_file: Path, png: Path, profile: Path) -> None:
-    assert Path(CHROMIUM).exists(), "Chromium is missing: .ci/run installs it (apt-get install -y chromium)"
+    if not Path(CHROMIUM).exists():
+        reason = "Chromium is not installed (apt-get install -y chromium); .ci/run installs it"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}, and CI must render the report")
+        pytest.skip(reason)
     command = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
