@@ -100,3 +100,16 @@ def test_start_up_imports_nothing_heavy() -> None:
     code = "import sys, openrouter_mcp.server, openrouter_mcp.cli; print(sorted(m for m in ('httpx', 'openrouter', 'asyncpg', 'PIL', 'jsonschema', 'sqlite3') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_serving_http_on_a_busy_port_says_so_without_a_traceback(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        out = run(["serve", "--http", "--simulate", "--port", str(port)], tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "--port" in out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""

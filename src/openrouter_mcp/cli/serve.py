@@ -26,7 +26,11 @@ def run(args: argparse.Namespace) -> int:
     from ..simulator.server import loopback_socket
 
     starlette_app = server.streamable_http_app(stateless_http=True, host=args.host)
-    sock = loopback_socket(args.host, args.port)
+    try:
+        sock = loopback_socket(args.host, args.port)
+    except OSError as exc:  # the port is taken, or the host is not an address of this machine
+        print(f"openrouter-mcp: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. Pick another --port (or --host).", file=sys.stderr)
+        return 2
     print(f"openrouter-mcp: Streamable HTTP on http://{args.host}:{sock.getsockname()[1]}/mcp", file=sys.stderr)
     config = uvicorn.Config(starlette_app, log_level=settings.log_level.lower(), timeout_keep_alive=30)
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
