@@ -113,3 +113,10 @@ def test_serving_http_on_a_busy_port_says_so_without_a_traceback(tmp_path: Path)
     assert out.returncode == 2, out.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "--port" in out.stderr
     assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_usage_days_out_of_range_names_the_range(tmp_path: Path) -> None:
+    for days, said in (("0", "0 is out of range: use 1 to 366"), ("x", "'x' is not a whole number of days (1 to 366)")):
+        out = run(["usage", "--days", days], tmp_path)
+        assert out.returncode == 2 and said in out.stderr, out.stderr
+        assert "366" in out.stderr and "365," not in out.stderr  # the range, not every allowed value

@@ -53,6 +53,17 @@ def cmd_models(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _days(raw: str) -> int:
+    """--days as a whole number from 1 to 366, refused with the range rather than every allowed value."""
+    try:
+        days = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of days (1 to 366)") from None
+    if not 1 <= days <= 366:
+        raise argparse.ArgumentTypeError(f"{days} is out of range: use 1 to 366")
+    return days
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openrouter-mcp", description="Every OpenRouter model as MCP tools.")
     parser.add_argument("--version", action="version", version=_version())
@@ -79,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--simulate", action="store_true", help="check against the built-in simulator")
     doctor.set_defaults(func=cmd_doctor)
     usage = sub.add_parser("usage", help="spend and tokens from the local ledger")
-    usage.add_argument("--days", type=int, default=30, choices=range(1, 367), metavar="N", help="the last N days (default 30)")
+    usage.add_argument("--days", type=_days, default=30, metavar="N", help="the last N days, 1 to 366 (default 30)")
     usage.add_argument("--by", choices=("model", "tool", "provider", "day"), default="model", help="group rows by (default model)")
     usage.add_argument("--json", action="store_true", help="print the full statistics as JSON")
     usage.add_argument("--plot", metavar="FILE.png", help="also write a bar chart of cost to this PNG file")
@@ -115,3 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
