@@ -1,4 +1,4 @@
-"""Numbers are numbers. Before pydantic sees a tool's arguments (its lax mode would read "1.5" and true as
+"""Arguments a tool does not take are refused, never dropped, and numbers are numbers. Before pydantic sees a tool's arguments (its lax mode would read "1.5" and true as
 numbers) and before any tool code runs, `NumberGuard` refuses, with INVALID_INPUT naming the field:
 
 - a string or a boolean where the tool's input schema allows a number and neither a string nor a boolean;
@@ -188,9 +188,13 @@ def _loads(text: str) -> Any:
 class NumberGuard:
     """One tool's plan, checked against each call's arguments before validation."""
 
-    __slots__ = ("plan", "reparsed")
+    __slots__ = ("accepted", "plan", "reparsed", "tool")
 
-    def __init__(self, schema: dict[str, Any], reparsed: Iterable[str] = ()) -> None:
+    def __init__(self, schema: dict[str, Any], reparsed: Iterable[str] = (), *, tool: str = "this tool") -> None:
+        self.tool = tool
+        props = schema.get("properties")
+        # Every argument the tool takes: anything else is refused, never silently dropped.
+        self.accepted = tuple(props) if isinstance(props, dict) else ()
         self.plan = plan_of(schema)
         # Top-level arguments the SDK reads as JSON when they come as a string holding an array or object
         # (`pre_parse_json`): checked as the SDK will read them.
@@ -199,12 +203,14 @@ class NumberGuard:
     def check(self, arguments: dict[str, Any]) -> ToolFailure | None:
         """INVALID_INPUT naming the fields (up to 5) that hold a string, a boolean or a non-finite number
         where a finite JSON number is due, or NaN/Infinity anywhere; None when there is none."""
+        if unknown := [key for key in arguments if key not in self.accepted]:
+            return self._unknown(unknown)
         problems: list[tuple[str, str]] = []
         props = self.plan.props
         for key, value in arguments.items():
             node = props.get(key)
             if node is None:
-                continue  # not an argument of this tool: ignored, never sent
+                continue  # an argument with no number in it
             if type(value) is str and key in self.reparsed and _JSON_CONTAINER(value):
                 value = _loads(value)
             _walk(node, value, key, problems)
@@ -216,6 +222,20 @@ class NumberGuard:
             "; ".join(text for _, text in problems[:_MAX_PROBLEMS]) + ". " + _FIX,
             details={"field": fields[0], "fields": fields},
         )
+
+
+    def _unknown(self, unknown: list[str]) -> ToolFailure:
+        """INVALID_INPUT for arguments the tool does not take, each with the closest one it does."""
+        import difflib
+
+        parts = []
+        for key in unknown[:_MAX_PROBLEMS]:
+            close = difflib.get_close_matches(key.lower(), self.accepted, n=1, cutoff=0.4)
+            parts.append(f"`{key}` is not an argument of {self.tool}" + (f"; did you mean `{close[0]}`?" if close else ""))
+        listed = f"{self.tool} takes: {', '.join(self.accepted) or 'no arguments'}."
+        message = " ".join(part if part.endswith("?") else part + "." for part in parts) + " " + listed
+        fields = unknown[:_MAX_PROBLEMS]
+        return ToolFailure(ErrorCode.INVALID_INPUT, message, details={"field": fields[0], "fields": fields, "accepted": list(self.accepted)})
 
 
 def _walk(node: Node, value: Any, path: str, problems: list[tuple[str, str]]) -> None:

@@ -213,7 +213,7 @@ def number_guard(tool: Any) -> NumberGuard:
     reads as JSON when they come as a string are those not typed plain `str` (as `pre_parse_json` decides)."""
     fields = tool.fn_metadata.arg_model.model_fields
     reparsed = {key for name, f in fields.items() if f.annotation is not str for key in (name, f.alias) if key}
-    return NumberGuard(tool.parameters, reparsed)
+    return NumberGuard(tool.parameters, reparsed, tool=tool.name)
 
 
 class OpenRouterMCP(MCPServer[Any]):
@@ -261,7 +261,8 @@ class OpenRouterMCP(MCPServer[Any]):
         if self._listed is None:
             tools = await super().list_tools()
             for tool in tools:  # output schemas are outlines already
-                tool.input_schema = compact_schema(inline_refs(tool.input_schema), optional_null=True)
+                # Unknown arguments are refused (see argcheck), and the schema says so.
+                tool.input_schema = {**compact_schema(inline_refs(tool.input_schema), optional_null=True), "additionalProperties": False}
             self._listed = tools
         return self._listed
 

@@ -1,0 +1,49 @@
+"""No tool drops an argument it does not know: every tool refuses one with INVALID_INPUT naming it, the
+closest argument it does take, and the full list, before anything is sent; the input schemas say so."""
+
+from __future__ import annotations
+
+from mcp import Client
+
+from .conftest import SimLog
+from .test_number_fields import filled, refusal, sent_since
+
+
+async def test_every_tool_refuses_an_unknown_argument_before_any_request(mcp_client: Client, sim_log: SimLog) -> None:
+    tools = (await mcp_client.list_tools()).tools
+    assert len(tools) >= 28
+    mark = sim_log.mark()
+    wrong = []
+    for tool in tools:
+        schema = tool.input_schema
+        assert schema.get("additionalProperties") is False, tool.name
+        arguments = {**filled(schema, schema.get("$defs") or {}), "bogus_argument": 1}
+        error = refusal(await mcp_client.call_tool(tool.name, arguments))
+        if error is None:
+            wrong.append(f"{tool.name}: accepted")
+            continue
+        details = error.get("details") or {}
+        if error["code"] != "INVALID_INPUT" or details.get("field") != "bogus_argument":
+            wrong.append(f"{tool.name}: {error}")
+        elif f"`bogus_argument` is not an argument of {tool.name}" not in error["message"]:
+            wrong.append(f"{tool.name}: {error['message']}")
+        elif details.get("accepted") != list(schema.get("properties") or {}):
+            wrong.append(f"{tool.name}: accepted {details.get('accepted')}")
+    assert not wrong, "\n".join(wrong)
+    assert sent_since(sim_log, mark) == []
+
+
+async def test_a_misspelt_argument_gets_the_one_it_meant(mcp_client: Client, sim_log: SimLog) -> None:
+    mark = sim_log.mark()
+    cases = [
+        ("chat_completion", {"messages": [{"role": "user", "content": "hi"}], "temprature": 0.2}, "temprature", "temperature"),
+        ("search_models", {"querry": "gpt"}, "querry", "query"),
+        ("benchmark_models", {"models": ["a/b", "c/d"], "prompt": "hi"}, "prompt", "prompts"),
+        ("collaborative_problem_solving", {"problem": "2+2", "max_round": 1}, "max_round", "max_rounds"),
+    ]
+    for tool, arguments, field, meant in cases:
+        error = refusal(await mcp_client.call_tool(tool, arguments))
+        assert error is not None and error["code"] == "INVALID_INPUT", (tool, error)
+        assert error["details"]["field"] == field
+        assert f"`{field}` is not an argument of {tool}; did you mean `{meant}`? {tool} takes: " in error["message"], error["message"]
+    assert sent_since(sim_log, mark) == []
