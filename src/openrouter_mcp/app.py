@@ -89,8 +89,12 @@ class App:
             except Exception as exc:  # an unreachable database is reported by the first call that needs it
                 log.warning("could not open the database at start-up (%s); trying again at the first call", exc)
 
-        loop = asyncio.get_running_loop()
-        self._opener = loop.call_later(delay_s, lambda: self._background.add(loop.create_task(open_quietly())))
+        def start() -> None:
+            task = asyncio.get_running_loop().create_task(open_quietly())
+            self._background.add(task)  # held until done, so the loop does not drop it
+            task.add_done_callback(self._background.discard)
+
+        self._opener = asyncio.get_running_loop().call_later(delay_s, start)
 
     async def aclose(self) -> None:
         if self._opener is not None:

@@ -90,15 +90,6 @@ class LedgerQueries(SQLBase):
             await self._insert_pending(conn, call, estimate)
             await conn.execute(_SETTLE_SQL, *args)
 
-    def _batch_statements(self, items: Sequence[tuple[LedgerReservation, LedgerOutcome, bool]]) -> list[tuple[str, Sequence[Any]]]:
-        statements: list[tuple[str, Sequence[Any]]] = []
-        for call, outcome, reserved in items:
-            if not reserved:
-                encoded = (call.call_id, call.tool, call.model_requested, call.caller, to_units(call.estimate_usd), self.dialect.encode_ts(utc(call.created_at)), call.owner)
-                statements.append((_INSERT_PENDING_SQL, encoded))
-            statements.append((_SETTLE_SQL, self._settle_args(call.call_id, outcome)))
-        return statements
-
     async def write_batch(self, statements: Sequence[tuple[str, Sequence[Any]]], *, lock: Lock | None = Lock.BUDGET) -> None:
         """Run `statements` in one transaction, under `lock` (the budget lock unless told otherwise: a row
         that counts against the budgets must not land while a reservation is summing them). A backend may
@@ -107,19 +98,14 @@ class LedgerQueries(SQLBase):
             for sql, args in statements:
                 await conn.execute(sql, *args)
 
-    async def settle_batch(self, items: Sequence[tuple[LedgerReservation, LedgerOutcome, bool]]) -> None:
-        """Write many calls' results in one transaction: settle the reserved ones (`True`), insert and settle
-        the others. Each call still lands once: settling only ever changes a pending row."""
-        await self.write_batch(self._batch_statements(items))
+    async def settle_batch(self, items: Sequence[tuple[str, LedgerOutcome]]) -> None:
+        """Settle many pending calls (call_id, outcome) in one transaction. Each call still lands once:
+        settling only ever changes a pending row."""
+        await self.write_batch([(_SETTLE_SQL, self._settle_args(call_id, outcome)) for call_id, outcome in items])
 
     async def insert_pending_many(self, calls: Sequence[LedgerReservation]) -> None:
         """Write many calls ahead as 'pending' in one transaction, with no cap to check."""
-        await self.write_batch(
-            [
-                (_INSERT_PENDING_SQL, (c.call_id, c.tool, c.model_requested, c.caller, to_units(c.estimate_usd), self.dialect.encode_ts(utc(c.created_at)), c.owner))
-                for c in calls
-            ]
-        )
+        await self.write_batch([(_INSERT_PENDING_SQL, self._pending_args(c, to_units(c.estimate_usd))) for c in calls])
 
     async def set_generation_ids(self, ids: Sequence[tuple[str, str]]) -> None:
         """Record, in one transaction, the generations that pending calls (call_id, generation_id) started."""
@@ -279,17 +265,10 @@ class LedgerQueries(SQLBase):
         return int(rows[0]["spent"])
 
     async def _insert_pending(self, conn: Connection, call: LedgerReservation, estimate: int) -> bool:
-        inserted = await conn.execute(
-            _INSERT_PENDING_SQL,
-            call.call_id,
-            call.tool,
-            call.model_requested,
-            call.caller,
-            estimate,
-            self.dialect.encode_ts(utc(call.created_at)),
-            call.owner,
-        )
-        return inserted == 1
+        return await conn.execute(_INSERT_PENDING_SQL, *self._pending_args(call, estimate)) == 1
+
+    def _pending_args(self, call: LedgerReservation, estimate: int) -> tuple[Any, ...]:
+        return (call.call_id, call.tool, call.model_requested, call.caller, estimate, self.dialect.encode_ts(utc(call.created_at)), call.owner)
 
     def _settle_args(self, call_id: str, outcome: LedgerOutcome) -> Sequence[Any]:
         if outcome.status not in SETTLED_STATUSES:

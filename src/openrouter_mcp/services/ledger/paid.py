@@ -125,7 +125,7 @@ class Ledger:
         self.reconciler = Reconciler(core, self.owner)
         self._ahead: GroupCommit[LedgerReservation] = GroupCommit(self._write_ahead)
         self._ids: GroupCommit[tuple[str, str]] = GroupCommit(self._write_ids)
-        self._queue: list[tuple[LedgerReservation, LedgerOutcome, bool]] = []
+        self._queue: list[tuple[str, LedgerOutcome]] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def flush(self) -> None:
@@ -133,7 +133,7 @@ class Ledger:
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
 
-    def _enqueue(self, item: tuple[LedgerReservation, LedgerOutcome, bool]) -> None:
+    def _enqueue(self, item: tuple[str, LedgerOutcome]) -> None:
         self._queue.append(item)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_queued())
@@ -222,18 +222,15 @@ class Ledger:
             # Settled behind the reply by a writer task of its own: the caller does not wait for the
             # database, and a cancelled tool call still settles its row. Until then the pending row
             # counts at its estimate, so budgets stay safe; readers flush() first.
-            self._enqueue((reservation, outcome, True))
+            self._enqueue((reservation.call_id, outcome))
             if outcome.cost_usd is None and outcome.generation_id:
                 self.reconciler.ensure_running(soon=True)
 
-    async def _settle(self, storage: Storage, reservation: LedgerReservation, outcome: LedgerOutcome, reserved: bool) -> None:
+    async def _settle(self, storage: Storage, call_id: str, outcome: LedgerOutcome) -> None:
         try:
-            if reserved:
-                await storage.settle(reservation.call_id, outcome)
-            else:
-                await storage.record(reservation, outcome)
+            await storage.settle(call_id, outcome)
         except Exception:
-            log.exception("could not write ledger row %s", reservation.call_id)
+            log.exception("could not write ledger row %s", call_id)
 
     # ---------- settling what is not known yet ----------
     def ensure_reconciler(self) -> None:
