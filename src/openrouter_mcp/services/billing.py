@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..errors import ToolFailure
-from ..upstream.account import generation
+from ..upstream.account import generation_cost
 from ..upstream.types import cost_from_wire
 
 if TYPE_CHECKING:
@@ -46,12 +46,12 @@ async def generation_costs(gateway: Gateway, ids: Iterable[str], *, wait_s: floa
         while True:
             try:
                 async with gate:
-                    data = await generation(gateway, generation_id)
+                    cost = await generation_cost(gateway, generation_id)
             except ToolFailure as failure:
                 if not failure.retryable:  # e.g. a key that may not read generations: waiting will not help
                     return
             else:
-                if (cost := cost_from_wire(data.get("total_cost"))) is not None:
+                if cost is not None:
                     found[generation_id] = cost
                     return
             if wait_s <= 0:

@@ -295,7 +295,7 @@ async def run_chat(
             if on_start is not None:
                 on_start(generation_id)
 
-        result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=call.started if on_start is None else started, retry_rate_limited=retry_rate_limited)
+        result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=started, retry_rate_limited=retry_rate_limited)
         call.succeeded(
             model_used=result.model,
             provider=result.provider,

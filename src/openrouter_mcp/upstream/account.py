@@ -4,10 +4,12 @@ SDK's response types so a change in OpenRouter's shapes shows up as a clear erro
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from ..errors import ErrorCode, ToolFailure
 from .gateway import Gateway
+from .types import cost_from_wire
 
 log = logging.getLogger("openrouter_mcp.upstream")
 
@@ -60,3 +62,8 @@ async def generation(gateway: Gateway, generation_id: str) -> dict[str, Any]:
             ) from None
         raise
     return _checked(payload, "components.GenerationResponse")
+
+
+async def generation_cost(gateway: Gateway, generation_id: str) -> Decimal | None:
+    """What OpenRouter billed for a generation, from its record; None while the record has no cost yet."""
+    return cost_from_wire((await generation(gateway, generation_id)).get("total_cost"))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...config import Settings
 from ...errors import ErrorCode, ToolFailure, invalid
+from ...upstream.types import cost_from_wire
 from ..billing import carried_cost, generation_costs
 from ..chat import build_request, run_chat
 from ..checks import number, whole
@@ -403,7 +404,7 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
             except ToolFailure as failure:
                 verdict = None
                 spent = failure.details or {}  # every judge failed: what they were billed bought nothing
-                lost = Decimal(repr(float(spent.get("wasted_usd") or 0.0)))
+                lost = cost_from_wire(spent.get("wasted_usd")) or Decimal(0)
                 judge_cost, judge_wasted = judge_cost + lost, judge_wasted + lost
                 judge_unknown += int(spent.get("unknown_cost_calls") or 0)
         done += len(jury.judges)
@@ -413,8 +414,8 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
             judge_errors += len(jury.judges)
             return
         # The float carries the exact sum: a few cents at 9 decimal places are well within its 15 digits.
-        judge_cost += Decimal(repr(verdict.cost_usd))
-        judge_wasted += Decimal(repr(verdict.wasted_usd))
+        judge_cost += cost_from_wire(verdict.cost_usd) or Decimal(0)
+        judge_wasted += cost_from_wire(verdict.wasted_usd) or Decimal(0)
         judge_unknown += verdict.unknown_cost_calls
         judge_errors += len(verdict.failures)
         by_judge: dict[str, list[float]] = {}

@@ -12,8 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ...errors import ErrorCode, ToolFailure
-from ...upstream.account import generation
-from ...upstream.types import cost_from_wire
+from ...upstream.account import generation_cost
 
 if TYPE_CHECKING:
     from ...core.context import Core
@@ -89,12 +88,12 @@ class Reconciler:
         try:
             if row.tool == VIDEO_TOOL:
                 return await self._settle_video(storage, row)
-            data = await generation(gateway, row.generation_id or "")
+            cost = await generation_cost(gateway, row.generation_id or "")
         except ToolFailure as failure:
             log.info("cost of %s not readable yet (%s)", row.generation_id, failure.code.value)
             await self._later(storage, row)
             return False
-        await storage.set_cost(row.call_id, cost_from_wire(data.get("total_cost")) or Decimal(0), source="generation")
+        await storage.set_cost(row.call_id, cost or Decimal(0), source="generation")
         return True
 
     async def _settle_video(self, storage: Storage, row: LedgerRow) -> bool:
