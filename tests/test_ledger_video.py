@@ -90,12 +90,15 @@ async def test_a_failed_video_is_an_error_row_at_what_it_was_billed(own_simulato
 
 async def test_a_video_submit_the_client_cancels_is_still_ledgered(own_simulator: RunningSimulator, video_dirs: Dirs) -> None:
     async for client in stdio_client_for(env_for(own_simulator, video_dirs)):
-        call = client.call_tool("generate_video", {"prompt": "a slow start", "model": "sim/video-slow-submit", "wait_seconds": 0})
+        call = client.call_tool("generate_video", {"prompt": "a slow start", "model": "sim/video-slow-submit", "wait_seconds": 0, "save_path": "late.mp4"})
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(call, timeout=1.0)  # the submit is still waiting for its answer
         # The server keeps listening for the job's id, and settles the row from the job once it is done.
         [row] = await settled(video_dirs.home, until=lambda rows: rows[0]["cost_e10"] is not None)
-        await asyncio.sleep(0)
+        # The job is kept as submitted, so resuming it saves where the caller asked.
+        resumed = await client.call_tool("get_video_status", {"video_id": row["generation_id"], "wait_seconds": 20})
+        assert not resumed.is_error, resumed.content[0].text
+        assert Path(resumed.structured_content["videos"][0]["path"]) == video_dirs.output / "late.mp4"
     bill = billed(own_simulator)
     assert row["status"] == "cancelled" and row["generation_id"] in bill
     assert cost(row) == bill[row["generation_id"]]

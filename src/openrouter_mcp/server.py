@@ -221,7 +221,7 @@ class OpenRouterMCP(MCPServer[Any]):
     _guards: dict[str, NumberGuard] | None = None
 
     def _guard(self, name: str) -> NumberGuard | None:
-        """The tool's numbers check, built at registration (or at its first call, for a tool added otherwise)."""
+        """The tool's argument check, built at its first call (nothing is built at start-up that a call may not need)."""
         if self._guards is None:
             self._guards = {}
         guard = self._guards.get(name)
@@ -252,7 +252,6 @@ class OpenRouterMCP(MCPServer[Any]):
                 fn, name=name, title=title, description=description, annotations=annotations, icons=icons, meta=meta, structured_output=False
             )
             tool.fn_metadata.output_model, tool.fn_metadata.output_schema = model, outline_of(model)
-            self._guard(tool.name)
             return fn
 
         return decorator

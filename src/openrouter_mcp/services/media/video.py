@@ -92,6 +92,13 @@ async def submit_video(
     estimate = info.request_price if info.request_price is not None else VIDEO_ESTIMATE_USD
     storage = await app.storage()
     async with app.ledger.paid_call(tool="generate_video", model=info.id, estimate_usd=estimate, max_cost_usd=max_cost_usd) as call:
+
+        async def record(job: Any) -> None:
+            """The job, kept in storage so any server process can resume it (get_video_status)."""
+            call.started(job.id)
+            kept = {"video_id": job.id, "model": info.id, "prompt": prompt[:500], "call_id": call.call_id, "save_path": save_path}
+            await storage.kv_put(VIDEO_NAMESPACE, job.id, {**kept, "status": job.status, "submitted_at": time.time()})
+
         submit = asyncio.ensure_future(upstream_media.submit_video(app.gateway, body))
         try:
             status = await asyncio.shield(submit)
@@ -99,20 +106,11 @@ async def submit_video(
             # The request is out: once OpenRouter accepts it, the job runs and is billed. Keep listening
             # for its id, however often the cancel is repeated, so the ledger settles it from the job.
             if (accepted := await _outlast_cancel(submit)) is not None:
-                call.started(accepted.id)
-                await storage.kv_put(VIDEO_NAMESPACE, accepted.id, {"video_id": accepted.id, "model": info.id, "prompt": prompt[:500], "call_id": call.call_id, "status": accepted.status, "submitted_at": time.time()})
+                # shielded: a cancel repeated now must not stop the job from being kept
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(record(accepted))
             raise
-        call.started(status.id)
-        record = {
-            "video_id": status.id,
-            "model": info.id,
-            "prompt": prompt[:500],
-            "call_id": call.call_id,
-            "save_path": save_path,
-            "status": status.status,
-            "submitted_at": time.time(),
-        }
-        await storage.kv_put(VIDEO_NAMESPACE, status.id, record)
+        await record(status)
         # The cost is known when the job completes; until then the ledger counts the estimate.
         call.succeeded(model_used=info.id, provider=None, generation_id=status.id, cost_usd=None)
     return status.id
