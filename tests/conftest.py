@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +111,16 @@ def free_port() -> int:
 
 
 class HttpServer:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    """`openrouter-mcp serve --http` as a subprocess, bound to `host` (reached on 127.0.0.1), with any
+    further `serve` arguments."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, host: str = "127.0.0.1", args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "openrouter_mcp", "serve", "--http", "--port", str(self.port)],
+            [sys.executable, "-m", "openrouter_mcp", "serve", "--http", "--host", host, "--port", str(self.port), *args],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

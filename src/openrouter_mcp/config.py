@@ -90,6 +90,7 @@ class Settings:
     log_level: str = "INFO"
     media: MediaSettings = field(default_factory=lambda: MediaSettings())
     collective: CollectiveSettings = field(default_factory=lambda: CollectiveSettings())
+    team: TeamSettings = field(default_factory=lambda: TeamSettings())
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -368,6 +369,89 @@ def collective_settings_from_env(env: Mapping[str, str]) -> CollectiveSettings:
     return CollectiveSettings(**changes)
 
 
+@dataclass(frozen=True, slots=True)
+class TeamSettings:
+    """The team server's identity and network edges (see docs/team.md)."""
+
+    # OAuth resource-server mode: JWT access tokens from this issuer, for this audience.
+    oauth_issuer: str | None = None
+    oauth_audience: str | None = None
+    oauth_jwks_url: str | None = None  # else read from the issuer's metadata
+    public_url: str | None = None  # the URL clients use to reach /mcp's server (behind a proxy)
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For is believed
+    provisioning_key: Secret | None = None  # OpenRouter key-management key, for per-user OpenRouter keys
+    secret_key: Secret | None = None  # encrypts the per-user OpenRouter keys at rest
+    max_streams_per_user: int = 8  # open GET/SSE streams one user may hold on one replica
+    shared_dir: Path | None = None  # a folder every replica mounts: saved media and reports go there
+    max_stored_file_bytes: int = 25_000_000  # the largest saved file kept in PostgreSQL for other replicas
+
+    @property
+    def oauth(self) -> bool:
+        return self.oauth_issuer is not None
+
+
+def _url(name: str, raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name}={raw!r}: expected an http(s) URL such as https://mcp.example.com")
+    return raw.rstrip("/")
+
+
+def team_settings_from_env(env: Mapping[str, str]) -> TeamSettings:
+    """OPENROUTER_MCP_OAUTH_{ISSUER,AUDIENCE,JWKS_URL}, OPENROUTER_MCP_PUBLIC_URL,
+    OPENROUTER_MCP_ALLOWED_{HOSTS,ORIGINS}, OPENROUTER_MCP_TRUSTED_PROXIES, OPENROUTER_PROVISIONING_KEY,
+    OPENROUTER_MCP_SECRET_KEY, OPENROUTER_MCP_MAX_STREAMS_PER_USER, OPENROUTER_MCP_SHARED_DIR and
+    OPENROUTER_MCP_MAX_STORED_FILE_BYTES."""
+    import ipaddress
+
+    changes: dict[str, Any] = {}
+    for var, name in (
+        ("OPENROUTER_MCP_OAUTH_ISSUER", "oauth_issuer"),
+        ("OPENROUTER_MCP_OAUTH_JWKS_URL", "oauth_jwks_url"),
+        ("OPENROUTER_MCP_PUBLIC_URL", "public_url"),
+    ):
+        if raw := env.get(var, "").strip():
+            changes[name] = _url(var, raw)
+    if raw := env.get("OPENROUTER_MCP_OAUTH_AUDIENCE", "").strip():
+        changes["oauth_audience"] = raw
+    if changes.get("oauth_issuer") and not changes.get("oauth_audience"):
+        raise ConfigError("OPENROUTER_MCP_OAUTH_ISSUER is set but OPENROUTER_MCP_OAUTH_AUDIENCE is not: set it to the audience your identity provider puts in this server's tokens")
+    if (changes.get("oauth_audience") or changes.get("oauth_jwks_url")) and not changes.get("oauth_issuer"):
+        raise ConfigError("OPENROUTER_MCP_OAUTH_AUDIENCE/_JWKS_URL need OPENROUTER_MCP_OAUTH_ISSUER (your identity provider's issuer URL)")
+    if changes.get("oauth_issuer") and not changes.get("public_url"):
+        raise ConfigError("OAuth needs OPENROUTER_MCP_PUBLIC_URL: the URL clients use to reach this server (e.g. https://mcp.example.com)")
+    for var, name in (("OPENROUTER_MCP_ALLOWED_HOSTS", "allowed_hosts"), ("OPENROUTER_MCP_ALLOWED_ORIGINS", "allowed_origins")):
+        if raw := env.get(var, "").strip():
+            changes[name] = tuple(_csv(var, raw))
+    for origin in changes.get("allowed_origins", ()):
+        if not origin.startswith(("http://", "https://")):
+            raise ConfigError(f"OPENROUTER_MCP_ALLOWED_ORIGINS: {origin!r} is not an origin; use e.g. https://app.example.com")
+    if raw := env.get("OPENROUTER_MCP_TRUSTED_PROXIES", "").strip():
+        cidrs = _csv("OPENROUTER_MCP_TRUSTED_PROXIES", raw)
+        for cidr in cidrs:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ConfigError(f"OPENROUTER_MCP_TRUSTED_PROXIES: {cidr!r} is not an address or CIDR, e.g. 10.0.0.0/8 or 127.0.0.1") from None
+        changes["trusted_proxies"] = tuple(cidrs)
+    for var, name in (("OPENROUTER_PROVISIONING_KEY", "provisioning_key"), ("OPENROUTER_MCP_SECRET_KEY", "secret_key")):
+        if raw := env.get(var, "").strip():
+            changes[name] = Secret(raw)
+    if changes.get("provisioning_key") and not changes.get("secret_key"):
+        raise ConfigError(
+            "OPENROUTER_PROVISIONING_KEY is set but OPENROUTER_MCP_SECRET_KEY is not: per-user OpenRouter keys are stored "
+            "encrypted with it. Make one with `python -c \"import secrets; print(secrets.token_urlsafe(32))\"` and keep it safe"
+        )
+    if raw := env.get("OPENROUTER_MCP_MAX_STREAMS_PER_USER", "").strip():
+        changes["max_streams_per_user"] = _positive_int("OPENROUTER_MCP_MAX_STREAMS_PER_USER", raw)
+    if raw := env.get("OPENROUTER_MCP_MAX_STORED_FILE_BYTES", "").strip():
+        changes["max_stored_file_bytes"] = _positive_int("OPENROUTER_MCP_MAX_STORED_FILE_BYTES", raw)
+    if raw := env.get("OPENROUTER_MCP_SHARED_DIR", "").strip():
+        changes["shared_dir"] = _folder("OPENROUTER_MCP_SHARED_DIR", raw)
+    return TeamSettings(**changes)
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = True, **overrides: Any) -> Settings:
     """Read and validate every setting; raises `ConfigError` naming the first bad variable. Commands that
     only read local state (`usage`) pass require_key=False. `simulate=True` only lifts the need for a key:
@@ -430,6 +514,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = T
         log_level=_choice("OPENROUTER_MCP_LOG_LEVEL", env.get("OPENROUTER_MCP_LOG_LEVEL", "info"), ("debug", "info", "warning", "error")).upper(),
         media=media_settings_from_env(env),
         collective=collective_settings_from_env(env),
+        team=team_settings_from_env(env),
     )
     if overrides:
         settings = settings.with_overrides(**overrides)

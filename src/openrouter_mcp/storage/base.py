@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from .ledger import LedgerQueries
 from .models import FINISHED_JOB_STATUSES, FinishedJobStatus, JobRow
+from .users import UserQueries
 from .sql import MONEY_SCALE, Connection, Dialect, Lock, Row, from_units, to_units, utc
 
 __all__ = ["MONEY_SCALE", "Connection", "Dialect", "Lock", "Row", "SQLStorage", "from_units", "to_units", "utc"]
@@ -34,7 +35,7 @@ def _load_optional(value: str | None) -> dict[str, Any] | None:
     return None if value is None else _load(value)
 
 
-class SQLStorage(LedgerQueries):
+class SQLStorage(LedgerQueries, UserQueries):
     """The server's storage (`openrouter_mcp.storage.Storage`), on any backend that provides the three
     abstract methods."""
 

@@ -116,6 +116,44 @@ async def m004_ledger_write_ahead(db: Connection, d: Dialect) -> None:
     await db.execute(f"CREATE TABLE processes (owner TEXT PRIMARY KEY, heartbeat_at {d.timestamp_type} NOT NULL)")
 
 
+@_migration
+async def m005_users(db: Connection, d: Dialect) -> None:
+    # The team server's users: only a hash of each bearer token is kept (tokens carry 256 random bits, so
+    # a plain SHA-256 cannot be searched backwards); budgets in 1e-10 USD like the ledger; a per-user
+    # OpenRouter key, when provisioned, encrypted with OPENROUTER_MCP_SECRET_KEY.
+    await db.execute(
+        f"""CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            admin BOOLEAN NOT NULL DEFAULT FALSE,
+            daily_budget_e10 BIGINT,
+            monthly_budget_e10 BIGINT,
+            openrouter_key_encrypted TEXT,
+            openrouter_key_hash TEXT,
+            openrouter_limit_e10 BIGINT,
+            created_at {d.timestamp_type} NOT NULL,
+            updated_at {d.timestamp_type} NOT NULL
+        )"""
+    )
+    # Every ledger row and job belongs to the user who made it; what came before users existed, and what
+    # stdio or an open loopback server does, belongs to the one local user.
+    await db.execute("ALTER TABLE ledger ADD COLUMN user_name TEXT NOT NULL DEFAULT 'local'")
+    await db.execute("CREATE INDEX ledger_user_created_at ON ledger (user_name, created_at)")
+    await db.execute("ALTER TABLE jobs ADD COLUMN user_name TEXT NOT NULL DEFAULT 'local'")
+    # Saved media and reports: who may read them, and (on PostgreSQL, up to a cap) their bytes, so any
+    # replica can serve a link another replica made.
+    await db.execute(
+        f"""CREATE TABLE files (
+            uri TEXT PRIMARY KEY,
+            user_name TEXT NOT NULL,
+            mime_type TEXT,
+            size_bytes BIGINT NOT NULL,
+            content {d.blob_type},
+            created_at {d.timestamp_type} NOT NULL
+        )"""
+    )
+
+
 async def migrate(storage: SQLStorage, *, target: int | None = None) -> list[int]:
     """Apply the migrations not yet recorded, up to `target` (all by default), in one transaction that
     holds the migration lock, so a second process starting at the same time waits and then finds nothing

@@ -22,6 +22,7 @@ class PostgresDialect:
     name = "postgresql"
     timestamp_type = "TIMESTAMPTZ"
     json_type = "JSONB"
+    blob_type = "BYTEA"
 
     def encode_ts(self, moment: datetime) -> datetime:
         return moment

@@ -59,6 +59,7 @@ class Dialect(Protocol):
     name: str
     timestamp_type: str
     json_type: str
+    blob_type: str
 
     def encode_ts(self, moment: datetime) -> Any: ...
 

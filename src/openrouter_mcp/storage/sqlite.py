@@ -28,6 +28,7 @@ class SQLiteDialect:
     # Fixed-width ISO 8601 in UTC, so text order is time order and range queries can use the index.
     timestamp_type = "TEXT"
     json_type = "TEXT"
+    blob_type = "BLOB"
 
     def encode_ts(self, moment: datetime) -> str:
         return utc(moment).isoformat(timespec="microseconds")

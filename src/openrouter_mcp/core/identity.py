@@ -1,0 +1,60 @@
+"""Who is making the call in progress: a `User`, set per request by the server (from the bearer token on
+the team server; the one local user over stdio and on an open loopback server). Every job, ledger row,
+generation, video, benchmark run and saved file belongs to the user who made it, and another user is
+answered as if it did not exist."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..config import Secret
+
+# The user of stdio and of an open loopback server: one person, who owns everything made before the team
+# server had users.
+LOCAL_USER_NAME = "local"
+# The scope that makes an OAuth user an admin.
+ADMIN_SCOPE = "openrouter-mcp:admin"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    name: str
+    admin: bool = False
+    daily_budget_usd: Decimal | None = None
+    monthly_budget_usd: Decimal | None = None
+    # This user's own OpenRouter key (provisioned with a limit), decrypted; None: the server's key.
+    openrouter_key: Secret | None = field(default=None, repr=False)
+    # False only for the local user: whether this user's files live in a folder of their own.
+    team: bool = True
+
+    @property
+    def has_budget(self) -> bool:
+        return self.daily_budget_usd is not None or self.monthly_budget_usd is not None
+
+
+# Where the HTTP edge leaves what it learned of a request in the ASGI scope: the authenticated user is
+# scope["user"] (an `AuthenticatedUser` of the MCP SDK) whose access token carries the `User` under
+# claims[USER_CLAIM]; the client's address, after trusted proxies, is scope[PEER_SCOPE_KEY].
+USER_CLAIM = "openrouter_mcp_user"
+PEER_SCOPE_KEY = "openrouter_mcp.peer"
+
+LOCAL_USER = User(LOCAL_USER_NAME, admin=True, team=False)
+
+CURRENT_USER: ContextVar[User] = ContextVar("openrouter_mcp_user", default=LOCAL_USER)
+
+
+def current_user() -> User:
+    return CURRENT_USER.get()
+
+
+def user_of_scope(scope: object) -> User | None:
+    """The `User` the HTTP edge authenticated for this ASGI scope, or None (open mode, stdio)."""
+    if not isinstance(scope, dict):
+        return None
+    auth_user = scope.get("user")
+    token = getattr(auth_user, "access_token", None)
+    claims = getattr(token, "claims", None) or {}
+    user = claims.get(USER_CLAIM)
+    return user if isinstance(user, User) else None
