@@ -7,8 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-# Each command's module is imported only when that command runs (bench and models also when the parser is
-# built, for their arguments, which import nothing heavy), so start-up loads nothing a command does not use.
+# Each command's module is imported only when that command runs (bench, models and users also when the parser
+# is built, for their arguments, which import nothing heavy), so start-up loads nothing a command does not use.
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -53,6 +53,12 @@ def cmd_models(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    from .users import run
+
+    return run(args)
+
+
 def _days(raw: str) -> int:
     """--days as a whole number from 1 to 366, refused with the range rather than every allowed value."""
     try:
@@ -74,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
     serve.add_argument("--simulate", action="store_true", help="use the built-in OpenRouter simulator (no key, no network)")
+    serve.add_argument("--no-auth", action="store_true", help="--http on a non-loopback host: start open to anyone while there are no users and no OAuth")
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="start the server on the simulator, connect a real MCP client, make one chat call")
@@ -106,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="search the model catalog: a table of ids, context, prices and features")
     add_models_arguments(models)
     models.set_defaults(func=cmd_models)
+    from .users import add_arguments as add_users_arguments
+
+    users = sub.add_parser("users", help="the team server's users: add, list, set, rotate, remove (bearer tokens, budgets, own OpenRouter keys)")
+    add_users_arguments(users)
+    users.set_defaults(func=cmd_users)
     return parser
 
 

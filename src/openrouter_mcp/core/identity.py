@@ -5,6 +5,8 @@ answered as if it did not exist."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,6 +16,9 @@ from ..config import Secret
 # The user of stdio and of an open loopback server: one person, who owns everything made before the team
 # server had users.
 LOCAL_USER_NAME = "local"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+# A team user's bearer token: this prefix, then 32 random bytes (256 bits) in URL-safe base64.
+TOKEN_PREFIX = "orm_"
 # The scope that makes an OAuth user an admin.
 ADMIN_SCOPE = "openrouter-mcp:admin"
 
@@ -28,6 +33,15 @@ class User:
     openrouter_key: Secret | None = field(default=None, repr=False)
     # False only for the local user: whether this user's files live in a folder of their own.
     team: bool = True
+
+    @property
+    def folder(self) -> str:
+        """The name of this user's own folder under the output folder: the name itself when it is a safe
+        file name, else a readable part of it and a hash (an OAuth `sub` may hold any character)."""
+        if _SAFE_NAME.fullmatch(self.name) and self.name not in (".", ".."):
+            return self.name
+        digest = hashlib.sha256(self.name.encode("utf-8")).hexdigest()[:16]
+        return f"{re.sub(r'[^A-Za-z0-9._@-]+', '_', self.name)[:40].strip('.') or 'user'}-{digest}"
 
     @property
     def has_budget(self) -> bool:
@@ -58,3 +72,9 @@ def user_of_scope(scope: object) -> User | None:
     claims = getattr(token, "claims", None) or {}
     user = claims.get(USER_CLAIM)
     return user if isinstance(user, User) else None
+
+
+def owns(record: dict[str, object], key: str = "user") -> bool:
+    """Whether a stored record (a benchmark run, a video job) is the current user's: its `key` names its
+    maker; records from before users existed are the local user's."""
+    return record.get(key, LOCAL_USER_NAME) == current_user().name

@@ -2,7 +2,7 @@
 bills every generation, keeps a request log, and injects faults on request (see `faults.py`).
 
 This module assembles the routing table from the route modules (`catalog_routes`, `chat`, `embeddings`,
-`account`, `control`, `media`) and runs it. Start it in-process with `start_in_thread()` (tests,
+`account`, `control`, `media`, `keys`) and runs it. Start it in-process with `start_in_thread()` (tests,
 `serve --simulate`, `demo`) or alone with `openrouter-mcp simulate`.
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from . import embeddings, media
@@ -24,6 +25,7 @@ from .account import AccountRoutes
 from .catalog_routes import CatalogRoutes
 from .chat import ChatRoutes
 from .control import ControlRoutes
+from .keys import KeyGuard, KeyRoutes
 from .state import Simulator
 
 
@@ -33,6 +35,7 @@ def build_app(sim: Simulator) -> Starlette:
     chat = ChatRoutes(sim)
     account = AccountRoutes(sim)
     control = ControlRoutes(sim)
+    keys = KeyRoutes(sim)
     return Starlette(
         routes=[
             Route("/api/v1/models", models.list_models),
@@ -46,7 +49,9 @@ def build_app(sim: Simulator) -> Starlette:
             Route("/_sim/generations", control.generations_log),
             Route("/_sim/reset", control.reset, methods=["POST"]),
             *media.MediaRoutes(sim).routes(),
-        ]
+            *keys.routes(),
+        ],
+        middleware=[Middleware(KeyGuard, keys=keys)],
     )
 
 

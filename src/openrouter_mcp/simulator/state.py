@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,10 @@ from .faults import fault_for
 MANAGEMENT_KEY_PREFIX = "sk-or-mgmt-"
 INVALID_KEY_PREFIX = "sk-or-invalid"
 FREE_TIER_MARK = "free-tier"  # a key containing this belongs to an account that never bought credits
+
+# The API key of the request being answered (set by `keys.KeyGuard` for every request), so that what a
+# request bills counts against its own key's limit, even when it is billed later (a video job).
+REQUEST_KEY: ContextVar[str | None] = ContextVar("simulator_request_key", default=None)
 
 
 @dataclass
@@ -48,18 +53,19 @@ class SimState:
     seen_prefixes: set[str] = field(default_factory=set)
     key_limit_usd: Decimal | None = None
     free_requests: Counter[str] = field(default_factory=Counter)  # per key, for the daily free-model quota
+    key_usage_usd: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # spend per API key
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def log(self, request: Request, **extra: Any) -> None:
         with self.lock:
-            self.requests.append(
-                {"t": time.time(), "method": request.method, "path": request.url.path, "query": str(request.url.query), **extra}
-            )
+            self.requests.append({"t": time.time(), "method": request.method, "path": request.url.path, "query": str(request.url.query), **extra})
 
     def bill(self, gen: Generation) -> None:
         with self.lock:
             self.generations[gen.id] = gen
             self.usage_usd += gen.cost
+            if (key := REQUEST_KEY.get()) is not None:
+                self.key_usage_usd[key] += gen.cost
 
 
 class Simulator:

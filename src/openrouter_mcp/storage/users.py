@@ -10,10 +10,7 @@ from decimal import Decimal
 
 from .sql import Row, SQLBase, from_units, to_units
 
-_USER_COLUMNS = (
-    "name, admin, daily_budget_e10, monthly_budget_e10, openrouter_key_encrypted, openrouter_key_hash,"
-    " openrouter_limit_e10, created_at, updated_at"
-)
+_USER_COLUMNS = "name, admin, daily_budget_e10, monthly_budget_e10, openrouter_key_encrypted, openrouter_key_hash, openrouter_limit_e10, created_at, updated_at"
 
 
 def token_hash(token: str) -> str:
@@ -93,8 +90,8 @@ class UserQueries(SQLBase):
         name: str,
         *,
         admin: bool | None = None,
-        daily_budget_usd: Decimal | None | object = KEEP,
-        monthly_budget_usd: Decimal | None | object = KEEP,
+        daily_budget_usd: Decimal | object | None = KEEP,
+        monthly_budget_usd: Decimal | object | None = KEEP,
     ) -> bool:
         """Change a user's admin flag or budgets (KEEP leaves one as it is). False for an unknown name."""
         sets: list[str] = []

@@ -39,6 +39,11 @@ _ADVICE: dict[ErrorCode, str] = {
     ErrorCode.INVALID_INPUT: "Fix the request as the message says.",
 }
 
+_KEY_LIMIT_ADVICE = (
+    "This OpenRouter key's spending limit is used up. On a team server an admin can raise a user's limit with "
+    "`openrouter-mcp users set NAME --openrouter-limit-usd AMOUNT`; otherwise raise it at https://openrouter.ai/settings/keys."
+)
+
 
 def code_for_status(status: int) -> ErrorCode:
     if status in _STATUS_CODES:
@@ -82,12 +87,17 @@ def failure_from_error(status: int, error: dict[str, Any] | None, *, retry_after
     if secret:
         upstream_msg = upstream_msg.replace(secret, "[redacted]")
     metadata = error.get("metadata") if error and isinstance(error.get("metadata"), dict) else None
+    # A key whose own credit limit is spent is refused with 402 (limit_source in the metadata) or, as seen on
+    # the wire, 403 "Key limit exceeded": either way it is out of credits, not a moderation refusal.
+    key_limit = (metadata or {}).get("limit_source") == "openrouter_key_limit" or upstream_msg.lower().startswith("key limit exceeded")
+    if key_limit:
+        code = ErrorCode.NO_CREDITS
     parts = [f"OpenRouter answered {effective}" + (f": {upstream_msg}" if upstream_msg else "") + "."]
     if code is ErrorCode.MODERATION and metadata and metadata.get("reasons"):
         parts.append(f"Flagged for: {', '.join(map(str, metadata['reasons']))}.")
     if code is ErrorCode.RATE_LIMITED and retry_after_s is not None:
         parts.append(f"Retry after {retry_after_s:g} s.")
-    parts.append(_ADVICE.get(code, ""))
+    parts.append(_KEY_LIMIT_ADVICE if key_limit else _ADVICE.get(code, ""))
     details: dict[str, Any] = {"upstream_status": effective}
     if metadata and code is ErrorCode.MODERATION:
         details["reasons"] = metadata.get("reasons")

@@ -22,6 +22,7 @@ import httpx
 import orjson
 
 from ..config import Settings
+from ..core.identity import current_user
 from ..errors import ToolFailure
 from .errors import (
     RETRYABLE_STATUSES,
@@ -52,23 +53,42 @@ _remember_sniffio_is_missing()
 CANCEL_GRACE_S = 5.0
 
 
+class _CallersKey(httpx.Auth):
+    """Sends each request with the calling user's own OpenRouter key when they have one (a key provisioned
+    with a limit, see services/team), instead of the server's key in the client's default headers."""
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        if key := current_user().openrouter_key:
+            request.headers["Authorization"] = f"Bearer {key.get()}"
+        yield request
+
 
 class Gateway:
-    """Speaks HTTP to OpenRouter; every failure leaves as a `ToolFailure`."""
+    """Speaks HTTP to OpenRouter; every failure leaves as a `ToolFailure`. Each request carries the calling
+    user's own OpenRouter key if they have one, else the server's; `callers_keys=False` makes a gateway
+    that always speaks with the key in its settings (the key-management client's provisioning key)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, callers_keys: bool = True) -> None:
         self._settings = settings
-        self._key = settings.api_key.get() if settings.api_key else ""
+        self._server_key = settings.api_key.get() if settings.api_key else ""
+        self._auth = _CallersKey() if callers_keys else None
         self._client: httpx.AsyncClient | None = None
         self._transport: httpx.AsyncHTTPTransport | None = None
+
+    @property
+    def _key(self) -> str:
+        """The key the request being made now carries: masked wherever OpenRouter's answer is quoted."""
+        if self._auth is not None and (key := current_user().openrouter_key):
+            return key.get()
+        return self._server_key
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             s = self._settings
             headers = {"HTTP-Referer": s.http_referer, "X-Title": s.app_title, "X-OpenRouter-Title": s.app_title, "User-Agent": "openrouter-mcp"}
-            if self._key:
-                headers["Authorization"] = f"Bearer {self._key}"
+            if self._server_key:
+                headers["Authorization"] = f"Bearer {self._server_key}"
             # Every request goes to one host, so one transport (one connection pool) serves them all, through
             # the proxy the environment names for that host, if any. Streamed chat talks to it directly.
             self._transport = httpx.AsyncHTTPTransport(
@@ -77,6 +97,7 @@ class Gateway:
             self._client = httpx.AsyncClient(
                 base_url=s.base_url + "/",
                 headers=headers,
+                auth=self._auth,
                 timeout=httpx.Timeout(connect=s.connect_timeout_s, read=s.request_timeout_s, write=60.0, pool=60.0),
                 transport=self._transport,
                 follow_redirects=False,
@@ -133,7 +154,7 @@ class Gateway:
                     raise bad_response(f"a broken response ({type(exc).__name__})") from None
                 failure = transport_failure("connect", type(exc).__name__)
             else:
-                if resp.status_code == 200:
+                if 200 <= resp.status_code < 300:
                     try:
                         payload = resp.json()
                     except ValueError:
@@ -209,6 +230,9 @@ class Gateway:
         transport: a chat stream needs none of the client's redirect, auth-flow or cookie handling, and
         skipping them makes every network read of the stream cheaper."""
         request = self.client.build_request("POST", "chat/completions", content=content, headers=headers)
+        if self._auth is not None:
+            # The transport is reached directly, past the client's auth flow: apply it here.
+            request = next(self._auth.auth_flow(request))
         assert self._transport is not None
         resp = await self._transport.handle_async_request(request)
         try:
