@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
+from typing import TYPE_CHECKING
 
 from .common import settings_or_exit, setup_logging, simulated
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from ..app import App
+    from ..web import Access
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,21 +25,45 @@ def run(args: argparse.Namespace) -> int:
         settings = simulated(settings)
     from ..server import build_server
 
-    server, _app = build_server(settings)
+    server, app = build_server(settings)
     if not args.http:
         asyncio.run(server.run_stdio_async())
         return 0
-    import uvicorn
-
     from ..simulator.server import loopback_socket
+    from ..web import Access, build_http_app
 
-    starlette_app = server.streamable_http_app(stateless_http=True, host=args.host)
+    access = Access(host=args.host, no_auth=args.no_auth, oauth=settings.team.oauth)
+    http_app = build_http_app(server, app, access)
     try:
         sock = loopback_socket(args.host, args.port)
     except OSError as exc:  # the port is taken, or the host is not an address of this machine
         print(f"openrouter-mcp: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. Pick another --port (or --host).", file=sys.stderr)
         return 2
-    print(f"openrouter-mcp: Streamable HTTP on http://{args.host}:{sock.getsockname()[1]}/mcp", file=sys.stderr)
-    config = uvicorn.Config(starlette_app, log_level=settings.log_level.lower(), timeout_keep_alive=30)
-    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    return asyncio.run(_serve_http(app, http_app, access, sock, f"http://{host}:{sock.getsockname()[1]}/mcp"))
+
+
+async def _serve_http(app: App, http_app: ASGIApp, access: Access, sock: socket.socket, url: str) -> int:
+    import uvicorn
+
+    if not access.oauth:
+        # In the server's own event loop: the database opened here is the one the requests use.
+        notice: str | None
+        try:
+            users = await (await app.storage()).count_users()
+        except Exception as exc:  # an unreachable database: whether tokens are needed cannot be known
+            may_start, notice = False, f"openrouter-mcp: cannot read the users ({type(exc).__name__}: {exc}); check OPENROUTER_MCP_DATABASE_URL."
+        else:
+            may_start, notice = access.at_start(users, url)
+        if notice:
+            print(notice, file=sys.stderr)
+        if not may_start:
+            sock.close()
+            await app.aclose()
+            return 2
+    print(f"openrouter-mcp: Streamable HTTP on {url}", file=sys.stderr)
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; the edge
+    # middleware decides which proxies are trusted (OPENROUTER_MCP_TRUSTED_PROXIES).
+    config = uvicorn.Config(http_app, log_level=app.settings.log_level.lower(), timeout_keep_alive=30, proxy_headers=False)
+    await uvicorn.Server(config).serve(sockets=[sock])
     return 0
