@@ -9,6 +9,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from .config import Settings
+from .core.identity import current_user
 
 if TYPE_CHECKING:
     from .services.catalog.store import Catalog
@@ -22,7 +23,8 @@ log = logging.getLogger("openrouter_mcp")
 
 class App:
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        self._settings = settings
+        self._user_settings: dict[str, Settings] = {}
         self._gateway: Gateway | None = None
         self._storage: Storage | None = None
         self._storage_lock = asyncio.Lock()
@@ -33,11 +35,34 @@ class App:
         self._background: set[asyncio.Task[None]] = set()
 
     @property
+    def settings(self) -> Settings:
+        """The settings as the current user sees them: on the team server each user saves into (and reads
+        back from) a folder of their own under the output folder, `<output>/users/<name>/`, so one user's
+        files and links never reach another; the local user keeps the output folder itself."""
+        user = current_user()
+        if not user.team:
+            return self._settings
+        mine = self._user_settings.get(user.folder)
+        if mine is None:
+            mine = self._user_settings[user.folder] = self._settings.with_overrides(output_dir=self._settings.output_dir / "users" / user.folder)
+        return mine
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self._settings = settings
+        self._user_settings.clear()
+
+    @property
+    def base_settings(self) -> Settings:
+        """The settings as configured, whoever is calling."""
+        return self._settings
+
+    @property
     def gateway(self) -> Gateway:
         if self._gateway is None:
             from .upstream import Gateway
 
-            self._gateway = Gateway(self.settings)
+            self._gateway = Gateway(self._settings)
         return self._gateway
 
     async def storage(self) -> Storage:
@@ -47,7 +72,7 @@ class App:
                 if self._storage is None:
                     from .storage import open_storage
 
-                    storage = await open_storage(self.settings.database_url)
+                    storage = await open_storage(self._settings.database_url)
                     self._storage = storage
                     await self.jobs.sweep_stale()
                     # Costs a previous run could not read yet are filled in by this one.

@@ -384,8 +384,9 @@ class TeamSettings:
     provisioning_key: Secret | None = None  # OpenRouter key-management key, for per-user OpenRouter keys
     secret_key: Secret | None = None  # encrypts the per-user OpenRouter keys at rest
     max_streams_per_user: int = 8  # open GET/SSE streams one user may hold on one replica
-    shared_dir: Path | None = None  # a folder every replica mounts: saved media and reports go there
-    max_stored_file_bytes: int = 25_000_000  # the largest saved file kept in PostgreSQL for other replicas
+    # The largest saved file kept in PostgreSQL for other replicas to serve (0: none, when every replica
+    # mounts the same OPENROUTER_OUTPUT_DIR).
+    max_stored_file_bytes: int = 25_000_000
 
     @property
     def oauth(self) -> bool:
@@ -401,8 +402,7 @@ def _url(name: str, raw: str) -> str:
 def team_settings_from_env(env: Mapping[str, str]) -> TeamSettings:
     """OPENROUTER_MCP_OAUTH_{ISSUER,AUDIENCE,JWKS_URL}, OPENROUTER_MCP_PUBLIC_URL,
     OPENROUTER_MCP_ALLOWED_{HOSTS,ORIGINS}, OPENROUTER_MCP_TRUSTED_PROXIES, OPENROUTER_PROVISIONING_KEY,
-    OPENROUTER_MCP_SECRET_KEY, OPENROUTER_MCP_MAX_STREAMS_PER_USER, OPENROUTER_MCP_SHARED_DIR and
-    OPENROUTER_MCP_MAX_STORED_FILE_BYTES."""
+    OPENROUTER_MCP_SECRET_KEY, OPENROUTER_MCP_MAX_STREAMS_PER_USER and OPENROUTER_MCP_MAX_STORED_FILE_BYTES."""
     import ipaddress
 
     changes: dict[str, Any] = {}
@@ -446,9 +446,7 @@ def team_settings_from_env(env: Mapping[str, str]) -> TeamSettings:
     if raw := env.get("OPENROUTER_MCP_MAX_STREAMS_PER_USER", "").strip():
         changes["max_streams_per_user"] = _positive_int("OPENROUTER_MCP_MAX_STREAMS_PER_USER", raw)
     if raw := env.get("OPENROUTER_MCP_MAX_STORED_FILE_BYTES", "").strip():
-        changes["max_stored_file_bytes"] = _positive_int("OPENROUTER_MCP_MAX_STORED_FILE_BYTES", raw)
-    if raw := env.get("OPENROUTER_MCP_SHARED_DIR", "").strip():
-        changes["shared_dir"] = _folder("OPENROUTER_MCP_SHARED_DIR", raw)
+        changes["max_stored_file_bytes"] = 0 if raw == "0" else _positive_int("OPENROUTER_MCP_MAX_STORED_FILE_BYTES", raw)
     return TeamSettings(**changes)
 
 

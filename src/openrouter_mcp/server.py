@@ -23,6 +23,7 @@ from . import __version__
 from .app import App
 from .argcheck import NumberGuard
 from .config import Settings
+from .core.identity import CURRENT_USER, LOCAL_USER, PEER_SCOPE_KEY, User, user_of_scope
 from .core.results import failed
 from .errors import ErrorCode, ToolFailure
 from .services.ledger.caller import CALLER
@@ -36,7 +37,16 @@ STARTUP_SETTLE_DELAY_S = 2.0
 _Fn = typing.TypeVar("_Fn", bound=Callable[..., Any])
 
 # toolset -> module under openrouter_mcp.tools with a `register(server, app)` function
-TOOLSET_MODULES: dict[str, str] = {"chat": "chat", "usage": "usage", "jobs": "jobs", "bench": "bench", "models": "models", "free": "free", "collective": "collective", "media": "media"}
+TOOLSET_MODULES: dict[str, str] = {
+    "chat": "chat",
+    "usage": "usage",
+    "jobs": "jobs",
+    "bench": "bench",
+    "models": "models",
+    "free": "free",
+    "collective": "collective",
+    "media": "media",
+}
 
 INSTRUCTIONS = (
     "Every OpenRouter model as tools. Pick a model with search_models or validate_model, talk to it with "
@@ -124,7 +134,16 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return walk(schema, 0) if defs else schema
 
 
-_SCALARS: tuple[tuple[type, str], ...] = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (bytes, "string"), (datetime, "string"), (date, "string"), (type(None), "null"))
+_SCALARS: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (bytes, "string"),
+    (datetime, "string"),
+    (date, "string"),
+    (type(None), "null"),
+)
 
 
 def json_types(annotation: Any) -> list[str] | None:
@@ -187,9 +206,17 @@ def declared_output(fn: Callable[..., Any]) -> type[BaseModel] | None:
     return None
 
 
+def _request_of(context: Any) -> Any:
+    try:
+        return context.request_context.request
+    except (AttributeError, ValueError, LookupError):
+        return None
+
+
 def caller_of(context: Any) -> str | None:
     """Who is calling, as far as the transport tells: the MCP client's name (from initialize) and, over
-    HTTP, the peer address (as forwarded by a proxy when there is one)."""
+    HTTP, the peer address as the HTTP edge resolved it (a forwarded address only from a trusted proxy;
+    never a bare `X-Forwarded-For`, which anyone can write)."""
     try:
         rc = context.request_context
     except (AttributeError, ValueError, LookupError):
@@ -200,12 +227,18 @@ def caller_of(context: Any) -> str | None:
         name = params.client_info.name
     request = rc.request
     peer = None
-    if request is not None and hasattr(request, "headers"):
-        forwarded = request.headers.get("x-forwarded-for", "")
-        peer = forwarded.split(",")[0].strip() or (request.client.host if getattr(request, "client", None) else None)
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict):
+        peer = scope.get(PEER_SCOPE_KEY) or ((scope.get("client") or (None,))[0])
     if name and peer:
         return f"{name}@{peer}"[:200]
     return (name or peer or None) and str(name or peer)[:200]
+
+
+def user_of(context: Any) -> User:
+    """The user the HTTP edge authenticated for this request; the local user over stdio and on an open server."""
+    request = _request_of(context)
+    return user_of_scope(getattr(request, "scope", None)) or LOCAL_USER
 
 
 def number_guard(tool: Any) -> NumberGuard:
@@ -265,8 +298,14 @@ class OpenRouterMCP(MCPServer[Any]):
             self._listed = tools
         return self._listed
 
+    async def read_resource(self, uri: Any, context: Context[Any, Any] | None = None) -> Any:
+        # A saved file or report is read as its owner only: another user's link answers "not found".
+        CURRENT_USER.set(user_of(context) if context is not None else LOCAL_USER)
+        return await super().read_resource(uri, context)
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         CALLER.set(caller_of(context) if context is not None else None)
+        CURRENT_USER.set(user_of(context) if context is not None else LOCAL_USER)
         # Numbers are numbers: refused here, before pydantic's lax mode reads "1.5" or true as one.
         guard = self._guard(name)
         if guard is not None and (failure := guard.check(arguments)) is not None:
@@ -335,4 +374,3 @@ def build_server(settings: Settings, app: App | None = None) -> tuple[OpenRouter
     for toolset in settings.toolsets:
         importlib.import_module(f".tools.{TOOLSET_MODULES[toolset]}", __package__).register(server, app)
     return server, app
-

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp_types import CallToolResult
 
+from ..core.identity import current_user
 from ..core.progress import Progress
 from ..core.results import failed
 from ..errors import ErrorCode, ToolFailure
@@ -54,7 +55,9 @@ class Jobs:
         """Mark failed the jobs whose owner stopped heartbeating (done once per process, at first use, and
         when a job is found stale)."""
         storage = await self._core.storage()
-        return await storage.fail_stale_jobs(stale_before=self._stale_before(), reason="the server that ran this job stopped before it finished; run the tool again")
+        return await storage.fail_stale_jobs(
+            stale_before=self._stale_before(), reason="the server that ran this job stopped before it finished; run the tool again"
+        )
 
     async def run(self, *, tool: str, arguments: dict[str, Any], wait_seconds: float | None, ctx: Any, work: Work) -> CallToolResult:
         """Run `work`, reporting progress to the caller. Past `wait_seconds` (None: no limit), return
@@ -82,7 +85,7 @@ class Jobs:
                 prog.stop()
         job_id = "job-" + uuid.uuid4().hex[:20]
         storage = await self._core.storage()
-        await storage.create_job(job_id, tool=tool, arguments=_jsonable(arguments), owner=self.owner)
+        await storage.create_job(job_id, tool=tool, arguments=_jsonable(arguments), owner=self.owner, user_name=current_user().name)
         self._adopt(job_id, task, prog)
         return failed(
             ToolFailure(

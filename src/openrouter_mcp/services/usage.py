@@ -68,7 +68,16 @@ def _group(buckets: list[UsageBucket], key: str) -> list[dict[str, Any]]:
         name = getattr(b, key) or "(no answer)"
         g = groups.setdefault(
             name,
-            {key.removesuffix("_used"): name, "requests": 0, "errors": 0, "prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0, "cached_tokens": 0, "cost": Decimal(0)},
+            {
+                key.removesuffix("_used"): name,
+                "requests": 0,
+                "errors": 0,
+                "prompt_tokens": 0,
+                "completion_tokens": 0,
+                "reasoning_tokens": 0,
+                "cached_tokens": 0,
+                "cost": Decimal(0),
+            },
         )
         g["requests"] += b.calls
         g["errors"] += b.errors
@@ -84,8 +93,9 @@ def _group(buckets: list[UsageBucket], key: str) -> list[dict[str, Any]]:
     return rows
 
 
-async def usage_stats(storage: Storage, span: DateRange, *, top: int = 10) -> dict[str, Any]:
-    buckets = await storage.usage_rollup(start=span.start_dt, end=span.end_dt)
+async def usage_stats(storage: Storage, span: DateRange, *, top: int = 10, user: str | None = None) -> dict[str, Any]:
+    """Spend and tokens over `span`: of one user's calls, or (user None) of everyone's."""
+    buckets = await storage.usage_rollup(start=span.start_dt, end=span.end_dt, user=user)
     by_day: dict[str, list[UsageBucket]] = defaultdict(list)
     for b in buckets:
         by_day[b.day].append(b)
@@ -99,14 +109,12 @@ async def usage_stats(storage: Storage, span: DateRange, *, top: int = 10) -> di
                 "total_tokens": sum(_tokens(b) for b in rows),
                 "requests": sum(b.calls for b in rows),
                 "errors": sum(b.errors for b in rows),
-                "models": [
-                    {"model": g["model"], "requests": g["requests"], "cost": g["cost"], "tokens": g["tokens"]} for g in _group(rows, "model_used")
-                ],
+                "models": [{"model": g["model"], "requests": g["requests"], "cost": g["cost"], "tokens": g["tokens"]} for g in _group(rows, "model_used")],
             }
         )
     total_cost = sum((b.cost_usd for b in buckets), Decimal(0))
-    top_rows: list[LedgerRow] = await storage.top_costs(start=span.start_dt, end=span.end_dt, limit=top)
-    unknown, at_most = await storage.unknown_cost(start=span.start_dt, end=span.end_dt)
+    top_rows: list[LedgerRow] = await storage.top_costs(start=span.start_dt, end=span.end_dt, limit=top, user=user)
+    unknown, at_most = await storage.unknown_cost(start=span.start_dt, end=span.end_dt, user=user)
     return {
         "start_date": span.start.isoformat(),
         "end_date": span.end.isoformat(),
@@ -133,6 +141,7 @@ async def usage_stats(storage: Storage, span: DateRange, *, top: int = 10) -> di
                 "cost": _money(r.cost_usd or Decimal(0)),
                 "tokens": r.prompt_tokens + r.completion_tokens,
                 "generation_id": r.generation_id,
+                **({"user": r.user_name} if user is None else {}),
             }
             for r in top_rows
         ],

@@ -9,14 +9,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from .files import FileQueries
 from .ledger import LedgerQueries
 from .models import FINISHED_JOB_STATUSES, FinishedJobStatus, JobRow
-from .users import UserQueries
 from .sql import MONEY_SCALE, Connection, Dialect, Lock, Row, from_units, to_units, utc
+from .users import UserQueries
 
 __all__ = ["MONEY_SCALE", "Connection", "Dialect", "Lock", "Row", "SQLStorage", "from_units", "to_units", "utc"]
 
-_JOB_COLUMNS = "job_id, tool, arguments, status, progress, total, message, result, error, cancel_requested, owner, created_at, updated_at, heartbeat_at"
+_JOB_COLUMNS = (
+    "job_id, tool, arguments, status, progress, total, message, result, error, cancel_requested, owner, created_at, updated_at, heartbeat_at, user_name"
+)
 KV_UPSERT = (
     "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4)"
     " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
@@ -35,25 +38,26 @@ def _load_optional(value: str | None) -> dict[str, Any] | None:
     return None if value is None else _load(value)
 
 
-class SQLStorage(LedgerQueries, UserQueries):
+class SQLStorage(LedgerQueries, UserQueries, FileQueries):
     """The server's storage (`openrouter_mcp.storage.Storage`), on any backend that provides the three
     abstract methods."""
 
     # --- jobs ---
 
-    async def create_job(self, job_id: str, *, tool: str, arguments: dict[str, Any], owner: str) -> None:
-        """Start a job as 'running', owned by a process instance. Raises ValueError if the job_id is taken."""
+    async def create_job(self, job_id: str, *, tool: str, arguments: dict[str, Any], owner: str, user_name: str = "local") -> None:
+        """Start a job as 'running', run by a process instance (`owner`) for a user. Raises ValueError if the job_id is taken."""
         now = self.dialect.encode_ts(datetime.now(UTC))
         async with self.connection() as conn:
             inserted = await conn.execute(
                 "INSERT INTO jobs (job_id, tool, arguments, status, cancel_requested, owner,"
-                " created_at, updated_at, heartbeat_at)"
-                " VALUES ($1, $2, $3, 'running', FALSE, $4, $5, $5, $5) ON CONFLICT (job_id) DO NOTHING",
+                " created_at, updated_at, heartbeat_at, user_name)"
+                " VALUES ($1, $2, $3, 'running', FALSE, $4, $5, $5, $5, $6) ON CONFLICT (job_id) DO NOTHING",
                 job_id,
                 tool,
                 _dump(arguments),
                 owner,
                 now,
+                user_name,
             )
         if not inserted:
             raise ValueError(f"job_id {job_id!r} already exists")
@@ -152,6 +156,7 @@ class SQLStorage(LedgerQueries, UserQueries):
             created_at=self.dialect.decode_ts(row["created_at"]),
             updated_at=self.dialect.decode_ts(row["updated_at"]),
             heartbeat_at=self.dialect.decode_ts(row["heartbeat_at"]),
+            user_name=row["user_name"],
         )
 
     # --- key/value ---

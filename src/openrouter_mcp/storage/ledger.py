@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .models import SETTLED_STATUSES, BudgetRefused, BudgetWindow, LedgerOutcome, LedgerReservation, LedgerRow, UsageBucket
+from .models import SETTLED_STATUSES, BudgetRefused, BudgetScope, BudgetWindow, LedgerOutcome, LedgerReservation, LedgerRow, UsageBucket, UserCaps
 from .sql import Connection, Lock, Row, SQLBase, _month_start, _next_month, from_units, to_units, utc
 
 _LEDGER_COLUMNS = (
     "call_id, tool, model_requested, caller, estimate_e10, created_at, status, settled_at, model_used, provider,"
     " generation_id, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, cost_e10, cost_source,"
-    " latency_ms, error_code"
+    " latency_ms, error_code, user_name"
 )
 # A row counts against a budget while its call may still cost money (pending, at its estimate), once its
 # real cost is known, and, at its estimate, while a started generation's cost is still being reconciled.
@@ -30,8 +30,8 @@ _SETTLE_SQL = (
 )
 _SET_GENERATION_SQL = "UPDATE ledger SET generation_id = $2 WHERE call_id = $1 AND status = 'pending'"
 _INSERT_PENDING_SQL = (
-    "INSERT INTO ledger (call_id, tool, model_requested, caller, estimate_e10, created_at, status, owner)"
-    " VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) ON CONFLICT (call_id) DO NOTHING"
+    "INSERT INTO ledger (call_id, tool, model_requested, caller, estimate_e10, created_at, status, owner, user_name)"
+    " VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) ON CONFLICT (call_id) DO NOTHING"
 )
 
 
@@ -43,35 +43,54 @@ class LedgerQueries(SQLBase):
         daily_cap_usd: Decimal | None,
         monthly_cap_usd: Decimal | None,
         now: datetime,
+        user: UserCaps | None = None,
     ) -> None:
         """Insert `call` as 'pending', atomically across tasks and processes, unless the spend of the UTC
-        day or month of `now` plus `call.estimate_usd` would pass its cap: then raise `BudgetRefused` and
-        record nothing. Spend is the sum of cost (or, while pending, the estimate) over rows that are pending
-        or have a known cost. Raises ValueError if the call_id is already in the ledger."""
+        day or month of `now` plus `call.estimate_usd` would pass its cap (the user's own caps in `user`,
+        over that user's rows, then the server's, over every row): then raise `BudgetRefused` and record
+        nothing. Spend is the sum of cost (or, while pending, the estimate) over rows that are pending or
+        have a known cost. Raises ValueError if the call_id is already in the ledger."""
         async with self.transaction(lock=Lock.BUDGET) as conn:
-            await self._refuse_over_budget(conn, call.estimate_usd, daily_cap_usd, monthly_cap_usd, now)
+            await self._refuse_over_budget(conn, call.estimate_usd, daily_cap_usd, monthly_cap_usd, now, user)
             if not await self._insert_pending(conn, call, to_units(call.estimate_usd)):
                 raise ValueError(f"call_id {call.call_id!r} is already in the ledger")
 
-    async def check_budget(self, estimate_usd: Decimal, *, daily_cap_usd: Decimal | None, monthly_cap_usd: Decimal | None, now: datetime) -> None:
+    async def check_budget(
+        self, estimate_usd: Decimal, *, daily_cap_usd: Decimal | None, monthly_cap_usd: Decimal | None, now: datetime, user: UserCaps | None = None
+    ) -> None:
         """Raise `BudgetRefused` where `reserve` would, reserving nothing (for a whole run's worst case)."""
         async with self.connection() as conn:
-            await self._refuse_over_budget(conn, estimate_usd, daily_cap_usd, monthly_cap_usd, now)
+            await self._refuse_over_budget(conn, estimate_usd, daily_cap_usd, monthly_cap_usd, now, user)
 
-    async def _refuse_over_budget(self, conn: Connection, estimate_usd: Decimal, daily_cap_usd: Decimal | None, monthly_cap_usd: Decimal | None, now: datetime) -> None:
+    async def _refuse_over_budget(
+        self,
+        conn: Connection,
+        estimate_usd: Decimal,
+        daily_cap_usd: Decimal | None,
+        monthly_cap_usd: Decimal | None,
+        now: datetime,
+        user: UserCaps | None = None,
+    ) -> None:
         estimate = to_units(estimate_usd)
         day_start = utc(now).replace(hour=0, minute=0, second=0, microsecond=0)
         month_start = _month_start(day_start)
-        # The monthly window goes first because its refusal is the one that waiting until tomorrow won't lift.
-        windows: list[tuple[BudgetWindow, Decimal, datetime, datetime]] = []
-        if monthly_cap_usd is not None:
-            windows.append(("monthly", monthly_cap_usd, month_start, _next_month(month_start)))
-        if daily_cap_usd is not None:
-            windows.append(("daily", daily_cap_usd, day_start, day_start + timedelta(days=1)))
-        for window, cap, start, end in windows:
-            spent = await self._spent(conn, start, end)
+        # The user's own budgets go first (the narrower answer), then the server's; within each, the
+        # monthly window goes first because its refusal is the one that waiting until tomorrow won't lift.
+        windows: list[tuple[BudgetScope, BudgetWindow, Decimal, datetime, datetime]] = []
+        scopes: list[tuple[BudgetScope, Decimal | None, Decimal | None]] = []
+        if user is not None:
+            scopes.append(("user", user.monthly_cap_usd, user.daily_cap_usd))
+        scopes.append(("server", monthly_cap_usd, daily_cap_usd))
+        for scope, monthly, daily in scopes:
+            if monthly is not None:
+                windows.append((scope, "monthly", monthly, month_start, _next_month(month_start)))
+            if daily is not None:
+                windows.append((scope, "daily", daily, day_start, day_start + timedelta(days=1)))
+        for scope, window, cap, start, end in windows:
+            user_name = user.user_name if scope == "user" and user is not None else None
+            spent = await self._spent(conn, start, end, user_name)
             if spent + estimate > to_units(cap):
-                raise BudgetRefused(window=window, cap_usd=cap, spent_usd=from_units(spent), estimate_usd=estimate_usd)
+                raise BudgetRefused(window=window, cap_usd=cap, spent_usd=from_units(spent), estimate_usd=estimate_usd, scope=scope, user_name=user_name)
 
     async def settle(self, call_id: str, outcome: LedgerOutcome) -> bool:
         """Record how a pending call went. False, changing nothing, if it was already settled or never reserved."""
@@ -188,41 +207,47 @@ class LedgerQueries(SQLBase):
                 to_units(cost_usd),
             )
 
-    async def unknown_cost(self, *, start: datetime, end: datetime) -> tuple[int, Decimal]:
+    async def unknown_cost(self, *, start: datetime, end: datetime, user: str | None = None) -> tuple[int, Decimal]:
         """Calls created in [start, end) whose cost is not known (still running, waiting to be read, given
         up on, or lost with a process): how many, and what they may have cost at most."""
         sql = (
             "SELECT COUNT(*) AS n, COALESCE(SUM(estimate_e10), 0) AS most FROM ledger"
             " WHERE cost_e10 IS NULL AND (status IN ('pending', 'unknown') OR generation_id IS NOT NULL) AND created_at >= $1 AND created_at < $2"
         )
+        sql, args = _for_user(sql, [self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end))], user)
         async with self.connection() as conn:
-            rows = await conn.fetch(sql, self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end)))
+            rows = await conn.fetch(sql, *args)
         return int(rows[0]["n"]), from_units(rows[0]["most"])
 
-    async def ledger(self, *, start: datetime, end: datetime, tool: str | None = None) -> list[LedgerRow]:
-        """Rows created in [start, end), oldest first."""
+    async def ledger(self, *, start: datetime, end: datetime, tool: str | None = None, user: str | None = None) -> list[LedgerRow]:
+        """Rows created in [start, end) (of one tool, of one user's calls), oldest first."""
         sql = f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE created_at >= $1 AND created_at < $2"
         args: list[Any] = [self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end))]
         if tool is not None:
             sql += " AND tool = $3"
             args.append(tool)
+        sql, args = _for_user(sql, args, user)
         async with self.connection() as conn:
             rows = await conn.fetch(sql + " ORDER BY created_at, call_id", *args)
         return [self._ledger_row(row) for row in rows]
 
-    async def usage_rollup(self, *, start: datetime, end: datetime) -> list[UsageBucket]:
-        """Rows created in [start, end), summed per UTC day, tool, model used and provider."""
+    async def usage_rollup(self, *, start: datetime, end: datetime, user: str | None = None) -> list[UsageBucket]:
+        """Rows created in [start, end) (of one user's calls, or all), summed per UTC day, tool, model used and provider."""
         sql = (
             f"SELECT {self.dialect.utc_day('created_at')} AS day, tool, model_used, provider,"
             " COUNT(*) AS calls, SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS errors,"
             " SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,"
             " SUM(reasoning_tokens) AS reasoning_tokens, SUM(cached_tokens) AS cached_tokens,"
             " COALESCE(SUM(cost_e10), 0) AS cost_e10"
-            " FROM ledger WHERE created_at >= $1 AND created_at < $2"
+            " FROM ledger WHERE created_at >= $1 AND created_at < $2{user}"
             " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3 NULLS FIRST, 4 NULLS FIRST"
         )
+        args: list[Any] = [self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end))]
+        sql = sql.replace("{user}", "" if user is None else " AND user_name = $3")
+        if user is not None:
+            args.append(user)
         async with self.connection() as conn:
-            rows = await conn.fetch(sql, self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end)))
+            rows = await conn.fetch(sql, *args)
         return [
             UsageBucket(
                 day=row["day"],
@@ -240,35 +265,41 @@ class LedgerQueries(SQLBase):
             for row in rows
         ]
 
-    async def top_costs(self, *, start: datetime, end: datetime, limit: int) -> list[LedgerRow]:
-        """The `limit` most expensive calls of known cost in [start, end)."""
-        sql = (
-            f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE created_at >= $1 AND created_at < $2 AND cost_e10 IS NOT NULL"
-            " ORDER BY cost_e10 DESC, created_at LIMIT $3"
-        )
+    async def top_costs(self, *, start: datetime, end: datetime, limit: int, user: str | None = None) -> list[LedgerRow]:
+        """The `limit` most expensive calls of known cost in [start, end) (of one user's calls, or all)."""
+        sql = f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE created_at >= $1 AND created_at < $2 AND cost_e10 IS NOT NULL"
+        sql, args = _for_user(sql, [self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end))], user)
         async with self.connection() as conn:
-            rows = await conn.fetch(sql, self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end)), limit)
+            rows = await conn.fetch(sql + f" ORDER BY cost_e10 DESC, created_at LIMIT ${len(args) + 1}", *args, limit)
         return [self._ledger_row(row) for row in rows]
 
-    async def spent_usd(self, *, since: datetime) -> Decimal:
-        """Spend since `since`, by the rule `reserve` applies."""
+    async def generation_owner(self, generation_id: str) -> str | None:
+        """The user whose call started this generation, or None if no ledger row names it."""
         async with self.connection() as conn:
-            rows = await conn.fetch(_SPENT_SQL + " AND created_at >= $1", self.dialect.encode_ts(utc(since)))
+            rows = await conn.fetch("SELECT user_name FROM ledger WHERE generation_id = $1 LIMIT 1", generation_id)
+        return rows[0]["user_name"] if rows else None
+
+    async def spent_usd(self, *, since: datetime, user: str | None = None) -> Decimal:
+        """Spend since `since` (of one user's calls, or of all), by the rule `reserve` applies."""
+        sql, args = _SPENT_SQL + " AND created_at >= $1", [self.dialect.encode_ts(utc(since))]
+        if user is not None:
+            sql, args = sql + " AND user_name = $2", [*args, user]
+        async with self.connection() as conn:
+            rows = await conn.fetch(sql, *args)
         return from_units(rows[0]["spent"])
 
-    async def _spent(self, conn: Connection, start: datetime, end: datetime) -> int:
-        rows = await conn.fetch(
-            _SPENT_SQL + " AND created_at >= $1 AND created_at < $2",
-            self.dialect.encode_ts(start),
-            self.dialect.encode_ts(end),
-        )
+    async def _spent(self, conn: Connection, start: datetime, end: datetime, user: str | None = None) -> int:
+        sql, args = _SPENT_SQL + " AND created_at >= $1 AND created_at < $2", [self.dialect.encode_ts(start), self.dialect.encode_ts(end)]
+        if user is not None:
+            sql, args = sql + " AND user_name = $3", [*args, user]
+        rows = await conn.fetch(sql, *args)
         return int(rows[0]["spent"])
 
     async def _insert_pending(self, conn: Connection, call: LedgerReservation, estimate: int) -> bool:
         return await conn.execute(_INSERT_PENDING_SQL, *self._pending_args(call, estimate)) == 1
 
     def _pending_args(self, call: LedgerReservation, estimate: int) -> tuple[Any, ...]:
-        return (call.call_id, call.tool, call.model_requested, call.caller, estimate, self.dialect.encode_ts(utc(call.created_at)), call.owner)
+        return (call.call_id, call.tool, call.model_requested, call.caller, estimate, self.dialect.encode_ts(utc(call.created_at)), call.owner, call.user_name)
 
     def _settle_args(self, call_id: str, outcome: LedgerOutcome) -> Sequence[Any]:
         if outcome.status not in SETTLED_STATUSES:
@@ -314,4 +345,12 @@ class LedgerQueries(SQLBase):
             cost_source=row["cost_source"],
             latency_ms=row["latency_ms"],
             error_code=row["error_code"],
+            user_name=row["user_name"],
         )
+
+
+def _for_user(sql: str, args: list[Any], user: str | None) -> tuple[str, list[Any]]:
+    """`sql` (ending in its WHERE clause) narrowed to one user's rows when `user` is given."""
+    if user is None:
+        return sql, args
+    return f"{sql} AND user_name = ${len(args) + 1}", [*args, user]

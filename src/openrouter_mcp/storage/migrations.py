@@ -144,12 +144,13 @@ async def m005_users(db: Connection, d: Dialect) -> None:
     # replica can serve a link another replica made.
     await db.execute(
         f"""CREATE TABLE files (
-            uri TEXT PRIMARY KEY,
             user_name TEXT NOT NULL,
+            uri TEXT NOT NULL,
             mime_type TEXT,
             size_bytes BIGINT NOT NULL,
             content {d.blob_type},
-            created_at {d.timestamp_type} NOT NULL
+            created_at {d.timestamp_type} NOT NULL,
+            PRIMARY KEY (user_name, uri)
         )"""
     )
 

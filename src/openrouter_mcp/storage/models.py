@@ -14,6 +14,7 @@ LedgerStatus = Literal["pending", "ok", "error", "cancelled", "not_sent", "unkno
 FinishedJobStatus = Literal["succeeded", "failed", "cancelled"]
 JobStatus = Literal["running", "succeeded", "failed", "cancelled"]
 BudgetWindow = Literal["daily", "monthly"]
+BudgetScope = Literal["server", "user"]
 
 SETTLED_STATUSES: Final = frozenset({"ok", "error", "cancelled", "not_sent", "unknown"})
 FINISHED_JOB_STATUSES: Final = frozenset({"succeeded", "failed", "cancelled"})
@@ -30,6 +31,7 @@ class LedgerReservation:
     caller: str | None
     created_at: datetime
     owner: str | None = None  # the process making the call, so another can settle the row if it dies
+    user_name: str = "local"  # the user the call is made for (whose budget it counts against)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,16 @@ class LedgerRow:
     cost_source: str | None
     latency_ms: float | None
     error_code: str | None
+    user_name: str = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class UserCaps:
+    """One user's own daily and monthly budgets, enforced together with the server's."""
+
+    user_name: str
+    daily_cap_usd: Decimal | None = None
+    monthly_cap_usd: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +117,20 @@ class JobRow:
     created_at: datetime
     updated_at: datetime
     heartbeat_at: datetime
+    user_name: str = "local"
 
 
 class BudgetRefused(Exception):
     """A reservation would take the spend of a budget window past its cap; nothing was recorded."""
 
-    def __init__(self, *, window: BudgetWindow, cap_usd: Decimal, spent_usd: Decimal, estimate_usd: Decimal) -> None:
-        super().__init__(f"{window} budget of ${cap_usd} would be exceeded: ${spent_usd} spent or reserved, this call may cost up to ${estimate_usd}")
+    def __init__(
+        self, *, window: BudgetWindow, cap_usd: Decimal, spent_usd: Decimal, estimate_usd: Decimal, scope: BudgetScope = "server", user_name: str | None = None
+    ) -> None:
+        whose = f"{user_name}'s" if scope == "user" else "the server's"
+        super().__init__(f"{whose} {window} budget of ${cap_usd} would be exceeded: ${spent_usd} spent or reserved, this call may cost up to ${estimate_usd}")
         self.window: BudgetWindow = window
+        self.scope: BudgetScope = scope
+        self.user_name = user_name
         self.cap_usd = cap_usd
         self.spent_usd = spent_usd
         self.estimate_usd = estimate_usd

@@ -13,6 +13,7 @@ from pydantic import Field
 from ..core.progress import ProgressFn
 from ..core.results import ok, tool_args
 from ..errors import ToolFailure
+from ..services import files as saved_files
 from ..services.bench import report as bench_report
 from ..services.bench import runner as bench
 from ..shapes import Shape
@@ -231,6 +232,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         out = ExportOutput(benchmark_id=record["id"], format=format, path=str(path), uri=bench_report.uri_of(path, app.settings.output_dir), bytes=size)
         result = ok(out, f"Wrote the {format} report of {record['id']} to {path} ({size} bytes).")
         result.content.append(ResourceLink(type="resource_link", uri=out.uri, name=path.name, mime_type=MIME[format], size=size))
+        await saved_files.keep(app, out.uri, path, MIME[format])
         return result
 
     for fmt, ext in bench_report.FORMATS.items():
@@ -243,4 +245,7 @@ def _register_report_resource(server: MCPServer[Any], app: App, ext: str, mime: 
         try:
             return bench_report.read_report(f"{path}.{ext}", app.settings.output_dir)
         except ToolFailure as failure:
+            # Exported through another replica: its text is in the shared database.
+            if (kept := await saved_files.read(app, f"{bench_report.URI_PREFIX}{path}.{ext}")) is not None:
+                return kept.decode("utf-8", errors="replace")
             raise ResourceError(failure.message) from None

@@ -10,6 +10,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from ..core.identity import current_user
 from ..core.results import ok
 from ..errors import invalid
 from ..shapes import Shape
@@ -67,6 +68,8 @@ def register(server: MCPServer[Any], app: App) -> None:
     async def load(job_id: str) -> JobRow:
         storage = await app.storage()
         row = await storage.get_job(job_id.strip())
+        if row is not None and row.user_name != current_user().name:
+            row = None  # another user's job answers exactly as one that does not exist
         if row is not None and app.jobs.is_stale(row):
             # Its owner stopped heartbeating (a restart, a crash): failed here, so nobody waits forever.
             await app.jobs.sweep_stale()

@@ -16,7 +16,8 @@ from pydantic import Field
 
 from ..core.progress import Progress, progress
 from ..core.results import ok
-from ..errors import ToolFailure
+from ..errors import ErrorCode, ToolFailure
+from ..services import files as saved_files
 from ..services import media
 from ..services.media import output as media_output
 from ..services.media.formats import FORMATS, Medium
@@ -109,6 +110,12 @@ def _links(files: list[SavedMedia]) -> list[ResourceLink]:
         ResourceLink(type="resource_link", name=f.path.rsplit("/", 1)[-1], uri=f.uri, mime_type=f.mime_type, size=f.size_bytes, description=f.path)
         for f in files
     ]
+
+
+async def _keep(app: App, files: list[SavedMedia]) -> None:
+    """Make the saved files readable through every replica (see services.files)."""
+    for f in files:
+        await saved_files.keep(app, f.uri, f.path, f.mime_type)
 
 
 def _notes(files: list[SavedMedia]) -> str:
@@ -263,6 +270,7 @@ def register(server: MCPServer[Any], app: App) -> None:
             data, mime = done.preview
             result.content.append(ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type=mime))
         result.content.extend(_links(files))
+        await _keep(app, files)
         return result
 
     @server.tool(
@@ -290,6 +298,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         )
         result = ok(out, f"Saved {saved.path} ({saved.mime_type}, {saved.size_bytes} bytes; {done.model}, ${out.cost_usd:.6f})." + _notes([saved]))
         result.content.extend(_links([saved]))
+        await _keep(app, [saved])
         return result
 
     def video_result(outcome: media.VideoOutcome) -> CallToolResult:
@@ -350,7 +359,10 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     async def follow(video_id: str, save_path: str | None, wait_seconds: float, ctx: Context | None) -> CallToolResult:
         async with progress(ctx) as prog:
-            return video_result(await media.follow_video(app, video_id, save_path=save_path, wait_seconds=wait_seconds, report=reporter(prog)))
+            outcome = await media.follow_video(app, video_id, save_path=save_path, wait_seconds=wait_seconds, report=reporter(prog))
+            result = video_result(outcome)
+            await _keep(app, [SavedMedia(**f) for f in outcome.files])
+            return result
 
     @server.tool(annotations=SAVES_RESULT, description="Check a generate_video job; when done, save the video and return its resource link.")
     async def get_video_status(
@@ -375,6 +387,9 @@ def register_output_resource(server: MCPServer[Any], app: App, ext: str, mime: s
         try:
             real = media_output.resolve_uri_path(f"{path}.{ext}", app.settings)
         except ToolFailure as failure:
+            # Saved through another replica: its bytes are in the shared database.
+            if failure.code == ErrorCode.INVALID_INPUT and (kept := await saved_files.read(app, f"{media_output.URI_PREFIX}{path}.{ext}")) is not None:
+                return kept
             raise ResourceError(failure.message) from None
         size = real.stat().st_size
         if size > app.settings.media.max_resource_bytes:

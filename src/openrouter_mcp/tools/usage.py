@@ -11,13 +11,16 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from ..core.identity import User, current_user
 from ..core.results import ok
+from ..errors import invalid
 from ..services.usage import date_range, usage_stats
 from ..shapes import Shape
 from ._common import READ_ONLY_LOCAL, READ_ONLY_REMOTE
 
 if TYPE_CHECKING:
     from ..app import App
+    from ..storage import Storage
 
 Rows = list[dict[str, Any]]
 
@@ -73,12 +76,18 @@ def register(server: MCPServer[Any], app: App) -> None:
     async def get_usage_stats(
         start_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive.")] = None,
         end_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive; default today.")] = None,
+        user: Annotated[str | None, Field(max_length=200, description="Team server admins: one user's usage (default: everyone's).")] = None,
     ) -> Annotated[CallToolResult, UsageStats]:
         span = date_range(start_date, end_date)
+        me = current_user()
+        if user is not None and not me.admin and user != me.name:
+            raise invalid("user", "only an admin of this server sees another user's usage", "Leave user out to see your own")
+        # An admin (and the one local user) sees everyone's usage, or one user's; any other user their own.
+        whose = user if me.admin else me.name
         await app.ledger.flush()
-        stats = UsageStats(**await usage_stats(await app.storage(), span))
+        stats = UsageStats(**await usage_stats(await app.storage(), span, user=whose))
         s = stats.summary
-        text = f"{span.start} to {span.end}: {s['total_requests']} calls, {s['total_tokens']} tokens, ${s['total_cost']:.6f}"
+        text = f"{span.start} to {span.end}{'' if whose is None else f' ({whose})'}: {s['total_requests']} calls, {s['total_tokens']} tokens, ${s['total_cost']:.6f}"
         if s["calls_with_cost_pending"]:
             n = s["calls_with_cost_pending"]
             text += f" (+ {n} call{'s' if n != 1 else ''} of unknown cost, at most ${s['unknown_cost_at_most']:.6f})"
@@ -90,22 +99,31 @@ def register(server: MCPServer[Any], app: App) -> None:
     async def get_account() -> Annotated[CallToolResult, Account]:
         from ..upstream import account
 
-        key = await account.key_info(app.gateway)
-        creds = await account.credits(app.gateway)
+        me = current_user()
         await app.ledger.flush()
         storage = await app.storage()
         now = datetime.now(UTC)
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
         settings = app.settings
+        if not me.admin:
+            # A team user sees their own key (when they have one) and their own spend and budgets, never
+            # the server key's usage or the server's spend: both would tell them what the others spent.
+            return ok(*await _personal_account(app, me, storage, day))
+        key = await account.key_info(app.gateway)
+        creds = await account.credits(app.gateway)
         out = Account(
             label=key.get("label"),
             limit_usd=key.get("limit"),
             limit_remaining_usd=key.get("limit_remaining"),
             limit_reset=key.get("limit_reset"),
-            usage_usd={k: float(key.get(f) or 0) for k, f in (("total", "usage"), ("daily", "usage_daily"), ("weekly", "usage_weekly"), ("monthly", "usage_monthly"))},
+            usage_usd={
+                k: float(key.get(f) or 0) for k, f in (("total", "usage"), ("daily", "usage_daily"), ("weekly", "usage_weekly"), ("monthly", "usage_monthly"))
+            },
             is_free_tier=key.get("is_free_tier"),
             free_daily_requests=key.get("free_model_daily_requests"),
-            credits=None if creds is None else {"total": creds["total_credits"], "used": creds["total_usage"], "remaining": creds["total_credits"] - creds["total_usage"]},
+            credits=None
+            if creds is None
+            else {"total": creds["total_credits"], "used": creds["total_usage"], "remaining": creds["total_credits"] - creds["total_usage"]},
             credits_note=None if creds is not None else "Account credits need a management key; the key's own limit and usage are shown.",
             local_budget=Budget(
                 spent_today_usd=float(await storage.spent_usd(since=day)),
@@ -121,9 +139,18 @@ def register(server: MCPServer[Any], app: App) -> None:
         return ok(out, text)
 
     @server.tool(annotations=READ_ONLY_REMOTE, description="OpenRouter's full record of one generation: model, provider, tokens, cost, timings.")
-    async def get_generation(generation_id: Annotated[str, Field(min_length=4, max_length=200, description="The id a call returned (gen-...).")]) -> Annotated[CallToolResult, Generation]:
+    async def get_generation(
+        generation_id: Annotated[str, Field(min_length=4, max_length=200, description="The id a call returned (gen-...).")],
+    ) -> Annotated[CallToolResult, Generation]:
         from ..upstream import account
 
+        me = current_user()
+        if me.team:
+            # On the team server a generation is its maker's: another user's id, or one this server never
+            # made, answers exactly as an id OpenRouter does not know.
+            await app.ledger.flush()
+            if await (await app.storage()).generation_owner(generation_id.strip()) != me.name:
+                raise account.no_generation(generation_id.strip())
         data = await account.generation(app.gateway, generation_id.strip())
         known = {"id", "model", "provider_name", "total_cost", "latency", "generation_time", "finish_reason", "streamed", "cancelled", "created_at"}
         out = Generation(
@@ -148,7 +175,42 @@ def register(server: MCPServer[Any], app: App) -> None:
         return ok(out, f"{out.generation_id}: {out.model} via {out.provider}, ${out.cost_usd:.6f}, {out.latency_ms} ms")
 
 
+async def _personal_account(app: App, me: User, storage: Storage, day: datetime) -> tuple[Account, str]:
+    from ..upstream import account
+
+    spent_today = await storage.spent_usd(since=day, user=me.name)
+    spent_month = await storage.spent_usd(since=day.replace(day=1), user=me.name)
+    key: dict[str, Any] = {}
+    if me.openrouter_key is not None:  # the gateway sends this user's own key: its limit and usage are theirs
+        key = await account.key_info(app.gateway)
+    out = Account(
+        label=key.get("label") if key else f"{me.name} (the server's key)",
+        limit_usd=key.get("limit"),
+        limit_remaining_usd=key.get("limit_remaining"),
+        limit_reset=key.get("limit_reset"),
+        usage_usd=(
+            {k: float(key.get(f) or 0) for k, f in (("total", "usage"), ("daily", "usage_daily"), ("weekly", "usage_weekly"), ("monthly", "usage_monthly"))}
+            if key
+            else {"total": float(spent_month), "daily": float(spent_today), "weekly": 0.0, "monthly": float(spent_month)}
+        ),
+        is_free_tier=key.get("is_free_tier"),
+        free_daily_requests=key.get("free_model_daily_requests"),
+        credits=None,
+        credits_note="Account credits are shown to the server's admins; your own spend and budgets are below.",
+        local_budget=Budget(
+            spent_today_usd=float(spent_today),
+            spent_this_month_usd=float(spent_month),
+            daily_budget_usd=_maybe(me.daily_budget_usd),
+            monthly_budget_usd=_maybe(me.monthly_budget_usd),
+        ),
+    )
+    budgets = [f"${b:.2f} {w}" for w, b in (("daily", me.daily_budget_usd), ("monthly", me.monthly_budget_usd)) if b is not None]
+    text = f"{me.name}: spent ${spent_today:.4f} today, ${spent_month:.4f} this month" + (f" (budgets: {', '.join(budgets)})." if budgets else ".")
+    if key:
+        limit = "no limit" if out.limit_usd is None else f"${out.limit_remaining_usd:.4f} left of ${out.limit_usd:.2f}"
+        text += f" Your OpenRouter key: {limit}."
+    return out, text
+
+
 def _maybe(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
-
-

@@ -48,18 +48,23 @@ async def credits(gateway: Gateway) -> dict[str, Any] | None:
     return _checked(payload, "operations.GetCreditsResponse")
 
 
+def no_generation(generation_id: str) -> ToolFailure:
+    """The answer for a generation id OpenRouter does not know (and, on the team server, for another user's)."""
+    return ToolFailure(
+        ErrorCode.INVALID_INPUT,
+        f"generation_id: OpenRouter has no generation {generation_id!r}. Stats appear a few seconds after a call "
+        "ends; check the id (it starts with gen-) and try again shortly.",
+        retryable=True,
+        details={"field": "generation_id"},
+    )
+
+
 async def generation(gateway: Gateway, generation_id: str) -> dict[str, Any]:
     try:
         payload = await gateway.get_json("generation", {"id": generation_id})
     except ToolFailure as failure:
         if (failure.details or {}).get("upstream_status") == 404:
-            raise ToolFailure(
-                ErrorCode.INVALID_INPUT,
-                f"generation_id: OpenRouter has no generation {generation_id!r}. Stats appear a few seconds after a call "
-                "ends; check the id (it starts with gen-) and try again shortly.",
-                retryable=True,
-                details={"field": "generation_id"},
-            ) from None
+            raise no_generation(generation_id) from None
         raise
     return _checked(payload, "components.GenerationResponse")
 

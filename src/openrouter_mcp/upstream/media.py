@@ -134,24 +134,28 @@ async def submit_video(gateway: Gateway, body: dict[str, Any]) -> VideoStatus:
         ) from None
 
 
+def no_video(video_id: str) -> ToolFailure:
+    """The answer for a video id OpenRouter does not know (and, on the team server, for another user's)."""
+    return ToolFailure(
+        ErrorCode.INVALID_INPUT,
+        f"video_id: OpenRouter has no video job {video_id!r}. Check the id (it comes from generate_video).",
+        details={"field": "video_id"},
+    )
+
+
 async def get_video(gateway: Gateway, video_id: str) -> VideoStatus:
     try:
         payload = await gateway.get_json(f"videos/{video_id}")
     except ToolFailure as failure:
         if (failure.details or {}).get("upstream_status") == 404:
-            raise ToolFailure(
-                ErrorCode.INVALID_INPUT,
-                f"video_id: OpenRouter has no video job {video_id!r}. Check the id (it comes from generate_video).",
-                details={"field": "video_id"},
-            ) from None
+            raise no_video(video_id) from None
         raise
     if not isinstance(payload, dict):
         raise bad_response("a video job that is not an object")
     return video_status(payload)
 
 
-async def download_video(
-    gateway: Gateway, video_id: str, sink: BinaryIO, *, max_bytes: int, index: int = 0) -> str | None:
+async def download_video(gateway: Gateway, video_id: str, sink: BinaryIO, *, max_bytes: int, index: int = 0) -> str | None:
     """Stream one output of a finished job into `sink` (truncated and rewritten on a retry); returns the
     content type."""
     for attempt in range(CONNECT_RETRIES + 1):

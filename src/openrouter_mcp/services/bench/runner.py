@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...config import Settings
+from ...core.identity import current_user, owns
 from ...errors import ErrorCode, ToolFailure, invalid
 from ...upstream.types import cost_from_wire
 from ..billing import carried_cost, generation_costs
@@ -467,6 +468,7 @@ async def run_benchmark(app: App, plan: Plan, *, on_progress: ProgressFn | None 
         "ranking": [s["model"] for s in ranked],
         "pareto_front": pareto_front(ranked),
     }
+    record["user"] = current_user().name  # the run is its maker's: nobody else lists, reads or exports it
     storage = await app.storage()
     await storage.kv_put(SAMPLES_NAMESPACE, record["id"], {"samples": [s.to_dict() for s in samples]})
     await storage.kv_put(NAMESPACE, record["id"], record)
@@ -486,6 +488,8 @@ async def load(app: App, benchmark_id: Any) -> tuple[dict[str, Any], list[Sample
         )
     storage = await app.storage()
     record = await storage.kv_get(NAMESPACE, benchmark_id.strip())
+    if record is not None and not owns(record):
+        record = None  # another user's run answers exactly as one that does not exist
     if record is None:
         raise invalid("benchmark_id", f"no benchmark {benchmark_id!r} is stored", "List the stored runs with get_benchmark_history")
     stored = await storage.kv_get(SAMPLES_NAMESPACE, benchmark_id.strip()) or {}
@@ -508,6 +512,8 @@ async def history(
     storage = await app.storage()
     matched = []
     for _, record in reversed(await storage.kv_list(NAMESPACE)):
+        if not owns(record):
+            continue
         cfg = record.get("config") or {}
         if model is not None and model not in cfg.get("models", []):
             continue

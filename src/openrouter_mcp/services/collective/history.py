@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ...core.identity import owns
+
 if TYPE_CHECKING:
     from ...app import App
 
@@ -33,6 +35,8 @@ async def bench_evidence(app: App) -> dict[str, dict[str, float]]:
     storage = await app.storage()
     out: dict[str, dict[str, float]] = {}
     for _, record in await storage.kv_list("bench"):
+        if not owns(record):  # the evidence of the caller's own runs only
+            continue
         for summary in record.get("models") or []:
             if not isinstance(summary, dict) or not isinstance(summary.get("model"), str):
                 continue

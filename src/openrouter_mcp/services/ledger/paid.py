@@ -24,9 +24,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from ...core.identity import current_user
 from ...errors import ErrorCode, ToolFailure
 from ...storage import BudgetRefused, LedgerOutcome, LedgerReservation, Storage
-from ...storage.models import SettledStatus
+from ...storage.models import SettledStatus, UserCaps
 from .caller import CALLER
 from .group import GroupCommit
 from .reconcile import Reconciler
@@ -90,31 +91,68 @@ class PaidCall:
 CALL_ADVICE = "lower max_tokens, or pick a cheaper model"
 
 
-def budget_failure(window: str, cap_usd: Decimal, spent_usd: Decimal, estimate_usd: Decimal, *, subject: str = "This call", advice: str = CALL_ADVICE) -> ToolFailure:
-    """BUDGET_EXCEEDED for a per-call cap (`window` "call") or the daily or monthly budget: the estimate,
-    the cap, what is left and how to get past it."""
+def budget_failure(
+    window: str,
+    cap_usd: Decimal,
+    spent_usd: Decimal,
+    estimate_usd: Decimal,
+    *,
+    subject: str = "This call",
+    advice: str = CALL_ADVICE,
+    scope: str = "server",
+    user_name: str | None = None,
+) -> ToolFailure:
+    """BUDGET_EXCEEDED for a per-call cap (`window` "call") or a daily or monthly budget (the server's, or
+    `scope` "user": that user's own): the estimate, the cap, what is left, and who can raise it."""
     left = max(Decimal(0), cap_usd - spent_usd)
     if window == "call":
         what = f"{subject} could cost up to {usd(estimate_usd)}, more than max_cost_usd={usd(cap_usd)}."
         how = f"Raise max_cost_usd, {advice}."
     else:
-        var = "OPENROUTER_MCP_DAILY_BUDGET_USD" if window == "daily" else "OPENROUTER_MCP_MONTHLY_BUDGET_USD"
+        whose = f"your ({user_name}) {window} budget" if scope == "user" else f"the server's {window} budget"
         what = (
-            f"{subject} could cost up to {usd(estimate_usd)}, but only {usd(left)} is left of the "
-            f"{window} budget of {usd(cap_usd)} ({usd(spent_usd)} spent or reserved)."
+            f"{subject} could cost up to {usd(estimate_usd)}, but only {usd(left)} is left of {whose} of {usd(cap_usd)} ({usd(spent_usd)} spent or reserved)."
         )
-        how = f"Raise {var}, {advice}, or wait for the {window} window to reset."
+        if scope == "user":
+            who = f"An admin of this server can raise it (`openrouter-mcp users set {user_name} --{window}-budget-usd N`)"
+        else:
+            var = "OPENROUTER_MCP_DAILY_BUDGET_USD" if window == "daily" else "OPENROUTER_MCP_MONTHLY_BUDGET_USD"
+            who = f"The server's operator can raise {var}"
+        how = f"{who}; or {advice}, or wait for the {window} window to reset."
     return ToolFailure(
         ErrorCode.BUDGET_EXCEEDED,
         f"{what} {how}",
         details={
             "window": window,
+            "budget": "call" if window == "call" else scope,
+            "user": user_name if scope == "user" else None,
             "estimate_usd": float(estimate_usd),
             "cap_usd": float(cap_usd),
             "spent_usd": float(spent_usd),
             "remaining_usd": float(left),
         },
     )
+
+
+def refusal(refused: BudgetRefused, *, subject: str = "This call", advice: str = CALL_ADVICE) -> ToolFailure:
+    return budget_failure(
+        refused.window,
+        refused.cap_usd,
+        refused.spent_usd,
+        refused.estimate_usd,
+        subject=subject,
+        advice=advice,
+        scope=refused.scope,
+        user_name=refused.user_name,
+    )
+
+
+def user_caps() -> UserCaps | None:
+    """The current user's own budgets, when they have any."""
+    user = current_user()
+    if not user.has_budget:
+        return None
+    return UserCaps(user.name, daily_cap_usd=user.daily_budget_usd, monthly_cap_usd=user.monthly_budget_usd)
 
 
 class Ledger:
@@ -163,35 +201,47 @@ class Ledger:
         own share as it starts, which is what keeps concurrent runs inside the budgets."""
         self.check_call_cap(total_usd, max_cost_usd, subject=subject, advice=advice)
         settings = self._core.settings
-        if settings.daily_budget_usd is None and settings.monthly_budget_usd is None:
+        caps = user_caps()
+        if settings.daily_budget_usd is None and settings.monthly_budget_usd is None and caps is None:
             return
         await self.flush()
         storage = await self._core.storage()
         try:
-            await storage.check_budget(total_usd, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=datetime.now(UTC))
+            await storage.check_budget(
+                total_usd, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=datetime.now(UTC), user=caps
+            )
         except BudgetRefused as refused:
-            raise budget_failure(refused.window, refused.cap_usd, refused.spent_usd, refused.estimate_usd, subject=subject, advice=advice) from None
+            raise refusal(refused, subject=subject, advice=advice) from None
 
     @asynccontextmanager
-    async def paid_call(
-        self, *, tool: str, model: str, estimate_usd: Decimal, max_cost_usd: float | None = None
-    ) -> AsyncIterator[PaidCall]:
+    async def paid_call(self, *, tool: str, model: str, estimate_usd: Decimal, max_cost_usd: float | None = None) -> AsyncIterator[PaidCall]:
         """Reserve the worst case against the caps (atomically across processes), run the block, and
         settle the ledger row exactly once however the block ends: success, failure or cancellation."""
         self.check_call_cap(estimate_usd, max_cost_usd)
         settings = self._core.settings
         storage = await self._core.storage()
         call = PaidCall(call_id=uuid.uuid4().hex)
+        user = current_user()
+        caps = user_caps()
         reservation = LedgerReservation(
-            call_id=call.call_id, tool=tool, model_requested=model, estimate_usd=estimate_usd, caller=CALLER.get(), created_at=datetime.now(UTC), owner=self.owner
+            call_id=call.call_id,
+            tool=tool,
+            model_requested=model,
+            estimate_usd=estimate_usd,
+            caller=CALLER.get(),
+            created_at=datetime.now(UTC),
+            owner=self.owner,
+            user_name=user.name,
         )
         # Written ahead, durably, before anything is sent: a process killed from here on leaves a pending
         # row (with the generation id as soon as it is known) that any replica settles.
-        if settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None:
+        if settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None or caps is not None:
             try:
-                await storage.reserve(reservation, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=reservation.created_at)
+                await storage.reserve(
+                    reservation, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=reservation.created_at, user=caps
+                )
             except BudgetRefused as refused:
-                raise budget_failure(refused.window, refused.cap_usd, refused.spent_usd, refused.estimate_usd) from None
+                raise refusal(refused) from None
         else:
             # shielded: a call cancelled while its row is being written still has its row written
             await asyncio.shield(self._ahead.submit(reservation))
@@ -216,7 +266,9 @@ class Ledger:
                 call.outcome = LedgerOutcome(status=status, generation_id=gen, cost_usd=None if gen else Decimal(0), error_code="CANCELLED")
             raise
         finally:
-            outcome = call.outcome or LedgerOutcome(status="error", generation_id=call.generation_id, cost_usd=None if call.generation_id else Decimal(0), error_code="INTERNAL")
+            outcome = call.outcome or LedgerOutcome(
+                status="error", generation_id=call.generation_id, cost_usd=None if call.generation_id else Decimal(0), error_code="INTERNAL"
+            )
             if outcome.latency_ms is None:
                 outcome = _with_latency(outcome, (asyncio.get_running_loop().time() - started) * 1000)
             # Settled behind the reply by a writer task of its own: the caller does not wait for the

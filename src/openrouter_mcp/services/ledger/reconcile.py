@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from ...core.identity import CURRENT_USER, LOCAL_USER, LOCAL_USER_NAME, User
 from ...errors import ErrorCode, ToolFailure
 from ...upstream.account import generation_cost
 
@@ -84,6 +85,30 @@ class Reconciler:
         return filled, len(rows) - filled
 
     async def _settle_cost(self, storage: Storage, row: LedgerRow) -> bool:
+        # Asked with the key that made the generation: a user's own OpenRouter key, when they have one.
+        token = CURRENT_USER.set(await self._maker(storage, row.user_name))
+        try:
+            return await self._settle_cost_as_maker(storage, row)
+        finally:
+            CURRENT_USER.reset(token)
+
+    async def _maker(self, storage: Storage, name: str) -> User:
+        """The user a row was made for, as far as the key the gateway sends goes: the stored user with their
+        own OpenRouter key, else the local user (the server's key)."""
+        if name == LOCAL_USER_NAME:
+            return LOCAL_USER
+        row = await storage.get_user(name)
+        if row is None or row.openrouter_key_encrypted is None:
+            return LOCAL_USER
+        from ..team import user_from_row
+
+        try:
+            return user_from_row(row, self._core.settings.team)
+        except Exception as exc:  # a key that cannot be read: ask with the server's key
+            log.info("cost of %s's calls read with the server's key (%s)", name, exc)
+            return LOCAL_USER
+
+    async def _settle_cost_as_maker(self, storage: Storage, row: LedgerRow) -> bool:
         gateway = self._core.gateway
         try:
             if row.tool == VIDEO_TOOL:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ...core.identity import LOCAL_USER_NAME, current_user
 from ...errors import ErrorCode, ToolFailure, invalid
 from ..checks import whole
 from .common import Report, _no_report, _payload, _reference, load_image, pick_model, saved_dict
@@ -91,12 +92,13 @@ async def submit_video(
 
     estimate = info.request_price if info.request_price is not None else VIDEO_ESTIMATE_USD
     storage = await app.storage()
+    user = current_user().name
     async with app.ledger.paid_call(tool="generate_video", model=info.id, estimate_usd=estimate, max_cost_usd=max_cost_usd) as call:
 
         async def record(job: Any) -> None:
             """The job, kept in storage so any server process can resume it (get_video_status)."""
             call.started(job.id)
-            kept = {"video_id": job.id, "model": info.id, "prompt": prompt[:500], "call_id": call.call_id, "save_path": save_path}
+            kept = {"video_id": job.id, "model": info.id, "prompt": prompt[:500], "call_id": call.call_id, "save_path": save_path, "user": user}
             await storage.kv_put(VIDEO_NAMESPACE, job.id, {**kept, "status": job.status, "submitted_at": time.time()})
 
         submit = asyncio.ensure_future(upstream_media.submit_video(app.gateway, body))
@@ -137,7 +139,13 @@ async def follow_video(app: App, video_id: str, *, save_path: str | None, wait_s
     if not video_id or not all(c.isascii() and (c.isalnum() or c in "-_") for c in video_id):
         raise invalid("video_id", f"{video_id[:100]!r} is not a video id", "Pass the video_id generate_video returned (gen-vid-...)")
     storage = await app.storage()
-    record = await storage.kv_get(VIDEO_NAMESPACE, video_id) or {"video_id": video_id}
+    record = await storage.kv_get(VIDEO_NAMESPACE, video_id)
+    me = current_user()
+    if me.team and (record is None or record.get("user", LOCAL_USER_NAME) != me.name):
+        # On the team server a video is its maker's: another user's id, or one this server never made,
+        # answers exactly as an id OpenRouter does not know.
+        raise upstream_media.no_video(video_id)
+    record = record or {"video_id": video_id}
     if record.get("status") == "completed" and record.get("files"):
         return _outcome(record)
     interval = app.settings.media.video_poll_interval_s
