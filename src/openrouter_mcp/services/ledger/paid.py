@@ -171,6 +171,10 @@ class Ledger:
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
 
+    def _settle_unsent(self, written: asyncio.Future[None], call_id: str) -> None:
+        if not written.cancelled() and written.exception() is None:
+            self._enqueue((call_id, LedgerOutcome(status="not_sent", cost_usd=Decimal(0), error_code="CANCELLED")))
+
     def _enqueue(self, item: tuple[str, LedgerOutcome]) -> None:
         self._queue.append(item)
         if self._writer is None or self._writer.done():
@@ -236,15 +240,23 @@ class Ledger:
         # Written ahead, durably, before anything is sent: a process killed from here on leaves a pending
         # row (with the generation id as soon as it is known) that any replica settles.
         if settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None or caps is not None:
-            try:
-                await storage.reserve(
+            writing: asyncio.Future[None] = asyncio.ensure_future(
+                storage.reserve(
                     reservation, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=reservation.created_at, user=caps
                 )
-            except BudgetRefused as refused:
-                raise refusal(refused) from None
+            )
         else:
-            # shielded: a call cancelled while its row is being written still has its row written
-            await asyncio.shield(self._ahead.submit(reservation))
+            writing = self._ahead.submit(reservation)
+        try:
+            # shielded: a call cancelled while its row is being written still has its row written...
+            await asyncio.shield(writing)
+        except BudgetRefused as refused:
+            raise refusal(refused) from None
+        except asyncio.CancelledError:
+            # ...and, as nothing was sent, settled as not sent once it is (else it would stay pending
+            # while this process lives, counting against the budgets at its estimate).
+            writing.add_done_callback(lambda done: self._settle_unsent(done, reservation.call_id))
+            raise
         call.on_generation = self._write_generation_id
         started = asyncio.get_running_loop().time()
         try:
