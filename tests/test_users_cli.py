@@ -165,3 +165,14 @@ def test_bad_input_exits_2_naming_the_flag_and_the_fix(tmp_path: Path, args: lis
     assert "Traceback" not in done.stderr and done.stdout == ""
     listed = users(cli_env(tmp_path), "list", "--json")
     assert json.loads(listed.stdout) == []  # nothing was added
+
+
+def test_simulate_manages_the_simulated_servers_users_only(tmp_path: Path) -> None:
+    env = cli_env(tmp_path / "home")
+    added = users(env, "--simulate", "add", "sim-user")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().splitlines()[-1].startswith("orm_")
+    assert "sim-user" in users(env, "--simulate", "list").stdout
+    assert "sim-user" not in users(env, "list").stdout  # the real database never sees it
+    refused = users(env, "--simulate", "add", "other", "--openrouter-limit-usd", "5")
+    assert refused.returncode == 2 and "--openrouter-limit-usd" in refused.stderr

@@ -78,6 +78,9 @@ def usd_or_none(raw: str) -> Decimal | None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--simulate", action="store_true", help="the users of `serve --http --simulate` (the simulated state's own database, never the real one)"
+    )
     actions = parser.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     budget_help = "USD per {} (UTC); {}"
 
@@ -112,7 +115,14 @@ def run(args: argparse.Namespace) -> int:
     from ..config import ConfigError
     from .common import settings_or_exit
 
-    settings = settings_or_exit(require_key=False)
+    settings = settings_or_exit(require_key=False, simulate=args.simulate)
+    if args.simulate and getattr(args, "openrouter_limit_usd", None) is not None:
+        return _fail(
+            args,
+            2,
+            "--openrouter-limit-usd needs a key-management API: with --simulate there is none to reach. Run `openrouter-mcp simulate`, point "
+            "OPENROUTER_BASE_URL at it and leave out --simulate (docs/users.md shows how).",
+        )
     action = {"add": add_user, "list": list_users, "set": set_user, "rotate": rotate_token, "remove": remove_user}[args.users_command]
     try:
         lines = asyncio.run(action(settings, args))
