@@ -35,6 +35,24 @@ class FileQueries(SQLBase):
                 self.dialect.encode_ts(datetime.now(UTC)),
             )
 
+    async def claim_file(self, *, user_name: str, uri: str, mime_type: str | None, size_bytes: int, content: bytes | None) -> bool:
+        """Record a user's saved file under its URI unless that URI is taken (by a file another replica
+        saved under the same name): True if this one now holds it."""
+        async with self.connection() as conn:
+            return (
+                await conn.execute(
+                    "INSERT INTO files (user_name, uri, mime_type, size_bytes, content, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+                    " ON CONFLICT (user_name, uri) DO NOTHING",
+                    user_name,
+                    uri,
+                    mime_type,
+                    size_bytes,
+                    content,
+                    self.dialect.encode_ts(datetime.now(UTC)),
+                )
+                == 1
+            )
+
     async def get_file(self, *, user_name: str, uri: str) -> StoredFile | None:
         """A user's saved file by URI; None if that user has none there."""
         async with self.connection() as conn:

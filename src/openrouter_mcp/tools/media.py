@@ -112,12 +112,6 @@ def _links(files: list[SavedMedia]) -> list[ResourceLink]:
     ]
 
 
-async def _keep(app: App, files: list[SavedMedia]) -> None:
-    """Make the saved files readable through every replica (see services.files)."""
-    for f in files:
-        await saved_files.keep(app, f.uri, f.path, f.mime_type)
-
-
 def _notes(files: list[SavedMedia]) -> str:
     """The saved files' notes, as lines to end a result's text with."""
     return "".join(f"\nNote: {f.note}" for f in files if f.note)
@@ -270,7 +264,6 @@ def register(server: MCPServer[Any], app: App) -> None:
             data, mime = done.preview
             result.content.append(ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type=mime))
         result.content.extend(_links(files))
-        await _keep(app, files)
         return result
 
     @server.tool(
@@ -298,7 +291,6 @@ def register(server: MCPServer[Any], app: App) -> None:
         )
         result = ok(out, f"Saved {saved.path} ({saved.mime_type}, {saved.size_bytes} bytes; {done.model}, ${out.cost_usd:.6f})." + _notes([saved]))
         result.content.extend(_links([saved]))
-        await _keep(app, [saved])
         return result
 
     def video_result(outcome: media.VideoOutcome) -> CallToolResult:
@@ -359,10 +351,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     async def follow(video_id: str, save_path: str | None, wait_seconds: float, ctx: Context | None) -> CallToolResult:
         async with progress(ctx) as prog:
-            outcome = await media.follow_video(app, video_id, save_path=save_path, wait_seconds=wait_seconds, report=reporter(prog))
-            result = video_result(outcome)
-            await _keep(app, [SavedMedia(**f) for f in outcome.files])
-            return result
+            return video_result(await media.follow_video(app, video_id, save_path=save_path, wait_seconds=wait_seconds, report=reporter(prog)))
 
     @server.tool(annotations=SAVES_RESULT, description="Check a generate_video job; when done, save the video and return its resource link.")
     async def get_video_status(

@@ -87,12 +87,12 @@ def register(server: MCPServer[Any], app: App) -> None:
         await app.ledger.flush()
         stats = UsageStats(**await usage_stats(await app.storage(), span, user=whose))
         s = stats.summary
-        text = f"{span.start} to {span.end}{'' if whose is None else f' ({whose})'}: {s['total_requests']} calls, {s['total_tokens']} tokens, ${s['total_cost']:.6f}"
+        text = f"{span.start} to {span.end}{'' if whose is None else f' ({whose})'}: {s['total_requests']} call{'' if s['total_requests'] == 1 else 's'}, {s['total_tokens']} tokens, ${s['total_cost']:.6f}"
         if s["calls_with_cost_pending"]:
             n = s["calls_with_cost_pending"]
             text += f" (+ {n} call{'s' if n != 1 else ''} of unknown cost, at most ${s['unknown_cost_at_most']:.6f})"
         if stats.by_model:
-            text += "\n" + "\n".join(f"  {g['model']}: {g['requests']} calls, ${g['cost']:.6f}" for g in stats.by_model[:5])
+            text += "\n" + "\n".join(f"  {g['model']}: {g['requests']} call{'' if g['requests'] == 1 else 's'}, ${g['cost']:.6f}" for g in stats.by_model[:5])
         return ok(stats, text)
 
     @server.tool(annotations=READ_ONLY_REMOTE, description="The key's limit, remaining credit and usage (day/week/month), and this server's budgets.")

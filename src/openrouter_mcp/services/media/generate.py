@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import ErrorCode, ToolFailure, invalid
 from ...upstream import ChatResult
 from ...upstream.types import cost_from_wire
+from .. import files as saved_files
 from ..chat import base_body, run_chat
 from ..checks import whole
 from ..pricing import estimate_chat_usd
@@ -142,7 +143,7 @@ async def generate_images(
             except ToolFailure as failure:  # not even a fallback name: the error says where the bytes are
                 unsaved.append(failure)
                 continue
-            files.append(saved)
+            files.append(await saved_files.claim(app, saved))
             if preview is None:
                 from .images import preview as make_preview
 
@@ -239,7 +240,9 @@ async def generate_audio(
         )
     data, file_fmt = audio_file(base64.b64decode("".join(result.audio_data)), raw_pcm=body["audio"]["format"] == "pcm16")
     billed = billed_text(result.cost_usd, result.generation_id)
-    saved = await asyncio.to_thread(write, app.settings, data, medium="audio", fmt=file_fmt, save_path=save_path, prompt=prompt, billed=billed)
+    saved = await saved_files.claim(
+        app, await asyncio.to_thread(write, app.settings, data, medium="audio", fmt=file_fmt, save_path=save_path, prompt=prompt, billed=billed)
+    )
     return GeneratedAudio(info.id, saved, result.generation_id, result.cost_usd, result.audio_transcript or None, result)
 
 
@@ -263,5 +266,7 @@ async def _speech(app: App, info: ModelInfo, prompt: str, voice: str, fmt: str, 
         call.succeeded(model_used=info.id, provider=None, generation_id=speech.generation_id, cost_usd=cost)
     data, file_fmt = audio_file(speech.data, raw_pcm=body["response_format"] == "pcm", content_type=speech.content_type)
     billed = billed_text(cost, speech.generation_id)
-    saved = await asyncio.to_thread(write, app.settings, data, medium="audio", fmt=file_fmt, save_path=save_path, prompt=prompt, billed=billed)
+    saved = await saved_files.claim(
+        app, await asyncio.to_thread(write, app.settings, data, medium="audio", fmt=file_fmt, save_path=save_path, prompt=prompt, billed=billed)
+    )
     return GeneratedAudio(info.id, saved, speech.generation_id, cost, None, None)

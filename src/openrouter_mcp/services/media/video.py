@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.identity import LOCAL_USER_NAME, current_user
 from ...errors import ErrorCode, ToolFailure, invalid
+from .. import files as saved_files
 from ..checks import whole
 from .common import Report, _no_report, _payload, _reference, load_image, pick_model, saved_dict
 from .formats import BY_NAME, SNIFF_BYTES, sniff
@@ -240,7 +241,7 @@ async def _finish_video(app: App, record: dict[str, Any], status: Any, save_path
         finally:
             with contextlib.suppress(FileNotFoundError):
                 partial.unlink()
-        files.append(saved_dict(saved))
+        files.append(saved_dict(await saved_files.claim(app, saved)))
     record = {**record, "status": "completed", "files": files, "generation_id": status.generation_id}
     if status.cost_usd is not None:
         record["cost_usd"] = str(status.cost_usd)
