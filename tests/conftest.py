@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -143,6 +144,18 @@ class HttpServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self._log.close()
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database on each backend: a SQLite file, and a throwaway PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/db/state.db"
+        return
+    from .pg import schema_url
+
+    async with schema_url(request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,7 @@ async def test_a_call_cancelled_while_its_row_is_written_is_settled_not_sent(tmp
             await app.ledger.flush()
             storage = await app.storage()
             rows = await storage.ledger(start=datetime.now(UTC) - timedelta(hours=1), end=datetime.now(UTC) + timedelta(hours=1))
-            if len(rows) == 20 and all(r.status != "pending" for r in rows) or asyncio.get_running_loop().time() > deadline:
+            if (len(rows) == 20 and all(r.status != "pending" for r in rows)) or asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(0.1)
         assert len(rows) == 20

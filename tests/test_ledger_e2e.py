@@ -10,13 +10,11 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from mcp.client.stdio import StdioServerParameters
 
 from openrouter_mcp.simulator.server import RunningSimulator, start_in_thread
@@ -33,14 +31,6 @@ def own_simulator() -> Any:
     yield sim
     sim.stop()
 
-
-@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/ledger.db"
-        return
-    async with schema_url("ledger_e2e") as url:
-        yield url
 
 
 def simulator_generations(sim: RunningSimulator) -> tuple[list[dict[str, Any]], Decimal]:

@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import pytest_asyncio
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
@@ -39,7 +38,6 @@ from openrouter_mcp.web.oauth import JWKS_MIN_REFRESH_S, JwtVerifier
 from openrouter_mcp.web.tokens import TeamTokenVerifier
 
 from .conftest import HttpServer, SimLog, free_port, server_env
-from .pg import schema_url
 
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 CHAT_ARGS = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Say hi."}]}
@@ -51,14 +49,6 @@ PUBLIC_URL = "https://mcp.example.com"
 
 # --- helpers shared with test_team_edges ---------------------------------------------------------------
 
-
-@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/team.db"
-        return
-    async with schema_url("team_auth") as url:
-        yield url
 
 
 def users_cli(env: dict[str, str], *args: str) -> str:

@@ -321,14 +321,13 @@ async def test_the_server_budget_holds_across_users(simulator: RunningSimulator,
 
 async def test_two_replicas_never_give_one_link_to_two_files(simulator: RunningSimulator, tmp_path: Path) -> None:
     # Each replica has an output folder of its own (as on two machines): the same save_path on both.
-    async with team_server(simulator, tmp_path, "postgresql") as team:
-        async with team.client("ann", 0) as a0, team.client("ann", 1) as a1:
-            first = ok_answer(await a0.call_tool("generate_image", {"prompt": "a red kite", "save_path": "same.png"}))["images"][0]
-            second_result = await a1.call_tool("generate_image", {"prompt": "a blue whale", "save_path": "same.png"})
-            second = ok_answer(second_result)["images"][0]
-            assert first["uri"].endswith("/same.png") and second["uri"].endswith("/same-r2.png"), (first, second)
-            assert "same-r2.png" in second_result.content[0].text  # the note says why
-            for client in (a0, a1):  # each link names one file, whichever replica reads it
-                assert blob_of(await client.read_resource(first["uri"])) == blob_of(await a0.read_resource(first["uri"]))
-                assert blob_of(await client.read_resource(second["uri"])) == blob_of(await a1.read_resource(second["uri"]))
-            assert blob_of(await a1.read_resource(first["uri"])) != blob_of(await a1.read_resource(second["uri"]))
+    async with team_server(simulator, tmp_path, "postgresql") as team, team.client("ann", 0) as a0, team.client("ann", 1) as a1:
+        first = ok_answer(await a0.call_tool("generate_image", {"prompt": "a red kite", "save_path": "same.png"}))["images"][0]
+        second_result = await a1.call_tool("generate_image", {"prompt": "a blue whale", "save_path": "same.png"})
+        second = ok_answer(second_result)["images"][0]
+        assert first["uri"].endswith("/same.png") and second["uri"].endswith("/same-r2.png"), (first, second)
+        assert "same-r2.png" in second_result.content[0].text  # the note says why
+        for client in (a0, a1):  # each link names one file, whichever replica reads it
+            assert blob_of(await client.read_resource(first["uri"])) == blob_of(await a0.read_resource(first["uri"]))
+            assert blob_of(await client.read_resource(second["uri"])) == blob_of(await a1.read_resource(second["uri"]))
+        assert blob_of(await a1.read_resource(first["uri"])) != blob_of(await a1.read_resource(second["uri"]))

@@ -10,18 +10,14 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from openrouter_mcp.storage import open_storage
 from openrouter_mcp.storage.users import token_hash
-
-from .pg import schema_url
 
 TOKEN = re.compile(r"orm_[A-Za-z0-9_-]{43}")  # 32 random bytes, base64url without padding: 256 bits
 
@@ -64,14 +60,6 @@ async def user_of_token(url: str, token: str) -> str | None:
         await storage.close()
     return None if row is None else row.name
 
-
-@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/db/users.db"
-        return
-    async with schema_url("users_cli") as url:
-        yield url
 
 
 async def test_add_prints_the_token_once_as_its_last_line_and_stores_only_its_hash(database_url: str, tmp_path: Path) -> None:

@@ -107,10 +107,7 @@ class KeyRoutes:
                 self.by_hash.pop(managed.hash, None)
                 self.deleted.add(managed.key)
             return JSONResponse({"deleted": True})
-        body = await _json_body(request)
-        if isinstance(body, Response):
-            return body
-        changes = _fields(body, creating=False)
+        changes = await _request_fields(request, creating=False)
         if isinstance(changes, Response):
             return changes
         with self.lock:
@@ -120,10 +117,7 @@ class KeyRoutes:
             return JSONResponse({"data": self._wire(managed)})
 
     async def _create(self, request: Request) -> Response:
-        body = await _json_body(request)
-        if isinstance(body, Response):
-            return body
-        fields = _fields(body, creating=True)
+        fields = await _request_fields(request, creating=True)
         if isinstance(fields, Response):
             return fields
         key = "sk-or-v1-" + secrets.token_hex(32)
@@ -204,6 +198,12 @@ async def _json_body(request: Request) -> dict[str, Any] | Response:
     except json.JSONDecodeError:
         return error(400, "Request body is not valid JSON")
     return body if isinstance(body, dict) else error(400, "Request body must be a JSON object")
+
+
+async def _request_fields(request: Request, *, creating: bool) -> Any:
+    """The key fields a create or update request sets, or the error Response for a bad body."""
+    body = await _json_body(request)
+    return body if isinstance(body, Response) else _fields(body, creating=creating)
 
 
 def _fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any] | Response:

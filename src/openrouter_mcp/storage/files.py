@@ -19,39 +19,23 @@ class StoredFile:
     content: bytes | None
 
 
+_INSERT = "INSERT INTO files (user_name, uri, mime_type, size_bytes, content, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_name, uri) DO "
+_REPLACE = "UPDATE SET mime_type = excluded.mime_type, size_bytes = excluded.size_bytes, content = excluded.content, created_at = excluded.created_at"
+
+
 class FileQueries(SQLBase):
     async def put_file(self, *, user_name: str, uri: str, mime_type: str | None, size_bytes: int, content: bytes | None) -> None:
         """Record (or replace) a user's saved file under its URI, with its bytes when `content` is given."""
-        async with self.connection() as conn:
-            await conn.execute(
-                "INSERT INTO files (user_name, uri, mime_type, size_bytes, content, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
-                " ON CONFLICT (user_name, uri) DO UPDATE SET mime_type = excluded.mime_type, size_bytes = excluded.size_bytes,"
-                " content = excluded.content, created_at = excluded.created_at",
-                user_name,
-                uri,
-                mime_type,
-                size_bytes,
-                content,
-                self.dialect.encode_ts(datetime.now(UTC)),
-            )
+        await self._insert_file(_REPLACE, user_name, uri, mime_type, size_bytes, content)
 
     async def claim_file(self, *, user_name: str, uri: str, mime_type: str | None, size_bytes: int, content: bytes | None) -> bool:
         """Record a user's saved file under its URI unless that URI is taken (by a file another replica
         saved under the same name): True if this one now holds it."""
+        return await self._insert_file("NOTHING", user_name, uri, mime_type, size_bytes, content) == 1
+
+    async def _insert_file(self, on_conflict: str, user_name: str, uri: str, mime_type: str | None, size_bytes: int, content: bytes | None) -> int:
         async with self.connection() as conn:
-            return (
-                await conn.execute(
-                    "INSERT INTO files (user_name, uri, mime_type, size_bytes, content, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
-                    " ON CONFLICT (user_name, uri) DO NOTHING",
-                    user_name,
-                    uri,
-                    mime_type,
-                    size_bytes,
-                    content,
-                    self.dialect.encode_ts(datetime.now(UTC)),
-                )
-                == 1
-            )
+            return await conn.execute(_INSERT + on_conflict, user_name, uri, mime_type, size_bytes, content, self.dialect.encode_ts(datetime.now(UTC)))
 
     async def get_file(self, *, user_name: str, uri: str) -> StoredFile | None:
         """A user's saved file by URI; None if that user has none there."""
