@@ -14,7 +14,7 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from openrouter_mcp.config import load_settings
-from openrouter_mcp.server import OpenRouterMCP, build_server, compact_schema, inline_refs, json_types, outline_of
+from openrouter_mcp.server import OpenRouterMCP, build_server, compact_schema, inline_refs, json_types, outline_of, portable_type
 
 
 def _types_of(node: dict[str, Any]) -> str | list[str] | None:
@@ -38,7 +38,7 @@ def sdk_outline(fn: Any) -> dict[str, Any] | None:
     props = {}
     for name, node in (compact_schema(inline_refs(schema), optional_null=False).get("properties") or {}).items():
         kinds = _types_of(node) if isinstance(node, dict) else None
-        props[name] = {"type": kinds} if kinds else {}
+        props[name] = portable_type([kinds] if isinstance(kinds, str) else kinds)
     return {"type": "object", "properties": props}
 
 
@@ -82,7 +82,9 @@ def test_outlines_of_every_kind_of_field_match_the_sdk_derivation() -> None:
     tool.__annotations__["return"] = Annotated[CallToolResult, Shapes]
     ours = outline_of(Shapes)
     assert ours == sdk_outline(tool)
-    assert ours["properties"]["g"] == {} and ours["properties"]["h"] == {"type": ["string", "array", "null"]}
+    assert ours["properties"]["g"] == {"anyOf": [{"type": t} for t in ("object", "array", "string", "number", "boolean", "null")]}
+    assert ours["properties"]["h"] == {"anyOf": [{"type": "string"}, {"type": "array"}, {"type": "null"}]}
+    assert ours["properties"]["b"] == {"anyOf": [{"type": "integer"}, {"type": "null"}]}
 
 
 def test_an_unknown_type_or_an_undeclared_output_is_refused_at_registration() -> None:

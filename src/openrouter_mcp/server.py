@@ -82,7 +82,10 @@ def validation_failure(exc: ValidationError) -> ToolFailure:
 def compact_schema(node: Any, *, optional_null: bool) -> Any:
     """The same JSON schema in fewer bytes, because every client puts tools/list into the model's context:
     no pydantic titles, no `default: null`, no `additionalProperties: true` (what JSON Schema assumes), and
-    `anyOf [X, null]` folded (inputs: an omitted argument already means null; outputs: `type: [X, "null"]`)."""
+    in inputs `anyOf [X, null]` folded to X (an omitted argument already means null). A value of several
+    types stays `anyOf` branches of one `type` each, never a `type` array: clients that map tool schemas
+    onto a one-type dialect (Gemini's OpenAPI subset) reject the array (the MCP Inspector's portability
+    check)."""
     if isinstance(node, list):
         return [compact_schema(x, optional_null=optional_null) for x in node]
     if not isinstance(node, dict):
@@ -102,16 +105,10 @@ def compact_schema(node: Any, *, optional_null: bool) -> Any:
             (only,) = rest
             if optional_null:
                 out = {**only, **out}
-            elif set(only) == {"type"} and isinstance(only["type"], str):
-                out = {"type": [only["type"], "null"], **out}
             else:
                 out["anyOf"] = variants
         elif optional_null:
             out["anyOf"] = rest
-    variants = out.get("anyOf")
-    if optional_null and isinstance(variants, list) and all(isinstance(v, dict) and set(v) == {"type"} and isinstance(v["type"], str) for v in variants):
-        del out["anyOf"]  # inputs: `anyOf [{type: X}, {type: Y}]` is `type: [X, Y]`
-        out = {"type": [v["type"] for v in variants], **out}
     return out
 
 
@@ -186,9 +183,19 @@ def outline_of(model: type[BaseModel]) -> dict[str, Any]:
     it does not know."""
     props: dict[str, Any] = {}
     for name, field in model.model_fields.items():
-        kinds = json_types(field.annotation)
-        props[field.alias or name] = {"type": kinds[0] if len(kinds) == 1 else kinds} if kinds else {}
+        props[field.alias or name] = portable_type(json_types(field.annotation))
     return {"type": "object", "properties": props}
+
+
+ANY_JSON = ("object", "array", "string", "number", "boolean", "null")
+
+
+def portable_type(kinds: list[str] | None) -> dict[str, Any]:
+    """A schema for values of these JSON types (None: any value) that every client's schema dialect reads:
+    one `type`, or `anyOf` branches of one `type` each; never a `type` array, nor `{}` (which constrains
+    nothing and which some clients refuse)."""
+    kinds = list(kinds or ANY_JSON)
+    return {"type": kinds[0]} if len(kinds) == 1 else {"anyOf": [{"type": k} for k in kinds]}
 
 
 def declared_output(fn: Callable[..., Any]) -> type[BaseModel] | None:
