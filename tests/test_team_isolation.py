@@ -281,6 +281,7 @@ async def test_per_user_budgets_hold_under_100_concurrent_calls_over_two_replica
                 refused = [r for r in results[user] if r.get("code") == "BUDGET_EXCEEDED"]
                 passed = [r for r in results[user] if r.get("ok")]
                 assert refused and passed, (user, len(refused), len(passed))
+                print(f"[{backend}] {user}: cap ${cap}, spent or reserved ${spent}, {len(passed)} ok, {len(refused)} refused")
                 # The refusal says whose budget it is, what is left, and who can raise it.
                 message = refused[0]["message"]
                 assert f"your ({user}) daily budget" in message and "left" in message and f"users set {user}" in message, message
