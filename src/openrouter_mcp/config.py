@@ -450,6 +450,22 @@ def team_settings_from_env(env: Mapping[str, str]) -> TeamSettings:
     return TeamSettings(**changes)
 
 
+# Where `openrouter-mcp login --save keyring` keeps the key: read when OPENROUTER_API_KEY is not set.
+KEYRING_SERVICE = "openrouter-mcp"
+KEYRING_NAME = "OPENROUTER_API_KEY"
+
+
+def keyring_key() -> str:
+    """The key `login` saved in the OS keyring, or "" (no `keyring` package, no usable backend, no key).
+    Imported only when the environment holds no key, so a configured server never pays for it."""
+    try:
+        import keyring
+
+        return (keyring.get_password(KEYRING_SERVICE, KEYRING_NAME) or "").strip()
+    except Exception:  # not installed, no backend, a locked keyring: as if there were no key
+        return ""
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = True, **overrides: Any) -> Settings:
     """Read and validate every setting; raises `ConfigError` naming the first bad variable. Commands that
     only read local state (`usage`) pass require_key=False. `simulate=True` only lifts the need for a key:
@@ -457,7 +473,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = T
     env = os.environ if env is None else env
     simulate = bool(overrides.pop("simulate", False))
 
-    key_raw = env.get("OPENROUTER_API_KEY", "").strip()
+    key_raw = env.get("OPENROUTER_API_KEY", "").strip() or (keyring_key() if env is os.environ and not simulate else "")
     api_key = Secret(key_raw) if key_raw else None
 
     base_url = env.get("OPENROUTER_BASE_URL", "").strip() or DEFAULT_BASE_URL

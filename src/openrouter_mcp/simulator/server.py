@@ -2,7 +2,7 @@
 bills every generation, keeps a request log, and injects faults on request (see `faults.py`).
 
 This module assembles the routing table from the route modules (`catalog_routes`, `chat`, `embeddings`,
-`account`, `control`, `media`, `keys`) and runs it. Start it in-process with `start_in_thread()` (tests,
+`account`, `control`, `media`, `keys`, `auth`) and runs it. Start it in-process with `start_in_thread()` (tests,
 `serve --simulate`, `demo`) or alone with `openrouter-mcp simulate`.
 """
 
@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from . import embeddings, media
 from .account import AccountRoutes
+from .auth import AuthRoutes
 from .catalog_routes import CatalogRoutes
 from .chat import ChatRoutes
 from .control import ControlRoutes
@@ -50,6 +51,7 @@ def build_app(sim: Simulator) -> Starlette:
             Route("/_sim/reset", control.reset, methods=["POST"]),
             *media.MediaRoutes(sim).routes(),
             *keys.routes(),
+            *AuthRoutes(sim).routes(),
         ],
         middleware=[Middleware(KeyGuard, keys=keys)],
     )
