@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-# Each command's module is imported only when that command runs (bench, models and users also when the parser
-# is built, for their arguments, which import nothing heavy), so start-up loads nothing a command does not use.
+# Each command's module is imported only when that command runs (those in COMMANDS_WITH_ARGUMENTS also when the
+# parser is built, for their arguments, which import nothing heavy), so start-up loads nothing a command does not use.
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -41,22 +42,24 @@ def cmd_usage(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run
+def _run(command: str) -> Callable[[argparse.Namespace], int]:
+    """A command that runs `openrouter_mcp.cli.<command>.run`, imported when it runs."""
 
-    return run(args)
+    def run(args: argparse.Namespace) -> int:
+        return int(importlib.import_module(f"{__package__}.{command}").run(args))
 
-
-def cmd_models(args: argparse.Namespace) -> int:
-    from .models import run
-
-    return run(args)
+    return run
 
 
-def cmd_users(args: argparse.Namespace) -> int:
-    from .users import run
-
-    return run(args)
+# The commands whose modules declare their own arguments (`add_arguments`), with their help lines.
+COMMANDS_WITH_ARGUMENTS: dict[str, str] = {
+    "bench": "benchmark models on a suite or JSONL prompts: speed, cost, quality",
+    "models": "search the model catalog: a table of ids, context, prices and features",
+    "users": "the team server's users: add, list, set, rotate, remove (bearer tokens, budgets, own OpenRouter keys)",
+    "chat": "chat with a model from the terminal: the reply streams to stdout, its cost follows on stderr",
+    "login": "get your own OpenRouter API key in the browser (OAuth PKCE) and store it: OS keyring, env file, or printed",
+    "init": "set this server up in an MCP client's config file (merged, backed up; --from physics91|stabgan migrates)",
+}
 
 
 def _days(raw: str) -> int:
@@ -103,21 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--plot", metavar="FILE.png", help="also write a bar chart of cost to this PNG file")
     usage.add_argument("--simulate", action="store_true", help="the simulator's own ledger (under <home>/simulated) instead of the real one")
     usage.set_defaults(func=cmd_usage)
-    from .bench import add_arguments as add_bench_arguments
-
-    bench = sub.add_parser("bench", help="benchmark models on a suite or JSONL prompts: speed, cost, quality")
-    add_bench_arguments(bench)
-    bench.set_defaults(func=cmd_bench)
-    from .models import add_arguments as add_models_arguments
-
-    models = sub.add_parser("models", help="search the model catalog: a table of ids, context, prices and features")
-    add_models_arguments(models)
-    models.set_defaults(func=cmd_models)
-    from .users import add_arguments as add_users_arguments
-
-    users = sub.add_parser("users", help="the team server's users: add, list, set, rotate, remove (bearer tokens, budgets, own OpenRouter keys)")
-    add_users_arguments(users)
-    users.set_defaults(func=cmd_users)
+    for command, help_line in COMMANDS_WITH_ARGUMENTS.items():
+        declared = sub.add_parser(command, help=help_line)
+        importlib.import_module(f"{__package__}.{command}").add_arguments(declared)
+        declared.set_defaults(func=_run(command))
     return parser
 
 

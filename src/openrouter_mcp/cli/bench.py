@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,28 +44,54 @@ def _weights(text: str) -> dict[str, Any]:
 
 
 class Bar:
-    """A progress bar on stderr: redrawn in place on a terminal, a line per quarter otherwise."""
+    """Progress on stderr: rich's live bar on a terminal; elsewhere (a log, a pipe) a plain line per quarter."""
 
     def __init__(self, stream: Any = sys.stderr, width: int = 28) -> None:
         self.stream = stream
         self.width = width
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._live: Progress | None = None  # started at the first update on a terminal
         self._quarter = -1
 
     async def update(self, done: int, total: int, label: str) -> None:
-        filled = int(self.width * done / total) if total else self.width
-        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {label}"
         if self.tty:
-            self.stream.write("\r\x1b[2K" + line[:110])
+            self._draw(done, total, label)
         elif (quarter := 4 * done // max(total, 1)) != self._quarter:
             self._quarter = quarter
-            self.stream.write(line + "\n")
-        self.stream.flush()
+            filled = int(self.width * done / total) if total else self.width
+            self.stream.write(f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {label}\n")
+            self.stream.flush()
+
+    def _draw(self, done: int, total: int, label: str) -> None:
+        if self._live is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._live = Progress(
+                BarColumn(bar_width=self.width), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"), console=Console(file=self.stream)
+            )
+            self._live.start()
+            self._live.add_task(label, total=total)
+        self._live.update(self._live.task_ids[0], completed=done, total=total, description=label)
 
     def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+        """Stop the live bar (and give the terminal its cursor back); closing twice is harmless."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+def summary_table(record: dict[str, Any]) -> str:
+    """The run's summary for stdout: the columns the report's tables have, right-aligned but for the model."""
+    from rich.table import Column
+
+    from ..services.bench import report as bench_report
+    from .tables import draw, table
+
+    grid = table(*(Column(h, style="cyan") if h == "model" else Column(h, justify="right") for h in bench_report.HEADERS))
+    for row in bench_report.summary_rows(record):
+        grid.add_row(*row)
+    return draw(grid)
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -101,7 +130,6 @@ async def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         record = await bench.run_benchmark(app, plan, on_progress=bar.update)
-        bar.close()
         html_path = None
         if args.html:
             from pathlib import Path
@@ -110,12 +138,13 @@ async def _run(args: argparse.Namespace) -> int:
             html_path = Path(args.html).expanduser().resolve()
             bench_report.write_file(html_path, bench_report.html(record, samples))
     except ToolFailure as failure:
-        bar.close()
+        bar.close()  # before the message, so it does not land inside the live bar
         print(f"openrouter-mcp bench: {failure.code.value}: {failure.message}", file=sys.stderr)
         return 1
     finally:
+        bar.close()  # also when interrupted
         await app.aclose()
-    print(bench_report.text_table(record))
+    print(summary_table(record))
     print()
     print(f"{record['id']}: {record['calls']} calls in {record['duration_s']:.1f} s, {bench_report.money(record['cost_usd'])}")
     print(bench_report.pareto_line(record))

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,10 @@ async def run_demo(prompt: str, model: str, home: Path) -> int:
         tools = (await client.list_tools()).tools
         _out(f"Connected to openrouter-mcp over stdio in {time.perf_counter() - started:.2f} s (built-in simulator, no API key).")
         _out(f"\n{len(tools)} tools:")
+        width = max(len(tool.name) for tool in tools)
         for tool in tools:
             first = (tool.description or "").split(". ")[0]
-            _out(f"  • {tool.name:<28} {first[:90]}")
+            _out(f"  • {tool.name:<{width}}  {textwrap.shorten(first, 90, placeholder=' …')}")
 
         _out(f"\nchat_completion(model={model!r})\n  > {prompt}")
         ticks: list[float] = []
@@ -55,7 +57,7 @@ async def run_demo(prompt: str, model: str, home: Path) -> int:
         _out(f"  tokens       {usage['prompt_tokens']} in / {usage['completion_tokens']} out")
         _out(f"  cost         ${data['cost_usd']:.8f} (simulated)")
         _out(f"  generation   {data['generation_id']}")
-        _out(f"  time         {elapsed * 1000:.0f} ms, {len(ticks)} progress updates")
+        _out(f"  time         {elapsed * 1000:.0f} ms, {len(ticks)} progress update{'' if len(ticks) == 1 else 's'}")
         _out(f"  state        {home / SIMULATED_DIR} (the simulator's own database and folders; your real ledger is untouched)")
         _out("\nNext: add the server to your MCP client (see README), or try `openrouter-mcp doctor --simulate`.")
     return 0

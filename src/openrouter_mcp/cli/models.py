@@ -46,21 +46,27 @@ def _context(tokens: int | None) -> str:
 
 
 def render(out: dict[str, object]) -> str:
+    from rich.table import Column
+
+    from .tables import draw, table
+
     rows = out["models"]
     assert isinstance(rows, list)
-    table = [("ID", "CONTEXT", "$/M IN", "$/M OUT", "MODALITIES", "FEATURES")]
+    grid = table(
+        Column("ID", style="cyan", overflow="fold"),
+        Column("CONTEXT", justify="right"),
+        Column("$/M IN", justify="right"),
+        Column("$/M OUT", justify="right"),
+        Column("MODALITIES", overflow="fold"),
+        "FEATURES",
+    )
     for r in rows:
         price_in, price_out = _money(r["prompt_usd_per_m"]), _money(r["completion_usd_per_m"])
         if r["request_usd"] and not (r["prompt_usd_per_m"] or r["completion_usd_per_m"]):
             price_in, price_out = f"${r['request_usd']:g}/req", ""
         mods = f"{'+'.join(r['input_modalities'])}>{'+'.join(r['output_modalities'])}"
         features = " ".join(r["supports"]) + (" free" if r["free"] else "")
-        table.append((r["id"], _context(r["context_length"]), price_in, price_out, mods, features.strip()))
-    widths = [max(len(row[i]) for row in table) for i in range(5)]
-    lines = []
-    for row in table:
-        cells = [row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4].ljust(widths[4]), row[5]]
-        lines.append("  ".join(cells).rstrip())
+        grid.add_row(r["id"], _context(r["context_length"]), price_in, price_out, mods, features.strip())
     shown = len(rows)
     footer = f"{shown} of {out['total']} models"
     if out["next_offset"] is not None:
@@ -70,7 +76,7 @@ def render(out: dict[str, object]) -> str:
         footer += "; read " + ", ".join(f"{k} as {v}" for k, v in out["corrections"].items())
     if out["stale"]:
         footer += f"; catalog is stale: {out['stale_reason']}"
-    return "\n".join([*lines, footer]) if rows else footer.replace(f"0 of {out['total']} models", "No model matches")
+    return f"{draw(grid)}\n{footer}" if rows else footer.replace(f"0 of {out['total']} models", "No model matches")
 
 
 async def _search(settings: Settings, query: SearchQuery) -> dict[str, object]:

@@ -184,13 +184,16 @@ async def list_users(settings: Settings, args: argparse.Namespace) -> list[str]:
         return [json.dumps([_json(row) for row in rows], indent=2)]
     if not rows:
         return ["No users yet: add one with `openrouter-mcp users add NAME`."]
-    table = [("name", "admin", "daily budget", "monthly budget", "own OpenRouter key", "created (UTC)")]
+    from rich.table import Column
+
+    from .tables import draw, table
+
+    grid = table(Column("name", style="cyan", overflow="fold"), "admin", "daily budget", "monthly budget", "own OpenRouter key", "created (UTC)")
     for row in rows:
         key = f"limit {_usd_text(row.openrouter_limit_usd)}" if row.openrouter_key_hash else "no"
         created = row.created_at.strftime("%Y-%m-%d %H:%M")
-        table.append((row.name, "yes" if row.admin else "no", _usd_text(row.daily_budget_usd), _usd_text(row.monthly_budget_usd), key, created))
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in table]
+        grid.add_row(row.name, "yes" if row.admin else "no", _usd_text(row.daily_budget_usd), _usd_text(row.monthly_budget_usd), key, created)
+    return [draw(grid)]
 
 
 async def set_user(settings: Settings, args: argparse.Namespace) -> list[str]:

@@ -25,7 +25,6 @@ def ok(output: BaseModel | dict[str, Any], text: str) -> CallToolResult:
 
 def failed(failure: ToolFailure) -> CallToolResult:
     error = failure.to_dict()
+    # The message already names any suggestions, in words that fit it; `error.suggestions` lists them for programs.
     text = f"{failure.code.value}: {failure.message}"
-    if failure.suggestions:
-        text += " Did you mean: " + ", ".join(failure.suggestions) + "?"
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content={"error": error}, is_error=True)

@@ -231,6 +231,17 @@ def build_request(args: dict[str, Any], settings: Settings) -> ChatRequest:
     return ChatRequest(body=body, schema=schema)
 
 
+def usage_of(result: ChatResult) -> dict[str, int]:
+    """A reply's token counts, as chat_completion's `usage` names them."""
+    return {
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "reasoning_tokens": result.reasoning_tokens,
+        "cached_tokens": result.cached_tokens,
+        "total_tokens": result.prompt_tokens + result.completion_tokens,
+    }
+
+
 def check_reply(request: ChatRequest, result: ChatResult) -> Any:
     """Raise when a paid reply is unusable; return the parsed JSON for a json_schema request."""
     if result.finish_reason == "length" and not result.content.strip() and not result.tool_calls and result.reasoning_tokens:

@@ -5,10 +5,81 @@ same answer on every machine."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from typing import Any
 
-_WORDS = ["the", "answer", "depends", "on", "the", "context", "you", "give,", "so", "here", "is", "a", "careful", "and", "concise", "summary", "of", "the", "main", "points", "together", "with", "a", "short", "example", "that", "shows", "how", "the", "idea", "applies", "in", "practice", "and", "what", "to", "watch", "out", "for", "when", "you", "use", "it", "in", "a", "real", "project", "with", "real", "users", "and", "real", "constraints", "on", "time", "and", "cost"]
+# The simulator's replies are plain sentences: an opening that fits the kind of prompt (a greeting, a why,
+# how or what question, a yes/no question, or a request), then, unless the prompt is a greeting or asks
+# for one sentence, a few sentences of general advice; all picked by the prompt's hash, so one prompt
+# always gets the same reply.
+_OPENINGS: dict[str, tuple[str, ...]] = {
+    "why": (
+        "The main reason is that it lets you balance cost, speed and reliability.",
+        "Put simply, it pays off when a single option would fall short.",
+        "Mostly because it keeps you in control when conditions change.",
+    ),
+    "how": (
+        "Start with the simplest approach that could work, then measure it.",
+        "Take it one step at a time and check the result after each step.",
+        "Begin with a small example, get it working, and then build on it.",
+    ),
+    "what": (
+        "In short, it is a way to get the job done with fewer surprises.",
+        "Put simply, it is the piece that ties the other parts together.",
+        "The short version is that it depends on how you plan to use it.",
+    ),
+    "yes-no": (
+        "Usually yes, as long as the trade-offs suit your case.",
+        "It can, but the answer depends on your constraints.",
+        "Often it does, though not in every situation.",
+    ),
+    "greeting": (
+        "Hello! What would you like to know?",
+        "Hi there. How can I help?",
+        "Hello. Ask me anything, and I will keep it brief.",
+    ),
+    "request": (
+        "Here is a short answer.",
+        "Sure, here is a brief take.",
+        "Here is a concise version.",
+    ),
+}
+_FOLLOW_UPS = (
+    "Each option trades something away, so pick the one whose cost you can live with.",
+    "A small test with real inputs will tell you more than any general rule.",
+    "Write down what a good result looks like before you compare options.",
+    "If the first attempt falls short, change one thing at a time.",
+    "Keep the setup easy to undo, so that trying an alternative stays cheap.",
+    "A clear goal and a way to check it matter more than the details.",
+    "Ask again with more context if you want a more specific answer.",
+    "In practice, the plain solution is usually the one that lasts.",
+)
+_AFTER_TOOL = (
+    "That settles the question.",
+    "Based on that, the answer is straightforward.",
+    "That is the information you asked for.",
+)
+# Ways to think a prompt through, one picked per prompt, repeated for as many words as the effort asks.
+_REASONING = (
+    (
+        "First, restate what the question asks.",
+        "Next, list what is already known.",
+        "Then weigh the possible answers against each other.",
+        "Check the best one against the question again.",
+        "Finally, put the answer in plain words.",
+    ),
+    (
+        "The question has a few parts, so take them one at a time.",
+        "Start with the part that the others depend on.",
+        "Settle it, then move on to the next part.",
+        "Look for anything that contradicts an earlier step.",
+        "Once every part holds, join them into one answer.",
+    ),
+)
+_QUESTION_WORDS = {"why": "why", "how": "how", "what": "what", "which": "what", "who": "what", "where": "what", "when": "what"}
+_GREETINGS = {"hi", "hello", "hey"}
+_YES_NO = {"is", "are", "can", "could", "should", "would", "will", "do", "does", "did", "was", "were", "has", "have"}
 
 
 def stable_int(*parts: str) -> int:
@@ -36,31 +107,54 @@ def media_parts(messages: list[dict[str, Any]]) -> list[str]:
     return kinds
 
 
+def _kind(prompt: str) -> str:
+    """The kind of prompt, from its last clause's first word: "In one sentence: why ..." is a why question."""
+    words = prompt.rsplit(":", 1)[-1].lower().split() or [""]
+    first = words[0].strip("\"'“‘(!,.")
+    if first in _GREETINGS:
+        return "greeting"
+    if first in _QUESTION_WORDS:
+        return _QUESTION_WORDS[first]
+    return "yes-no" if first in _YES_NO and prompt.rstrip().endswith("?") else "request"
+
+
+def _pick(options: tuple[str, ...], seed: int, count: int) -> list[str]:
+    """`count` different options, chosen by the seed."""
+    pool = list(options)
+    out = []
+    for i in range(count):
+        out.append(pool.pop((seed >> (8 * i)) % len(pool)))
+    return out
+
+
 def reply_text(model: str, messages: list[dict[str, Any]]) -> str:
     last_user = next((message_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
     tool_results = [message_text(m.get("content")) for m in messages if m.get("role") == "tool"]
     seed = stable_int(model, last_user, *tool_results)
-    length = 12 + seed % 24
-    start = seed % (len(_WORDS) - length)
-    body = " ".join(_WORDS[start : start + length])
-    quoted = " ".join(last_user.split()[:12])
+    words = last_user.split()
+    quoted = " ".join(words[:12]) + ("…" if len(words) > 12 else "")
     media = media_parts(messages)
     lead = f"Simulated reply from {model}"
     if media:
         lead += f" (seen: {', '.join(media)})"
     if tool_results:
-        return f"{lead}. Using the tool result {tool_results[-1][:80]!r}: {body}."
-    return f"{lead} to “{quoted}”: {body}."
+        return f"{lead}. Using the tool result {tool_results[-1][:80]!r}: {_pick(_AFTER_TOOL, seed, 1)[0]}"
+    kind = _kind(last_user)
+    opening = _pick(_OPENINGS[kind], seed, 1)
+    brief = kind == "greeting" or "one sentence" in last_user.lower()
+    follow_ups = [] if brief else _pick(_FOLLOW_UPS, seed >> 8, 1 + (seed >> 40) % 3)
+    return f"{lead} to “{quoted}”: {' '.join(opening + follow_ups)}"
 
 
 def reasoning_text(model: str, messages: list[dict[str, Any]], words: int) -> str:
+    """Exactly `words` words of reasoning: the simulator counts each word as a reasoning token."""
     last_user = next((message_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
-    seed = stable_int("reasoning", model, last_user)
+    steps = _REASONING[stable_int("reasoning", model, last_user) % len(_REASONING)]
     out = ["Let", "me", "think", "step", "by", "step."]
-    i = seed
-    while len(out) < words:
-        out.append(_WORDS[i % len(_WORDS)])
-        i = i * 6364136223846793005 + 1442695040888963407 & 0xFFFFFFFFFFFFFFFF
+    for step in itertools.cycle(steps):
+        if len(out) >= words:
+            break
+        out.extend(step.split(" "))
     return " ".join(out[:words])
 
 

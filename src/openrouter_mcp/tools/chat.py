@@ -11,7 +11,7 @@ from pydantic import Field
 
 from ..core.progress import Progress
 from ..core.results import ok, tool_args
-from ..services.chat import ChatRequest, build_request, check_reply, run_chat
+from ..services.chat import ChatRequest, build_request, check_reply, run_chat, usage_of
 from ..shapes import Shape
 from ..upstream import ChatResult
 from ._common import PAID_CALL
@@ -134,17 +134,6 @@ def chat_output(request: ChatRequest, result: ChatResult) -> tuple[dict[str, Any
         "content_is_untrusted": True,
     }
     return out, _summary(out)
-
-
-def usage_of(result: ChatResult) -> dict[str, int]:
-    """A reply's token counts, as Usage's fields."""
-    return {
-        "prompt_tokens": result.prompt_tokens,
-        "completion_tokens": result.completion_tokens,
-        "reasoning_tokens": result.reasoning_tokens,
-        "cached_tokens": result.cached_tokens,
-        "total_tokens": result.prompt_tokens + result.completion_tokens,
-    }
 
 
 def footer(model: str | None, provider: str | None, tokens: int, cost_usd: float) -> str:

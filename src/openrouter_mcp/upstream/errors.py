@@ -4,6 +4,7 @@ become our error codes. Nothing outside `upstream/` reads a status code or catch
 from __future__ import annotations
 
 import json
+import re
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -37,6 +38,12 @@ _ADVICE: dict[ErrorCode, str] = {
     ErrorCode.UPSTREAM_ERROR: "Try again; if it persists, try another model or provider.",
     ErrorCode.TOO_LARGE: "Send less: shorten the messages or attach smaller files.",
     ErrorCode.INVALID_INPUT: "Fix the request as the message says.",
+}
+
+# The advice instead, when OpenRouter's own message already links to the page the advice names.
+_ADVICE_WITHOUT_LINK: dict[ErrorCode, str] = {
+    ErrorCode.AUTH: "Check OPENROUTER_API_KEY; `openrouter-mcp doctor` tests it.",
+    ErrorCode.NO_CREDITS: "A :free model needs no credits.",
 }
 
 _KEY_LIMIT_ADVICE = (
@@ -92,16 +99,30 @@ def failure_from_error(status: int, error: dict[str, Any] | None, *, retry_after
     key_limit = (metadata or {}).get("limit_source") == "openrouter_key_limit" or upstream_msg.lower().startswith("key limit exceeded")
     if key_limit:
         code = ErrorCode.NO_CREDITS
-    parts = [f"OpenRouter answered {effective}" + (f": {upstream_msg}" if upstream_msg else "") + "."]
+    parts = [_sentence(f"OpenRouter answered {effective}" + (f": {upstream_msg}" if upstream_msg else ""))]
     if code is ErrorCode.MODERATION and metadata and metadata.get("reasons"):
         parts.append(f"Flagged for: {', '.join(map(str, metadata['reasons']))}.")
-    if code is ErrorCode.RATE_LIMITED and retry_after_s is not None:
-        parts.append(f"Retry after {retry_after_s:g} s.")
-    parts.append(_KEY_LIMIT_ADVICE if key_limit else _ADVICE.get(code, ""))
+    parts.append(_KEY_LIMIT_ADVICE if key_limit else _advice(code, upstream_msg, retry_after_s))
     details: dict[str, Any] = {"upstream_status": effective}
     if metadata and code is ErrorCode.MODERATION:
         details["reasons"] = metadata.get("reasons")
     return ToolFailure(code, " ".join(p for p in parts if p), retry_after_s=retry_after_s, details=details)
+
+
+def _sentence(text: str) -> str:
+    """The text ending as a sentence: a full stop added only when it has no closing mark of its own."""
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _advice(code: ErrorCode, upstream_msg: str, retry_after_s: float | None) -> str:
+    """What to do, without repeating what OpenRouter's message already said: a link it gave, or when to retry."""
+    if code is ErrorCode.RATE_LIMITED and retry_after_s is not None:
+        return f"Retry after {retry_after_s:g} s, or pass fallback models in `models`."
+    advice = _ADVICE.get(code, "")
+    link = re.search(r"https://[^\s,;)]+", advice)
+    if link is not None and link.group().rstrip(".") in upstream_msg:
+        return _ADVICE_WITHOUT_LINK[code]
+    return advice
 
 
 def failure_from_body(status: int, raw: bytes, headers: Any, *, secret: str | None = None) -> ToolFailure:

@@ -180,7 +180,9 @@ class Gateway:
         generating (408/429/502/503) or the connection was never made; never after a token arrived. A
         streamed upload (`StreamedBody`, which must set `stream: true` itself) is re-sent only when the
         connection was never made: a refusal may come after part of a large file went out. With
-        `retry_rate_limited=False` a 429 comes back at once, for a caller that moves on to other models."""
+        `retry_rate_limited=False` a 429 comes back at once, for a caller that moves on to other models.
+        `on_progress` hears the count of pieces (content and reasoning) so far and the reply text that
+        arrived since it was last called, so a caller can show the reply as it streams."""
         # An event stream gains nothing from compression and would wait on the compressor's buffer.
         headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if isinstance(body, StreamedBody):
@@ -270,15 +272,15 @@ class Gateway:
         buffer = b""
         # Read to the end of the body even after [DONE]: leaving it unread would close the keep-alive
         # connection, and the next call would pay for a new one. Every line a network read brought is
-        # handled in one go, and progress is reported once per read.
+        # handled in one go, and progress is reported once per read, with the reply text that read brought.
         async for chunk in _body(resp):
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
-            pieces = events.pieces
+            pieces, texts = events.pieces, len(events.content)
             for line in lines:
                 events.feed(line)
             if on_progress is not None and events.pieces != pieces:
-                await on_progress(events.pieces, events.last_text)
+                await on_progress(events.pieces, "".join(events.content[texts:]))
         if buffer:
             events.feed(buffer)
         return events.finish()
@@ -325,7 +327,6 @@ class _Events:
         self.content: list[str] = []
         self.reasoning: list[str] = []
         self.pieces = 0
-        self.last_text = ""
         self.done = False
 
     def named(self, generation_id: str) -> None:
@@ -368,7 +369,6 @@ class _Events:
                 self._first_token()
                 self.content.append(text)
                 self.pieces += 1
-                self.last_text = text
             if text := delta.get("reasoning"):
                 self._first_token()
                 self.reasoning.append(text)

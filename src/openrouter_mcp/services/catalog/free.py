@@ -307,7 +307,9 @@ async def choose(app: App, snap: Snapshot, needs: Needs, model: str | None, fall
             free = [m.id for m in free_models(snap.models)][:5]
             raise ToolFailure(
                 ErrorCode.INVALID_INPUT,
-                f"model: {info.id} is not free. Use chat_completion for paid models, or pick a free one (list_free_models).",
+                f"model: {info.id} is not free. Use chat_completion for paid models, or pick a free one"
+                + (f", such as {', '.join(free)}" if free else "")
+                + " (list_free_models lists them).",
                 suggestions=free,
                 details={"field": "model"},
             )

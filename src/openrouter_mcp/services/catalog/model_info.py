@@ -60,7 +60,7 @@ async def resolve(catalog: CatalogReader, model_id: str) -> tuple[Resolution, Sn
         problem = f"{requested!r} has no author: model ids look like author/slug, e.g. openai/gpt-4o-mini"
     elif variant is not None and variant not in VARIANTS:
         meant = closest_variant(variant)
-        hint = f" (did you mean :{meant}?)" if meant else ""
+        hint = f" (the nearest is :{meant})" if meant else ""
         problem = f":{variant} is not a variant{hint}; variants are {', '.join(':' + v for v in VARIANTS)}"
     elif variant == "free" and base in snap.by_id:
         problem = f"{base} has no free variant: it is billed per token. list_free_models shows the free ones"
@@ -78,13 +78,18 @@ async def resolve(catalog: CatalogReader, model_id: str) -> tuple[Resolution, Sn
 def require_usable(res: Resolution) -> ModelInfo:
     if res.info is not None and res.problem is None:
         return res.info
-    message = res.problem or f"{res.requested!r} is not usable"
-    if res.suggestions and not res.retired:
-        message += f". Did you mean {res.suggestions[0]}?"
+    # The message names every suggestion once (the failure's text for people adds nothing after it).
+    message = [(res.problem or f"{res.requested!r} is not usable") + "."]
+    others = [s for s in res.suggestions if s != res.successor]  # a retired id's problem names its successor
+    if others and not res.retired:
+        message.append(f"Did you mean {others.pop(0)}?")
+    if others:
+        message.append(f"Other close ids: {', '.join(others)}.")
+    message.append("Check ids with search_models or validate_model.")
     details: dict[str, Any] = {"field": "model", "model": res.requested}
     if res.successor:
         details["successor"] = res.successor
-    raise ToolFailure(ErrorCode.MODEL_NOT_FOUND, message + ". Check ids with search_models or validate_model.", suggestions=res.suggestions, details=details)
+    raise ToolFailure(ErrorCode.MODEL_NOT_FOUND, " ".join(message), suggestions=res.suggestions, details=details)
 
 
 def variants_for(info: ModelInfo, snap: Snapshot) -> list[dict[str, str]]:

@@ -46,7 +46,9 @@ async def pick_model(app: App, task: str, requested: str | None, *, needs_input:
             fitting = [m.id for m in await app.catalog.models() if _accepts(m, needs_input, needs_output) and not m.id.endswith(":free")][:5]
             raise ToolFailure(
                 ErrorCode.INVALID_INPUT,
-                f"model: {info.id} does not {what}. Pick a model that does (search_models can filter by modality).",
+                f"model: {info.id} does not {what}. Pick a model that does"
+                + (f", such as {', '.join(fitting)}" if fitting else "")
+                + " (search_models can filter by modality).",
                 suggestions=fitting,
                 details={"field": "model"},
             )
