@@ -250,3 +250,21 @@ def test_the_simulator_walkthrough_in_docs_login_md_runs_and_prints_what_it_show
     assert label.sub("LABEL", out) == label.sub("LABEL", shown)
     assert stat.S_IMODE((tmp_path / "openrouter.env").stat().st_mode) == 0o600
     assert "Saved your OpenRouter key as OPENROUTER_API_KEY in" in (tmp_path / "login.log").read_text()
+
+
+def test_init_login_gets_a_key_through_the_browser_into_the_clients_config(simulator: RunningSimulator, tmp_path: Path) -> None:
+    env = login_env(simulator, tmp_path / "mcp-home", HOME=str(tmp_path))
+    cmd = [sys.executable, "-m", "openrouter_mcp", "init", "cursor", "--login", "--no-browser"]
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        running = Login(proc)
+        approve_in_browser(running.auth_url)
+        status, out, err = running.finish()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert status == 0, err
+    config = json.loads((tmp_path / ".cursor" / "mcp.json").read_text())
+    key = config["mcpServers"]["openrouter"]["env"]["OPENROUTER_API_KEY"]
+    assert key.startswith("sk-or-v1-") and key_works(simulator, key)
+    assert key not in out and key not in err  # shown masked only

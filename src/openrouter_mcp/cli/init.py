@@ -54,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     key = parser.add_mutually_exclusive_group()
     key.add_argument("--key-from-env", action="store_true", help=f"take the key from {KEY_VAR} only; never ask for it")
     key.add_argument("--no-key", action="store_true", help=f"write no key: the client must start the server with {KEY_VAR} set")
+    key.add_argument("--login", action="store_true", help="get your own key through your browser first (openrouter-mcp login), for the entry's env")
+    parser.add_argument("--no-browser", action="store_true", help="with --login: print the authorization URL instead of opening a browser")
     key.add_argument("--keyring", action="store_true", help="keep the key in the OS keyring (the server reads it from there); the config holds none")
 
 
@@ -261,6 +263,8 @@ def _key(args: argparse.Namespace, entries: list[Any]) -> KeyChoice:
         return KeyChoice(None, True, f"none in the config (--no-key): the client must start the server with {KEY_VAR} set")
     if args.keyring:
         return _keyring_key(args)
+    if args.login:
+        return _login_key(args)
     if env_key := os.environ.get(KEY_VAR, "").strip():
         return KeyChoice(env_key, False, f"from {KEY_VAR} ({mask(env_key)}), in the entry's env")
     held = [_entry_key(e) for e in entries]
@@ -271,11 +275,32 @@ def _key(args: argparse.Namespace, entries: list[Any]) -> KeyChoice:
     if args.dry_run:
         return KeyChoice(None, False, f"not set yet: without --dry-run you are asked for it (input hidden), unless {KEY_VAR} is set")
     if not sys.stdin.isatty():
-        raise Refused(f"no API key: set {KEY_VAR} (get a key at {KEYS_URL}), run init in a terminal to be asked for it, or pass --no-key to write none")
+        raise Refused(
+            f"no API key: set {KEY_VAR} (get a key at {KEYS_URL}), pass --login to get one through your browser, run init in a terminal "
+            "to be asked for it, or pass --no-key to write none"
+        )
+    if input("No OPENROUTER_API_KEY is set. Get your own key through your browser now (openrouter-mcp login)? [Y/n] ").strip().lower() in ("", "y", "yes"):
+        return _login_key(args)
     typed = getpass.getpass(f"OpenRouter API key (input hidden; get one at {KEYS_URL}): ").strip()
     if not typed:
         raise Refused("no key was typed: run init again and paste it, or pass --no-key")
     return KeyChoice(typed, False, f"typed at the prompt ({mask(typed)}), in the entry's env")
+
+
+def _login_key(args: argparse.Namespace) -> KeyChoice:
+    """--login (or yes to the offer): OpenRouter's OAuth in the browser makes the person a key, which goes into
+    the entry's env like any other key (never printed)."""
+    from .common import settings_or_exit
+    from .login import Refused as LoginRefused
+    from .login import obtain_key
+
+    if args.dry_run:
+        return KeyChoice(None, False, "would be made through your browser (openrouter-mcp login), in the entry's env")
+    try:
+        key = obtain_key(settings_or_exit(require_key=False), browser=not args.no_browser).get()
+    except LoginRefused as refused:
+        raise Refused(f"login: {refused}") from None
+    return KeyChoice(key, False, f"made through your browser ({mask(key)}), in the entry's env")
 
 
 def _keyring_key(args: argparse.Namespace) -> KeyChoice:

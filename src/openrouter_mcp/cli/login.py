@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from ..config import KEYRING_NAME, KEYRING_SERVICE
 
 if TYPE_CHECKING:
-    from ..config import Secret
+    from ..config import Secret, Settings
 
 KEY_NAME = KEYRING_NAME  # the variable in an env file, and the key's name in the keyring
 NO_KEYRING = "no OS keyring is usable here (install the `keyring` package, with a backend for this system)"
@@ -93,27 +93,33 @@ class Destination:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from ..errors import ToolFailure
-    from ..upstream.auth import exchange_code
     from .common import settings_or_exit
 
     settings = settings_or_exit(require_key=False)
     try:
-        auth_page = auth_page_url(settings.base_url)
         destination = _destination(args.save, print_key=args.print_key)
-        verifier = secrets.token_urlsafe(48)  # 64 characters, within RFC 7636's 43 to 128
-        code = _approval(auth_page, s256(verifier), port=args.port, browser=not args.no_browser, timeout_s=args.timeout)
-        try:
-            key = asyncio.run(exchange_code(settings, code, verifier))
-        except ToolFailure as failure:
-            raise Refused(1, failure.message) from None
-        _store(destination, key)
+        _store(destination, obtain_key(settings, port=args.port, browser=not args.no_browser, timeout_s=args.timeout))
     except Refused as refused:
         print(f"openrouter-mcp login: {refused}", file=sys.stderr, flush=True)
         return refused.status
     return 0
+
+
+def obtain_key(settings: Settings, *, port: int = 0, browser: bool = True, timeout_s: float = 300.0) -> Secret:
+    """The whole flow (also offered by `init` when no key is set): the person approves in the browser, the
+    code that comes back to the loopback callback is exchanged for their key. Raises Refused."""
+    import asyncio
+
+    from ..errors import ToolFailure
+    from ..upstream.auth import exchange_code
+
+    auth_page = auth_page_url(settings.base_url)
+    verifier = secrets.token_urlsafe(48)  # 64 characters, within RFC 7636's 43 to 128
+    code = _approval(auth_page, s256(verifier), port=port, browser=browser, timeout_s=timeout_s)
+    try:
+        return asyncio.run(exchange_code(settings, code, verifier))
+    except ToolFailure as failure:
+        raise Refused(1, failure.message) from None
 
 
 def s256(verifier: str) -> str:
