@@ -87,3 +87,12 @@ class ToolFailure(Exception):
 def invalid(field: str, problem: str, fix: str) -> ToolFailure:
     """An INVALID_INPUT failure that names the field, what is wrong and how to fix it."""
     return ToolFailure(ErrorCode.INVALID_INPUT, f"{field}: {problem}. {fix}", details={"field": field})
+
+
+def too_large(field: str, size: int, cap: int) -> ToolFailure:
+    """TOO_LARGE for an input over its cap (a local file, a data URL, a download), naming the field and the cap."""
+    return ToolFailure(
+        ErrorCode.TOO_LARGE,
+        f"{field}: the file is larger than the {cap / 1e6:g} MB cap (at least {size / 1e6:.1f} MB). Use a smaller file or raise the cap in the server's settings.",
+        details={"field": field, "cap_bytes": cap},
+    )

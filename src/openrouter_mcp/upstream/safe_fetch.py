@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from ..errors import ErrorCode, ToolFailure, invalid
+from ..errors import ErrorCode, ToolFailure, invalid, too_large
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -233,9 +233,3 @@ async def _read_capped(resp: httpx.Response, url: str, field: str, max_bytes: in
     return Fetched(bytes(data), resp.headers.get("content-type"), url)
 
 
-def too_large(field: str, size: int, cap: int) -> ToolFailure:
-    return ToolFailure(
-        ErrorCode.TOO_LARGE,
-        f"{field}: the file is larger than the {cap / 1e6:g} MB cap (at least {size / 1e6:.1f} MB). Use a smaller file or raise the cap in the server's settings.",
-        details={"field": field, "cap_bytes": cap},
-    )

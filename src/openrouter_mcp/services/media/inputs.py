@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from ...config import Settings
-from ...errors import ErrorCode, ToolFailure, invalid
+from ...errors import ErrorCode, ToolFailure, invalid, too_large
 from .formats import SNIFF_BYTES, TEXT_DOCUMENTS, Format, Medium, by_extension, by_mime, is_utf8_text, sniff, supported
 
 if TYPE_CHECKING:
@@ -80,12 +80,6 @@ class MediaInput:
 def cap_for(medium: Medium, settings: Settings) -> int:
     m = settings.media
     return {"image": m.max_image_bytes, "audio": m.max_audio_bytes, "video": m.max_video_bytes, "document": m.max_document_bytes}[medium]
-
-
-def too_large(field: str, size: int, cap: int) -> ToolFailure:
-    from ...upstream.safe_fetch import too_large as fetch_too_large
-
-    return fetch_too_large(field, size, cap)
 
 
 def roots_of(settings: Settings) -> tuple[Path, ...]:
