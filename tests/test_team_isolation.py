@@ -130,6 +130,16 @@ def blob_of(read: Any) -> bytes:
 async def test_one_user_never_sees_another_users_work(simulator: RunningSimulator, tmp_path: Path, backend: str) -> None:
     marker = f"ZEBRA{uuid.uuid4().hex[:10]}"
     async with team_server(simulator, tmp_path, backend) as team:
+        # ----- no token, or a wrong one: 401 with a Bearer challenge on both replicas, before anything runs -----
+        async with httpx2.AsyncClient(timeout=30) as http:
+            for server in team.servers:
+                for headers in ({}, {"Authorization": "Bearer " + new_token()}, {"Authorization": team.tokens["ann"][:-2]}):
+                    answer_401 = await http.post(
+                        server.url,
+                        headers={**headers, "Accept": "application/json, text/event-stream"},
+                        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                    )
+                    assert answer_401.status_code == 401 and answer_401.headers["www-authenticate"].startswith("Bearer "), answer_401.text
         # ----- ann makes one of everything on replica 0 -----
         async with team.client("ann", 0) as ann:
             chat = ok_answer(await ann.call_tool("chat_completion", {"messages": [{"role": "user", "content": f"remember {marker}"}]}))
@@ -149,7 +159,11 @@ async def test_one_user_never_sees_another_users_work(simulator: RunningSimulato
             done = answer(await ann.call_tool("get_video_status", {"video_id": video_id, "wait_seconds": 30}))
             assert done["status"] == "completed", done
             video_uri = done["videos"][0]["uri"]
-            bench = ok_answer(await ann.call_tool("benchmark_models", {"models": ["openai/gpt-4o-mini", "bench/swift"], "prompts": [f"Say {marker}."], "runs": 1, "warmup": 0}))
+            bench = ok_answer(
+                await ann.call_tool(
+                    "benchmark_models", {"models": ["openai/gpt-4o-mini", "bench/swift"], "prompts": [f"Say {marker}."], "runs": 1, "warmup": 0}
+                )
+            )
             benchmark_id = bench["benchmark_id"]
             report = ok_answer(await ann.call_tool("export_benchmark_report", {"benchmark_id": benchmark_id, "format": "markdown"}))
             report_uri = report["uri"]
