@@ -42,20 +42,15 @@ class App:
         user = current_user()
         if not user.team:
             return self._settings
-        mine = self._user_settings.get(user.folder)
+        mine = self._user_settings.get(user.name)  # read on every step of a call: the folder is worked out once
         if mine is None:
-            mine = self._user_settings[user.folder] = self._settings.with_overrides(output_dir=self._settings.output_dir / "users" / user.folder)
+            mine = self._user_settings[user.name] = self._settings.with_overrides(output_dir=self._settings.output_dir / "users" / user.folder)
         return mine
 
     @settings.setter
     def settings(self, settings: Settings) -> None:
         self._settings = settings
         self._user_settings.clear()
-
-    @property
-    def base_settings(self) -> Settings:
-        """The settings as configured, whoever is calling."""
-        return self._settings
 
     @property
     def gateway(self) -> Gateway:

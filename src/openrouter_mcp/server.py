@@ -213,9 +213,9 @@ def declared_output(fn: Callable[..., Any]) -> type[BaseModel] | None:
     return None
 
 
-def _request_of(context: Any) -> Any:
+def _request_context(context: Any) -> Any:
     try:
-        return context.request_context.request
+        return context.request_context
     except (AttributeError, ValueError, LookupError):
         return None
 
@@ -224,17 +224,15 @@ def caller_of(context: Any) -> str | None:
     """Who is calling, as far as the transport tells: the MCP client's name (from initialize) and, over
     HTTP, the peer address as the HTTP edge resolved it (a forwarded address only from a trusted proxy;
     never a bare `X-Forwarded-For`, which anyone can write)."""
-    try:
-        rc = context.request_context
-    except (AttributeError, ValueError, LookupError):
+    rc = _request_context(context)
+    if rc is None:
         return None
     name = None
     params = getattr(rc.session, "client_params", None)
     if params is not None and getattr(params, "client_info", None) is not None:
         name = params.client_info.name
-    request = rc.request
     peer = None
-    scope = getattr(request, "scope", None)
+    scope = getattr(rc.request, "scope", None)
     if isinstance(scope, dict):
         peer = scope.get(PEER_SCOPE_KEY) or ((scope.get("client") or (None,))[0])
     if name and peer:
@@ -244,8 +242,7 @@ def caller_of(context: Any) -> str | None:
 
 def user_of(context: Any) -> User:
     """The user the HTTP edge authenticated for this request; the local user over stdio and on an open server."""
-    request = _request_of(context)
-    return user_of_scope(getattr(request, "scope", None)) or LOCAL_USER
+    return user_of_scope(getattr(getattr(_request_context(context), "request", None), "scope", None)) or LOCAL_USER
 
 
 def number_guard(tool: Any) -> NumberGuard:
@@ -307,12 +304,12 @@ class OpenRouterMCP(MCPServer[Any]):
 
     async def read_resource(self, uri: Any, context: Context[Any, Any] | None = None) -> Any:
         # A saved file or report is read as its owner only: another user's link answers "not found".
-        CURRENT_USER.set(user_of(context) if context is not None else LOCAL_USER)
+        CURRENT_USER.set(user_of(context))
         return await super().read_resource(uri, context)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         CALLER.set(caller_of(context) if context is not None else None)
-        CURRENT_USER.set(user_of(context) if context is not None else LOCAL_USER)
+        CURRENT_USER.set(user_of(context))
         # Numbers are numbers: refused here, before pydantic's lax mode reads "1.5" or true as one.
         guard = self._guard(name)
         if guard is not None and (failure := guard.check(arguments)) is not None:

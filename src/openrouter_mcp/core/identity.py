@@ -74,7 +74,7 @@ def user_of_scope(scope: object) -> User | None:
     return user if isinstance(user, User) else None
 
 
-def owns(record: dict[str, object], key: str = "user") -> bool:
-    """Whether a stored record (a benchmark run, a video job) is the current user's: its `key` names its
+def owns(record: dict[str, object]) -> bool:
+    """Whether a stored record (a benchmark run, a video job) is the current user's: its `user` names its
     maker; records from before users existed are the local user's."""
-    return record.get(key, LOCAL_USER_NAME) == current_user().name
+    return record.get("user", LOCAL_USER_NAME) == current_user().name

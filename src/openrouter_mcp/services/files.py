@@ -21,14 +21,18 @@ from ..core.identity import current_user
 
 if TYPE_CHECKING:
     from ..core.context import Core
+    from ..storage import Storage
     from .media.output import SavedFile
 
 log = logging.getLogger("openrouter_mcp.files")
 MAX_RENAMES = 20
 
 
-def _shared(core: Core) -> bool:
-    return core.settings.database_url.startswith(("postgresql://", "postgres://"))
+async def _shared(core: Core) -> Storage | None:
+    """The database, when replicas share it (PostgreSQL); None on SQLite, which one machine's replicas
+    use with one output folder."""
+    storage = await core.storage()
+    return storage if storage.dialect.name == "postgresql" else None
 
 
 async def _content(core: Core, path: Path, uri: str) -> tuple[int, bytes | None]:
@@ -45,10 +49,9 @@ async def claim(core: Core, saved: SavedFile) -> SavedFile:
     """Record a just-saved media file as the current user's, where every replica can read it, and return
     it (renamed, with a note, if another replica already gave out its link). Off PostgreSQL, or if the
     database cannot be written, the file is returned as it is: it stays readable through this replica."""
-    if not _shared(core):
-        return saved
     try:
-        storage = await core.storage()
+        if (storage := await _shared(core)) is None:
+            return saved
         size, content = await _content(core, saved.path, saved.uri)
         user = current_user().name
         current = saved
@@ -80,11 +83,10 @@ def _renamed(current: SavedFile, first: SavedFile, n: int) -> SavedFile:
 async def keep(core: Core, uri: str, path: str | Path, mime_type: str | None) -> None:
     """Keep a file that is rewritten in place under a fixed name (a benchmark report exported again) where
     every replica can read it: the newest version wins. Failures are logged, never raised."""
-    if not _shared(core):
-        return
     try:
+        if (storage := await _shared(core)) is None:
+            return
         size, content = await _content(core, Path(path), uri)
-        storage = await core.storage()
         await storage.put_file(user_name=current_user().name, uri=uri, mime_type=mime_type, size_bytes=size, content=content)
     except Exception as exc:
         log.warning("could not keep %s in the database for other replicas: %s", uri, exc)
@@ -92,7 +94,7 @@ async def keep(core: Core, uri: str, path: str | Path, mime_type: str | None) ->
 
 async def read(core: Core, uri: str) -> bytes | None:
     """The bytes another replica kept for the current user's `uri`, or None."""
-    if not _shared(core):
+    if (storage := await _shared(core)) is None:
         return None
-    stored = await (await core.storage()).get_file(user_name=current_user().name, uri=uri)
+    stored = await storage.get_file(user_name=current_user().name, uri=uri)
     return None if stored is None else stored.content

@@ -233,19 +233,17 @@ class LedgerQueries(SQLBase):
 
     async def usage_rollup(self, *, start: datetime, end: datetime, user: str | None = None) -> list[UsageBucket]:
         """Rows created in [start, end) (of one user's calls, or all), summed per UTC day, tool, model used and provider."""
-        sql = (
+        where, args = _for_user(
             f"SELECT {self.dialect.utc_day('created_at')} AS day, tool, model_used, provider,"
             " COUNT(*) AS calls, SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS errors,"
             " SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,"
             " SUM(reasoning_tokens) AS reasoning_tokens, SUM(cached_tokens) AS cached_tokens,"
             " COALESCE(SUM(cost_e10), 0) AS cost_e10"
-            " FROM ledger WHERE created_at >= $1 AND created_at < $2{user}"
-            " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3 NULLS FIRST, 4 NULLS FIRST"
+            " FROM ledger WHERE created_at >= $1 AND created_at < $2",
+            [self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end))],
+            user,
         )
-        args: list[Any] = [self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end))]
-        sql = sql.replace("{user}", "" if user is None else " AND user_name = $3")
-        if user is not None:
-            args.append(user)
+        sql = where + " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3 NULLS FIRST, 4 NULLS FIRST"
         async with self.connection() as conn:
             rows = await conn.fetch(sql, *args)
         return [
@@ -281,17 +279,13 @@ class LedgerQueries(SQLBase):
 
     async def spent_usd(self, *, since: datetime, user: str | None = None) -> Decimal:
         """Spend since `since` (of one user's calls, or of all), by the rule `reserve` applies."""
-        sql, args = _SPENT_SQL + " AND created_at >= $1", [self.dialect.encode_ts(utc(since))]
-        if user is not None:
-            sql, args = sql + " AND user_name = $2", [*args, user]
+        sql, args = _for_user(_SPENT_SQL + " AND created_at >= $1", [self.dialect.encode_ts(utc(since))], user)
         async with self.connection() as conn:
             rows = await conn.fetch(sql, *args)
         return from_units(rows[0]["spent"])
 
     async def _spent(self, conn: Connection, start: datetime, end: datetime, user: str | None = None) -> int:
-        sql, args = _SPENT_SQL + " AND created_at >= $1 AND created_at < $2", [self.dialect.encode_ts(start), self.dialect.encode_ts(end)]
-        if user is not None:
-            sql, args = sql + " AND user_name = $3", [*args, user]
+        sql, args = _for_user(_SPENT_SQL + " AND created_at >= $1 AND created_at < $2", [self.dialect.encode_ts(start), self.dialect.encode_ts(end)], user)
         rows = await conn.fetch(sql, *args)
         return int(rows[0]["spent"])
 

@@ -19,12 +19,13 @@ from ..core.results import ok
 from ..errors import ErrorCode, ToolFailure
 from ..services import files as saved_files
 from ..services import media
+from ..services.chat import usage_of
 from ..services.media import output as media_output
 from ..services.media.formats import FORMATS, Medium
 from ..shapes import Shape
 from ..upstream import ChatResult
 from ._common import PAID_CALL
-from .chat import Usage, footer, usage_of
+from .chat import Usage, footer
 
 if TYPE_CHECKING:
     from ..app import App

@@ -79,18 +79,17 @@ class Reconciler:
             log.warning("gave up reading the cost of %d calls after %.0f s; they count at their estimate", given_up, settings.reconcile_give_up_s)
         rows = await storage.unreconciled(now=now, limit=PASS_LIMIT)
         filled = 0
+        makers: dict[str, User] = {}  # one lookup a user a pass, however many of their rows wait
         for row in rows:
-            if await self._settle_cost(storage, row):
-                filled += 1
+            if row.user_name not in makers:
+                makers[row.user_name] = await self._maker(storage, row.user_name)
+            # Asked with the key that made the generation: a user's own OpenRouter key, when they have one.
+            token = CURRENT_USER.set(makers[row.user_name])
+            try:
+                filled += await self._settle_cost(storage, row)
+            finally:
+                CURRENT_USER.reset(token)
         return filled, len(rows) - filled
-
-    async def _settle_cost(self, storage: Storage, row: LedgerRow) -> bool:
-        # Asked with the key that made the generation: a user's own OpenRouter key, when they have one.
-        token = CURRENT_USER.set(await self._maker(storage, row.user_name))
-        try:
-            return await self._settle_cost_as_maker(storage, row)
-        finally:
-            CURRENT_USER.reset(token)
 
     async def _maker(self, storage: Storage, name: str) -> User:
         """The user a row was made for, as far as the key the gateway sends goes: the stored user with their
@@ -108,7 +107,7 @@ class Reconciler:
             log.info("cost of %s's calls read with the server's key (%s)", name, exc)
             return LOCAL_USER
 
-    async def _settle_cost_as_maker(self, storage: Storage, row: LedgerRow) -> bool:
+    async def _settle_cost(self, storage: Storage, row: LedgerRow) -> bool:
         gateway = self._core.gateway
         try:
             if row.tool == VIDEO_TOOL:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ...core.identity import LOCAL_USER_NAME, current_user
+from ...core.identity import current_user, owns
 from ...errors import ErrorCode, ToolFailure, invalid
 from .. import files as saved_files
 from ..checks import whole
@@ -141,8 +141,7 @@ async def follow_video(app: App, video_id: str, *, save_path: str | None, wait_s
         raise invalid("video_id", f"{video_id[:100]!r} is not a video id", "Pass the video_id generate_video returned (gen-vid-...)")
     storage = await app.storage()
     record = await storage.kv_get(VIDEO_NAMESPACE, video_id)
-    me = current_user()
-    if me.team and (record is None or record.get("user", LOCAL_USER_NAME) != me.name):
+    if current_user().team and (record is None or not owns(record)):
         # On the team server a video is its maker's: another user's id, or one this server never made,
         # answers exactly as an id OpenRouter does not know.
         raise upstream_media.no_video(video_id)
