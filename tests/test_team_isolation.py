@@ -174,6 +174,10 @@ async def test_one_user_never_sees_another_users_work(simulator: RunningSimulato
             mine = answer(await ann_b.call_tool("get_job", {"job_id": job_id}))
             assert mine["job_id"] == job_id
             assert answer(await ann_b.call_tool("get_generation", {"generation_id": generation_id}))["generation_id"] == generation_id
+            # Her account view: her own spend, the same in every window (all of it made today), from the ledger.
+            mine_now = ok_answer(await ann_b.call_tool("get_account", {}))
+            spent = mine_now["usage_usd"]
+            assert spent["daily"] > 0 and spent["daily"] == spent["weekly"] == spent["monthly"] == spent["total"], spent
 
         ann_ids = [generation_id, job_id, video_id, benchmark_id, image_uri, video_uri, report_uri]
         seen: list[Any] = []  # every answer bob receives

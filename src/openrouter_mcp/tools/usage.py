@@ -3,7 +3,7 @@ has left (`get_account`), and the full upstream record of one call (`get_generat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -116,9 +116,7 @@ def register(server: MCPServer[Any], app: App) -> None:
             limit_usd=key.get("limit"),
             limit_remaining_usd=key.get("limit_remaining"),
             limit_reset=key.get("limit_reset"),
-            usage_usd={
-                k: float(key.get(f) or 0) for k, f in (("total", "usage"), ("daily", "usage_daily"), ("weekly", "usage_weekly"), ("monthly", "usage_monthly"))
-            },
+            usage_usd=_key_usage(key),
             is_free_tier=key.get("is_free_tier"),
             free_daily_requests=key.get("free_model_daily_requests"),
             credits=None
@@ -132,8 +130,7 @@ def register(server: MCPServer[Any], app: App) -> None:
                 monthly_budget_usd=_maybe(settings.monthly_budget_usd),
             ),
         )
-        limit = "no limit" if out.limit_usd is None else f"${out.limit_remaining_usd:.4f} left of ${out.limit_usd:.2f}"
-        text = f"Key {out.label}: {limit}; used ${out.usage_usd['daily']:.4f} today, ${out.usage_usd['monthly']:.4f} this month."
+        text = f"Key {out.label}: {_limit_text(out)}; used ${out.usage_usd['daily']:.4f} today, ${out.usage_usd['monthly']:.4f} this month."
         if out.credits:
             text += f" Credits: ${out.credits['remaining']:.2f} of ${out.credits['total']:.2f}."
         return ok(out, text)
@@ -180,6 +177,8 @@ async def _personal_account(app: App, me: User, storage: Storage, day: datetime)
 
     spent_today = await storage.spent_usd(since=day, user=me.name)
     spent_month = await storage.spent_usd(since=day.replace(day=1), user=me.name)
+    spent_week = await storage.spent_usd(since=day - timedelta(days=day.weekday()), user=me.name)
+    spent_total = await storage.spent_usd(since=datetime(1970, 1, 1, tzinfo=UTC), user=me.name)
     key: dict[str, Any] = {}
     if me.openrouter_key is not None:  # the gateway sends this user's own key: its limit and usage are theirs
         key = await account.key_info(app.gateway)
@@ -189,9 +188,9 @@ async def _personal_account(app: App, me: User, storage: Storage, day: datetime)
         limit_remaining_usd=key.get("limit_remaining"),
         limit_reset=key.get("limit_reset"),
         usage_usd=(
-            {k: float(key.get(f) or 0) for k, f in (("total", "usage"), ("daily", "usage_daily"), ("weekly", "usage_weekly"), ("monthly", "usage_monthly"))}
+            _key_usage(key)
             if key
-            else {"total": float(spent_month), "daily": float(spent_today), "weekly": 0.0, "monthly": float(spent_month)}
+            else {"total": float(spent_total), "daily": float(spent_today), "weekly": float(spent_week), "monthly": float(spent_month)}
         ),
         is_free_tier=key.get("is_free_tier"),
         free_daily_requests=key.get("free_model_daily_requests"),
@@ -207,9 +206,17 @@ async def _personal_account(app: App, me: User, storage: Storage, day: datetime)
     budgets = [f"${b:.2f} {w}" for w, b in (("daily", me.daily_budget_usd), ("monthly", me.monthly_budget_usd)) if b is not None]
     text = f"{me.name}: spent ${spent_today:.4f} today, ${spent_month:.4f} this month" + (f" (budgets: {', '.join(budgets)})." if budgets else ".")
     if key:
-        limit = "no limit" if out.limit_usd is None else f"${out.limit_remaining_usd:.4f} left of ${out.limit_usd:.2f}"
-        text += f" Your OpenRouter key: {limit}."
+        text += f" Your OpenRouter key: {_limit_text(out)}."
     return out, text
+
+
+def _key_usage(key: dict[str, Any]) -> dict[str, float]:
+    """A key's usage from OpenRouter's `GET /key`, as Account.usage_usd names it."""
+    return {k: float(key.get(f) or 0) for k, f in (("total", "usage"), ("daily", "usage_daily"), ("weekly", "usage_weekly"), ("monthly", "usage_monthly"))}
+
+
+def _limit_text(out: Account) -> str:
+    return "no limit" if out.limit_usd is None else f"${out.limit_remaining_usd:.4f} left of ${out.limit_usd:.2f}"
 
 
 def _maybe(value: Decimal | None) -> float | None:
