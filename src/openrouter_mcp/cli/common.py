@@ -1,6 +1,6 @@
 """What several `openrouter-mcp` commands share: logging to stderr, loading the settings (or exiting with
-a configuration error) and pointing the settings at an in-process simulator, with the state sealed off
-from real use (see `config.for_simulation`)."""
+a configuration error), pointing the settings at an in-process simulator, with the state sealed off
+from real use (see `config.for_simulation`), and `Refused`, a command's refusal with its exit status."""
 
 from __future__ import annotations
 
@@ -9,6 +9,14 @@ import sys
 from typing import Any
 
 from ..config import SIMULATOR_KEY, ConfigError, Settings, for_simulation, load_settings
+
+
+class Refused(Exception):
+    """The command cannot do what was asked; `status` is its exit status (1 refused or failed, 2 bad usage)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def setup_logging(level: str) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ..config import KEYRING_NAME, KEYRING_SERVICE
+from .common import Refused
 
 if TYPE_CHECKING:
     from ..config import Secret, Settings
@@ -33,14 +34,6 @@ if TYPE_CHECKING:
 KEY_NAME = KEYRING_NAME  # the variable in an env file, and the key's name in the keyring
 NO_KEYRING = "no OS keyring is usable here (install the `keyring` package, with a backend for this system)"
 AGAIN = "Run `openrouter-mcp login` again."
-
-
-class Refused(Exception):
-    """The login cannot go on; `status` is the command's exit status (1 refused or timed out, 2 bad usage)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class _SaveTarget(argparse.Action):
@@ -170,12 +163,12 @@ def _destination(save: Sequence[str] | None, *, print_key: bool) -> Destination:
     if print_key:
         return Destination("print")
     if save == ["keyring"]:
-        if _keyring() is None:
+        if usable_keyring() is None:
             raise Refused(2, f"--save keyring: {NO_KEYRING}; use --save env-file PATH or --print")
         return Destination("keyring")
     if save:
         return Destination("env-file", _env_file(save[1]))
-    if _keyring() is not None:
+    if usable_keyring() is not None:
         return Destination("keyring")
     if not sys.stdin.isatty():
         raise Refused(2, f"{NO_KEYRING}; choose --save env-file PATH or --print")
@@ -198,13 +191,15 @@ def _env_file(raw: str) -> Path:
     return path
 
 
-def _keyring() -> ModuleType | None:
-    """The `keyring` module, if it is installed and has a real backend (the fallbacks have priority 0 or less)."""
+def usable_keyring() -> ModuleType | None:
+    """The `keyring` module, if it is installed and has a real backend (the fallbacks have priority 0 or less);
+    also used by `init --keyring`."""
     try:
         keyring = importlib.import_module("keyring")
-    except ImportError:
+        real = float(keyring.get_keyring().priority) > 0
+    except Exception:  # not installed, or a backend that fails to load (a PYTHON_KEYRING_BACKEND that names none)
         return None
-    return keyring if float(keyring.get_keyring().priority) > 0 else None
+    return keyring if real else None
 
 
 def _store(destination: Destination, key: Secret) -> None:
@@ -214,7 +209,7 @@ def _store(destination: Destination, key: Secret) -> None:
         print("Your OpenRouter key (shown this once; keep it somewhere safe):", file=sys.stderr, flush=True)
         print(key.get(), flush=True)
     elif destination.kind == "keyring":
-        keyring = _keyring()
+        keyring = usable_keyring()
         assert keyring is not None  # checked before the flow began
         errors = importlib.import_module("keyring.errors")
         try:
@@ -235,16 +230,10 @@ def _store(destination: Destination, key: Secret) -> None:
 def _write_env_file(path: Path, key: Secret) -> None:
     """Set OPENROUTER_API_KEY in the file, keeping its other lines, through a 0600 file renamed into place (so the
     key is never in a file others can read, even for a moment)."""
+    from .config_files import write
+
     kept = [line for line in path.read_text().splitlines() if not _sets_key(line)] if path.exists() else []
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write("\n".join([*kept, f"{KEY_NAME}={key.get()}"]) + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write(path, "\n".join([*kept, f"{KEY_NAME}={key.get()}"]) + "\n", 0o600)
 
 
 def _sets_key(line: str) -> bool:

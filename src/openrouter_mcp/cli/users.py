@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.identity import LOCAL_USER_NAME, TOKEN_PREFIX
 from ..errors import ToolFailure
+from .common import Refused
 
 if TYPE_CHECKING:
     from ..config import Settings
     from ..storage import Storage
     from ..storage.users import UserRow
+    from ..upstream.keys import KeyManagement
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 # Far above any budget, and far below what the ledger's integer columns hold.
@@ -31,14 +33,6 @@ NEEDS_PROVISIONING = (
     "--openrouter-limit-usd needs OPENROUTER_PROVISIONING_KEY: set it to an OpenRouter management key "
     "(https://openrouter.ai/settings/management-keys), and OPENROUTER_MCP_SECRET_KEY to a secret that encrypts the keys it makes"
 )
-
-
-class Refused(Exception):
-    """The command cannot do what was asked; `status` is its exit status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def new_token() -> str:
@@ -112,24 +106,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import ConfigError
     from .common import settings_or_exit
 
     settings = settings_or_exit(require_key=False, simulate=args.simulate)
-    if args.simulate and getattr(args, "openrouter_limit_usd", None) is not None:
-        return _fail(
-            args,
-            2,
-            "--openrouter-limit-usd needs a key-management API: with --simulate there is none to reach. Run `openrouter-mcp simulate`, point "
-            "OPENROUTER_BASE_URL at it and leave out --simulate (docs/users.md shows how).",
-        )
+    if getattr(args, "openrouter_limit_usd", None) is not None:
+        if args.simulate:
+            return _fail(
+                args,
+                2,
+                "--openrouter-limit-usd needs a key-management API: with --simulate there is none to reach. Run `openrouter-mcp simulate`, point "
+                "OPENROUTER_BASE_URL at it and leave out --simulate (docs/users.md shows how).",
+            )
+        if settings.team.provisioning_key is None:
+            return _fail(args, 2, NEEDS_PROVISIONING)
     action = {"add": add_user, "list": list_users, "set": set_user, "rotate": rotate_token, "remove": remove_user}[args.users_command]
     try:
         lines = asyncio.run(action(settings, args))
     except Refused as exc:
         return _fail(args, exc.status, str(exc))
-    except ConfigError as exc:
-        return _fail(args, 2, str(exc))
     except ToolFailure as failure:
         return _fail(args, 1, failure.message)
     print("\n".join(lines))
@@ -158,16 +152,17 @@ async def _opened(settings: Settings) -> AsyncIterator[Storage]:
 async def add_user(settings: Settings, args: argparse.Namespace) -> list[str]:
     name: str = args.name
     limit: Decimal | None = args.openrouter_limit_usd
-    if limit is not None and settings.team.provisioning_key is None:
-        raise Refused(2, NEEDS_PROVISIONING)
     token = new_token()
     async with _opened(settings) as storage:
         added = await storage.add_user(name, token=token, admin=args.admin, daily_budget_usd=args.daily_budget_usd, monthly_budget_usd=args.monthly_budget_usd)
         if not added:
             raise Refused(1, f"a user named {name!r} already exists: `openrouter-mcp users set {name}` changes them, `users rotate {name}` gives a new token")
         if limit is not None:
+            from ..upstream.keys import KeyManagement
+
             try:
-                await _provision(settings, storage, name, limit)
+                async with KeyManagement(settings) as keys:
+                    await _provision(settings, keys, storage, name, limit)
             except BaseException as exc:
                 await storage.remove_user(name)  # all or nothing: no user left behind without the key asked for
                 if isinstance(exc, ToolFailure):
@@ -205,13 +200,11 @@ async def set_user(settings: Settings, args: argparse.Namespace) -> list[str]:
     limit: Decimal | None = args.openrouter_limit_usd
     if daily is KEEP and monthly is KEEP and args.admin is None and limit is None:
         raise Refused(2, "nothing to change: give --daily-budget-usd, --monthly-budget-usd, --admin/--no-admin or --openrouter-limit-usd")
-    if limit is not None and settings.team.provisioning_key is None:
-        raise Refused(2, NEEDS_PROVISIONING)
     async with _opened(settings) as storage:
-        row = await _row(storage, name)
         if limit is not None:  # first: if OpenRouter refuses, nothing has changed
-            await _set_limit(settings, storage, row, limit)
-        await storage.update_user(name, admin=args.admin, daily_budget_usd=daily, monthly_budget_usd=monthly)
+            await _set_limit(settings, storage, await _row(storage, name), limit)
+        if not await storage.update_user(name, admin=args.admin, daily_budget_usd=daily, monthly_budget_usd=monthly):
+            raise _unknown(name)
         row = await _row(storage, name)
     return [f"Changed {describe(row)}."]
 
@@ -246,36 +239,32 @@ async def remove_user(settings: Settings, args: argparse.Namespace) -> list[str]
     return [f"Removed {name}: their token no longer works; their past calls stay in the ledger.{note}"]
 
 
-async def _provision(settings: Settings, storage: Storage, name: str, limit: Decimal) -> None:
+async def _provision(settings: Settings, keys: KeyManagement, storage: Storage, name: str, limit: Decimal) -> None:
     """Make the user an OpenRouter key with this limit and store it, encrypted."""
     from ..services.team.keys import encrypt
-    from ..upstream.keys import KeyManagement
 
     secret_key = settings.team.secret_key
     assert secret_key is not None  # the configuration refuses a provisioning key without one
-    async with KeyManagement(settings) as keys:
-        created = await keys.create(f"openrouter-mcp user {name}", limit)
-        try:
-            stored = await storage.set_openrouter_key(name, encrypted=encrypt(secret_key, created.key.get()), key_hash=created.info.hash, limit_usd=limit)
-        except BaseException:
-            await keys.delete(created.info.hash)
-            raise
-        if not stored:  # removed meanwhile, by another admin
-            await keys.delete(created.info.hash)
-            raise _unknown(name)
+    created = await keys.create(f"openrouter-mcp user {name}", limit)
+    try:
+        stored = await storage.set_openrouter_key(name, encrypted=encrypt(secret_key, created.key.get()), key_hash=created.info.hash, limit_usd=limit)
+    except BaseException:
+        await keys.delete(created.info.hash)
+        raise
+    if not stored:  # removed meanwhile, by another admin
+        await keys.delete(created.info.hash)
+        raise _unknown(name)
 
 
 async def _set_limit(settings: Settings, storage: Storage, row: UserRow, limit: Decimal) -> None:
     """Change the limit of the user's OpenRouter key, or make them one (also when theirs was deleted upstream)."""
     from ..upstream.keys import KeyManagement
 
-    if row.openrouter_key_hash is not None:
-        async with KeyManagement(settings) as keys:
-            changed = await keys.set_limit(row.openrouter_key_hash, limit)
-        if changed is not None:
+    async with KeyManagement(settings) as keys:
+        if row.openrouter_key_hash is not None and await keys.set_limit(row.openrouter_key_hash, limit) is not None:
             await storage.set_openrouter_key(row.name, encrypted=row.openrouter_key_encrypted, key_hash=row.openrouter_key_hash, limit_usd=limit)
-            return
-    await _provision(settings, storage, row.name, limit)
+        else:
+            await _provision(settings, keys, storage, row.name, limit)
 
 
 async def _row(storage: Storage, name: str) -> UserRow:

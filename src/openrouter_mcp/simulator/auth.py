@@ -18,7 +18,6 @@ import base64
 import hashlib
 import hmac
 import html
-import json
 import secrets
 import threading
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .responses import error
+from .responses import error, json_object
 from .state import Simulator
 
 CODE_CHALLENGE_METHODS = ("S256", "plain")
@@ -84,11 +83,10 @@ class AuthRoutes:
 
     async def exchange(self, request: Request) -> Response:
         self.sim.state.log(request)
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except json.JSONDecodeError:
-            return error(400, "Request body is not valid JSON")
-        if not isinstance(body, dict) or not isinstance(body.get("code"), str) or not body["code"]:
+        body = await json_object(request)
+        if isinstance(body, Response):
+            return body
+        if not isinstance(body.get("code"), str) or not body["code"]:
             return error(400, "code: expected the authorization code from the callback")
         method = body.get("code_challenge_method")
         if method is not None and method not in CODE_CHALLENGE_METHODS:

@@ -10,7 +10,6 @@ exceeded"), with the `limit_source` that https://openrouter.ai/docs/api-referenc
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import threading
 import time
@@ -24,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .responses import error
+from .responses import error, json_object
 from .state import MANAGEMENT_KEY_PREFIX, REQUEST_KEY, Simulator
 
 # The simulator's provisioning keys (OPENROUTER_PROVISIONING_KEY); management keys (sk-or-mgmt-) work too.
@@ -54,8 +53,7 @@ class KeyRoutes:
         self.sim = sim
         self.lock = threading.Lock()
         self.by_hash: dict[str, ManagedKey] = {}
-        self.by_key: dict[str, ManagedKey] = {}  # deleted keys stay here, so they can be refused
-        self.deleted: set[str] = set()
+        self.by_key: dict[str, ManagedKey] = {}  # deleted keys stay here (gone from by_hash), so they can be refused
 
     def routes(self) -> list[Route]:
         return [
@@ -69,7 +67,7 @@ class KeyRoutes:
             managed = self.by_key.get(key)
             if managed is None or path.startswith("/api/v1/keys"):
                 return None
-            if key in self.deleted or managed.disabled:
+            if self.by_hash.get(managed.hash) is not managed or managed.disabled:
                 return error(401, "User not found.")
             # Only requests that generate (and bill) are stopped; reading the key's own state still works.
             if method == "POST" and managed.limit is not None and self.sim.state.key_usage_usd.get(key, Decimal(0)) >= managed.limit:
@@ -105,7 +103,6 @@ class KeyRoutes:
         if request.method == "DELETE":
             with self.lock:
                 self.by_hash.pop(managed.hash, None)
-                self.deleted.add(managed.key)
             return JSONResponse({"deleted": True})
         changes = await _request_fields(request, creating=False)
         if isinstance(changes, Response):
@@ -179,30 +176,22 @@ class KeyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-        key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        request = Request(scope)
+        key = self.keys.sim._authorized(request)
         if key and (refused := self.keys.refusal(key, scope["method"], scope["path"])) is not None:
-            self.keys.sim.state.log(Request(scope), refused=True)
+            self.keys.sim.state.log(request, refused=True)
             await refused(scope, receive, send)
             return
-        token = REQUEST_KEY.set(key or None)
+        token = REQUEST_KEY.set(key)
         try:
             await self.app(scope, receive, send)
         finally:
             REQUEST_KEY.reset(token)
 
 
-async def _json_body(request: Request) -> dict[str, Any] | Response:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except json.JSONDecodeError:
-        return error(400, "Request body is not valid JSON")
-    return body if isinstance(body, dict) else error(400, "Request body must be a JSON object")
-
-
-async def _request_fields(request: Request, *, creating: bool) -> Any:
+async def _request_fields(request: Request, *, creating: bool) -> dict[str, Any] | Response:
     """The key fields a create or update request sets, or the error Response for a bad body."""
-    body = await _json_body(request)
+    body = await json_object(request)
     return body if isinstance(body, Response) else _fields(body, creating=creating)
 
 

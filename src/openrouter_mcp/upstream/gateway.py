@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,13 +53,15 @@ _remember_sniffio_is_missing()
 CANCEL_GRACE_S = 5.0
 
 
-class _CallersKey(httpx.Auth):
-    """Sends each request with the calling user's own OpenRouter key when they have one (a key provisioned
-    with a limit, see services/team), instead of the server's key in the client's default headers."""
+class _Bearer(httpx.Auth):
+    """Sends each request with the key `key()` names as it leaves (none when that is empty)."""
+
+    def __init__(self, key: Callable[[], str]) -> None:
+        self._key = key
 
     def auth_flow(self, request: httpx.Request) -> Any:
-        if key := current_user().openrouter_key:
-            request.headers["Authorization"] = f"Bearer {key.get()}"
+        if key := self._key():
+            request.headers["Authorization"] = f"Bearer {key}"
         yield request
 
 
@@ -71,14 +73,16 @@ class Gateway:
     def __init__(self, settings: Settings, *, callers_keys: bool = True) -> None:
         self._settings = settings
         self._server_key = settings.api_key.get() if settings.api_key else ""
-        self._auth = _CallersKey() if callers_keys else None
+        self._callers_keys = callers_keys
+        self._auth = _Bearer(lambda: self._key)
         self._client: httpx.AsyncClient | None = None
         self._transport: httpx.AsyncHTTPTransport | None = None
 
     @property
     def _key(self) -> str:
-        """The key the request being made now carries: masked wherever OpenRouter's answer is quoted."""
-        if self._auth is not None and (key := current_user().openrouter_key):
+        """The key the request being made now carries (a provisioned key with a limit, see services/team, when
+        the calling user has one): masked wherever OpenRouter's answer is quoted."""
+        if self._callers_keys and (key := current_user().openrouter_key):
             return key.get()
         return self._server_key
 
@@ -87,8 +91,6 @@ class Gateway:
         if self._client is None:
             s = self._settings
             headers = {"HTTP-Referer": s.http_referer, "X-Title": s.app_title, "X-OpenRouter-Title": s.app_title, "User-Agent": "openrouter-mcp"}
-            if self._server_key:
-                headers["Authorization"] = f"Bearer {self._server_key}"
             # Every request goes to one host, so one transport (one connection pool) serves them all, through
             # the proxy the environment names for that host, if any. Streamed chat talks to it directly.
             self._transport = httpx.AsyncHTTPTransport(
@@ -231,10 +233,8 @@ class Gateway:
         """One request: the gathered reply, or the status and failure of a refusal. It goes straight to the
         transport: a chat stream needs none of the client's redirect, auth-flow or cookie handling, and
         skipping them makes every network read of the stream cheaper."""
-        request = self.client.build_request("POST", "chat/completions", content=content, headers=headers)
-        if self._auth is not None:
-            # The transport is reached directly, past the client's auth flow: apply it here.
-            request = next(self._auth.auth_flow(request))
+        # The transport is reached directly, past the client's auth flow: apply it here.
+        request = next(self._auth.auth_flow(self.client.build_request("POST", "chat/completions", content=content, headers=headers)))
         assert self._transport is not None
         resp = await self._transport.handle_async_request(request)
         try:

@@ -33,7 +33,6 @@ class ProvisionedKey:
     hash: str
     limit_usd: Decimal | None
     usage_usd: Decimal
-    disabled: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,5 +115,4 @@ def _key_info(payload: Any) -> ProvisionedKey:
         hash=data["hash"],
         limit_usd=cost_from_wire(data.get("limit")),
         usage_usd=cost_from_wire(data.get("usage")) or Decimal(0),
-        disabled=bool(data.get("disabled")),
     )
