@@ -90,16 +90,12 @@ def _strip_jsonc(text: str) -> str:
     i, n = 0, len(text)
     while i < n:
         if text[i] == '"':
-            j = _string_end(text, i)
-            out.append(text[i:j])
-            i = j
-        elif text.startswith("//", i):
-            i = n if (j := text.find("\n", i)) < 0 else j
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append("\n" * text.count("\n", i, j))
-            i = j
+            end = _quote_end(text, i) + 1
+            out.append(text[i:end])
+            i = end
+        elif (comment_end := _comment_end(text, i)) is not None:
+            out.append("\n" * text.count("\n", i, comment_end))  # the line breaks in a /* */ comment stay
+            i = comment_end
         elif text[i] == "," and _next_code(text, i + 1) in ("}", "]"):
             i += 1
         else:
@@ -108,12 +104,26 @@ def _strip_jsonc(text: str) -> str:
     return "".join(out)
 
 
-def _string_end(text: str, start: int) -> int:
-    """The index just past the JSON string that opens at `start`."""
+def _quote_end(text: str, start: int) -> int:
+    """The index of the quote that closes the one-line string opening at `start` (a JSON or TOML basic string,
+    with backslash escapes, or a TOML literal one, without), or of the line's end when none closes it."""
+    quote = text[start]
     j = start + 1
-    while j < len(text) and text[j] != '"':
-        j += 2 if text[j] == "\\" else 1
-    return j + 1
+    while j < len(text) and text[j] not in (quote, "\n"):
+        j += 2 if quote == '"' and text[j] == "\\" else 1
+    return j
+
+
+def _comment_end(text: str, i: int) -> int | None:
+    """Where the // or /* */ comment that starts at `i` ends (the end of the text if it is left open); None
+    when no comment starts there."""
+    if text.startswith("//", i):
+        j = text.find("\n", i)
+        return len(text) if j < 0 else j
+    if text.startswith("/*", i):
+        j = text.find("*/", i + 2)
+        return len(text) if j < 0 else j + 2
+    return None
 
 
 def _next_code(text: str, i: int) -> str:
@@ -121,10 +131,8 @@ def _next_code(text: str, i: int) -> str:
     while i < len(text):
         if text[i] in " \t\r\n":
             i += 1
-        elif text.startswith("//", i):
-            i = len(text) if (j := text.find("\n", i)) < 0 else j
-        elif text.startswith("/*", i):
-            i = len(text) if (j := text.find("*/", i + 2)) < 0 else j + 2
+        elif (j := _comment_end(text, i)) is not None:
+            i = j
         else:
             return text[i : i + 1]
     return ""
@@ -154,20 +162,19 @@ def _json_indent(text: str) -> str | int:
 
 
 def _render_toml(file: ConfigFile, doc: dict[str, Any], tables: list[TablePath]) -> tuple[str, list[str]]:
-    if file.text is not None and file.text.strip():
+    if file.text and file.text.strip():
         edited = _edit_tables(file.text, doc, tables)
         if edited is not None:
             text, lost_comments = edited
-            notes = [f"comments inside [{_key(t)}] are not kept" for t in lost_comments]
-            return text, notes
+            return text, [f"comments inside [{_key(t)}] are not kept" for t in lost_comments]
+        notes = [
+            f"{file.path} cannot be edited in place (its servers are written inline or with dotted keys), so it is "
+            "rewritten whole: every table and value is kept, but its comments and layout are not (the backup has them)"
+        ]
+    else:
+        notes = []
     whole = dump_toml(doc)
     if _parses_to(whole, doc):
-        notes = []
-        if file.text is not None and file.text.strip():
-            notes = [
-                f"{file.path} cannot be edited in place (its servers are written inline or with dotted keys), so it is "
-                "rewritten whole: every table and value is kept, but its comments and layout are not (the backup has them)"
-            ]
         return whole, notes
     raise FileProblem(f"cannot write {file.path} as TOML that reads back the same: edit it by hand")
 
@@ -266,9 +273,7 @@ def _line_starts_outside_strings(text: str) -> list[bool]:
             inside = text[i : i + 3]
             i += 3
         elif c in "\"'":
-            j = i + 1
-            while j < n and text[j] not in (c, "\n"):
-                j += 2 if c == '"' and text[j] == "\\" else 1
+            j = _quote_end(text, i)
             i = j + 1 if j < n and text[j] == c else j
         else:
             i += 1
@@ -288,9 +293,7 @@ def _header_key(line: str) -> TablePath | None:
             i += 1
         if i < len(line) and line[i] in "\"'":
             quote = line[i]
-            j = i + 1
-            while j < len(line) and line[j] != quote:
-                j += 2 if quote == '"' and line[j] == "\\" else 1
+            j = _quote_end(line, i)
             if j >= len(line):
                 return None
             raw = line[i + 1 : j]
@@ -423,7 +426,8 @@ def write(path: Path, text: str, mode: int) -> None:
 
 
 def existing_mode(path: Path) -> int:
-    return (path.resolve() if path.is_symlink() else path).stat().st_mode & 0o7777
+    """The permissions of the file (of the one a symlink points to: stat follows links)."""
+    return path.stat().st_mode & 0o7777
 
 
 # --- Secrets in output ----------------------------------------------------------------------------------------
@@ -449,10 +453,11 @@ def secrets_in(node: Any, name: str = "") -> Iterator[str]:
         for item in node:
             yield from secrets_in(item, name)
     elif isinstance(node, str) and len(node) >= 8:
+        variable, equals, value = node.partition("=")
         if _SECRET_NAME.search(name):
             yield node
-        elif "=" in node and _SECRET_NAME.search(node.split("=", 1)[0]) and len(node.split("=", 1)[1]) >= 8:
-            yield node.split("=", 1)[1]
+        elif equals and _SECRET_NAME.search(variable) and len(value) >= 8:
+            yield value
 
 
 def hide(text: str, secrets: Iterable[str]) -> str:

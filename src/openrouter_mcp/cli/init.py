@@ -17,9 +17,10 @@ from typing import Any
 
 from .config_files import ConfigFile, FileProblem, TablePath, backup, existing_mode, mask, masked_diff, new_file_mode, read, render, secrets_in, write
 from .mcp_clients import CLIENTS, McpClient
-from .seed_servers import KEY_VAR, SEEDS, TOOL_LIST_KEYS, SeedServer, docker_env, runs_ours
+from .seed_servers import SEEDS, TOOL_LIST_KEYS, SeedServer, docker_env, runs_ours
 
 DEFAULT_NAME = "openrouter"
+KEY_VAR = "OPENROUTER_API_KEY"
 KEYS_URL = "https://openrouter.ai/keys"
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -90,11 +91,13 @@ def _status(client: McpClient) -> str:
         return "no file yet"
     count, found = 0, []
     for _, servers in client.server_maps(config.doc):
+        count += len(servers)
         for name, entry in servers.items():
-            count += 1
-            if isinstance(entry, dict) and runs_ours(entry):
+            if not isinstance(entry, dict):
+                continue
+            if runs_ours(entry):
                 found.append(f"openrouter-mcp as {name!r}")
-            found += [f"{s.id} as {name!r} (--from {s.id})" for s in SEEDS.values() if isinstance(entry, dict) and s.runs(entry)]
+            found += [f"{s.id} as {name!r} (--from {s.id})" for s in SEEDS.values() if s.runs(entry)]
     return f"{count} server{'' if count == 1 else 's'}" + ("; " + ", ".join(found) if found else "")
 
 
@@ -149,9 +152,11 @@ def set_up(args: argparse.Namespace) -> int:
     lines += [f"  {done}{t.action} {t.name!r} ({t.where})" for t in plan.targets]
     lines += [f"  runs: {' '.join(plan.command)}", f"  key: {plan.key.says}", *(f"  note: {note}" for note in plan.notes)]
     if args.dry_run:
-        secrets = {s for c in plan.changes for s in (*secrets_in(c.file.doc), *secrets_in(c.doc))} | {plan.key.value or ""}
+        secrets = {s for c in plan.changes for s in (*secrets_in(c.file.doc), *secrets_in(c.doc))}
+        if plan.key.value:
+            secrets.add(plan.key.value)
         for change, text in rendered:
-            sys.stdout.write(masked_diff(change.file.path, change.file.text, text, secrets - {""}))
+            sys.stdout.write(masked_diff(change.file.path, change.file.text, text, secrets))
         print("\n".join(lines))
         print("dry run: nothing was written; run the same command without --dry-run to make this change (a backup is kept first).")
         return 0
@@ -200,24 +205,12 @@ def _plan(args: argparse.Namespace) -> Plan | str:
     changes = [c for c in changes if c.doc != c.file.doc]
     if not changes:
         return f"{client.title}: {config.path} already runs openrouter-mcp as {', '.join(repr(t.name) for t in targets)}; nothing to change."
-    if client.id == "gemini":
-        notes += _gemini_filters(doc, [t.name for t in targets])
+    if client.startup_notes is not None:
+        notes += client.startup_notes(doc, [t.name for t in targets])
     holds_key = any(isinstance(e := t.servers.get(t.name), dict) and KEY_VAR in (e.get("env") or {}) for t in targets)
     if holds_key and config.text is not None and (mode := existing_mode(config.path)) & 0o077:
         notes.append(f"{config.path} can be read by other users (mode {mode:o}) and holds your key: run chmod 600 {config.path}")
     return Plan(client, config, targets, key, [command, *base], changes, notes)
-
-
-def _gemini_filters(doc: dict[str, Any], names: list[str]) -> list[str]:
-    """Gemini CLI starts only the servers its `mcp.allowed` list names (when there is one), and none in `mcp.excluded`."""
-    mcp = doc.get("mcp")
-    if not isinstance(mcp, dict):
-        return []
-    allowed, excluded = mcp.get("allowed"), mcp.get("excluded")
-    notes = [f"Gemini CLI will not start {n!r}: add it to mcp.allowed in the settings" for n in names if isinstance(allowed, list) and n not in allowed]
-    return notes + [
-        f"Gemini CLI will not start {n!r}: take it out of mcp.excluded in the settings" for n in names if isinstance(excluded, list) and n in excluded
-    ]
 
 
 def _own_target(client: McpClient, config: ConfigFile, doc: dict[str, Any], name: str) -> Target:
@@ -226,7 +219,7 @@ def _own_target(client: McpClient, config: ConfigFile, doc: dict[str, Any], name
         raise Refused(f"{config.path}: {client.servers_key!r} is not a map of servers: fix it by hand (or move the file aside) and run init again")
     old = servers.get(name)
     if old is not None and not (isinstance(old, dict) and runs_ours(old)):
-        seed = next((s for s in SEEDS.values() if isinstance(old, dict) and s.runs(old)), None)
+        seed = next((s for s in SEEDS.values() if s.runs(old)), None) if isinstance(old, dict) else None
         what, fix = (f"runs {seed.title}", f"pass --from {seed.id} to turn it into ours") if seed else ("runs another program", "leave it be")
         raise Refused(f"{config.path} already has a server named {name!r} that {what}: {fix}, or add ours beside it with --name openrouter-mcp")
     return Target(client.servers_key, name, servers, "update" if old is not None else "add")
@@ -281,17 +274,23 @@ def _key(args: argparse.Namespace, entries: list[Any]) -> KeyChoice:
         )
     if input("No OPENROUTER_API_KEY is set. Get your own key through your browser now (openrouter-mcp login)? [Y/n] ").strip().lower() in ("", "y", "yes"):
         return _login_key(args)
+    typed = _typed_key(", or pass --no-key")
+    return KeyChoice(typed, False, f"typed at the prompt ({mask(typed)}), in the entry's env")
+
+
+def _typed_key(other_way: str = "") -> str:
+    """The key typed at a hidden prompt; Refused when none is typed."""
     typed = getpass.getpass(f"OpenRouter API key (input hidden; get one at {KEYS_URL}): ").strip()
     if not typed:
-        raise Refused("no key was typed: run init again and paste it, or pass --no-key")
-    return KeyChoice(typed, False, f"typed at the prompt ({mask(typed)}), in the entry's env")
+        raise Refused(f"no key was typed: run init again and paste it{other_way}")
+    return typed
 
 
 def _login_key(args: argparse.Namespace) -> KeyChoice:
     """--login (or yes to the offer): OpenRouter's OAuth in the browser makes the person a key, which goes into
     the entry's env like any other key (never printed)."""
+    from .common import Refused as LoginRefused
     from .common import settings_or_exit
-    from .login import Refused as LoginRefused
     from .login import obtain_key
 
     if args.dry_run:
@@ -307,16 +306,11 @@ def _keyring_key(args: argparse.Namespace) -> KeyChoice:
     """--keyring: the key (from OPENROUTER_API_KEY, else typed) goes into the OS keyring, where the server reads
     it when its environment holds none; the entry holds no key."""
     from ..config import KEYRING_NAME, KEYRING_SERVICE
+    from .login import NO_KEYRING, usable_keyring
 
-    try:
-        import keyring
-        from keyring.backends.fail import Keyring as NoKeyring
-
-        usable = not isinstance(keyring.get_keyring(), NoKeyring)
-    except Exception:
-        usable = False
-    if not usable:
-        raise Refused("no OS keyring is usable here (install the `keyring` package, with a backend for this system): leave out --keyring")
+    keyring = usable_keyring()
+    if keyring is None:
+        raise Refused(f"{NO_KEYRING}: leave out --keyring")
     where = f"in the OS keyring (service {KEYRING_SERVICE!r}, name {KEYRING_NAME!r}), where the server reads it; none in the config"
     typed = os.environ.get(KEY_VAR, "").strip()
     if args.dry_run:
@@ -324,9 +318,7 @@ def _keyring_key(args: argparse.Namespace) -> KeyChoice:
     if not typed:
         if not sys.stdin.isatty():
             raise Refused(f"no API key: set {KEY_VAR} or run init in a terminal to be asked for it")
-        typed = getpass.getpass(f"OpenRouter API key (input hidden; get one at {KEYS_URL}): ").strip()
-        if not typed:
-            raise Refused("no key was typed: run init again and paste it")
+        typed = _typed_key()
     keyring.set_password(KEYRING_SERVICE, KEYRING_NAME, typed)
     return KeyChoice(None, True, f"{mask(typed)} saved {where}")
 

@@ -25,11 +25,22 @@ def _codex_home() -> Path:
     return Path(os.environ["CODEX_HOME"]) if os.environ.get("CODEX_HOME") else Path.home() / ".codex"
 
 
+def _gemini_filters(doc: dict[str, Any], names: list[str]) -> list[str]:
+    """Gemini CLI starts only the servers its `mcp.allowed` list names (when there is one), and none in `mcp.excluded`."""
+    mcp = doc.get("mcp")
+    if not isinstance(mcp, dict):
+        return []
+    allowed, excluded = mcp.get("allowed"), mcp.get("excluded")
+    notes = [f"Gemini CLI will not start {n!r}: add it to mcp.allowed in the settings" for n in names if isinstance(allowed, list) and n not in allowed]
+    return notes + [
+        f"Gemini CLI will not start {n!r}: take it out of mcp.excluded in the settings" for n in names if isinstance(excluded, list) and n in excluded
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class McpClient:
     id: str
     title: str
-    docs: str
     format: Literal["json", "toml"]
     servers_key: str
     # The client wants "type": "stdio" in a command entry (VS Code requires it; Claude Code writes it itself).
@@ -38,6 +49,10 @@ class McpClient:
     locate: Callable[[], Path]
     # Claude Code keeps tool permissions (`mcp__<server>__<tool>`) in a second file.
     permissions: Callable[[], Path] | None = None
+    # Claude Code also keeps per-project servers in the same file, projects[<path>].mcpServers (local scope).
+    project_servers: bool = False
+    # Notes on the named servers that the settings in the file (the new document) keep the client from starting.
+    startup_notes: Callable[[dict[str, Any], list[str]], list[str]] | None = None
 
     def server_maps(self, doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every map of servers in the file, with where it is: the user-wide one, and for Claude Code the
@@ -45,7 +60,7 @@ class McpClient:
         top = doc.get(self.servers_key)
         if isinstance(top, dict):
             yield self.servers_key, top
-        if self.id == "claude-code" and isinstance(doc.get("projects"), dict):
+        if self.project_servers and isinstance(doc.get("projects"), dict):
             for project, state in doc["projects"].items():
                 if isinstance(state, dict) and isinstance(state.get("mcpServers"), dict):
                     yield f"projects[{project}].mcpServers", state["mcpServers"]
@@ -69,7 +84,6 @@ CLIENTS: dict[str, McpClient] = {
         McpClient(
             "claude-desktop",
             "Claude Desktop",
-            "https://modelcontextprotocol.io/docs/develop/connect-local-servers",
             "json",
             "mcpServers",
             typed=False,
@@ -83,20 +97,19 @@ CLIENTS: dict[str, McpClient] = {
         McpClient(
             "claude-code",
             "Claude Code",
-            "https://code.claude.com/docs/en/mcp",
             "json",
             "mcpServers",
             typed=True,
             after="start a new Claude Code session (and check it with `claude mcp list`)",
             locate=lambda: Path.home() / ".claude.json",
             permissions=lambda: Path.home() / ".claude" / "settings.json",
+            project_servers=True,
         ),
         # Cursor: the global ~/.cursor/mcp.json, {"mcpServers": {"name": {"command", "args", "env"}}}:
         # https://cursor.com/docs/context/mcp
         McpClient(
             "cursor",
             "Cursor",
-            "https://cursor.com/docs/context/mcp",
             "json",
             "mcpServers",
             typed=False,
@@ -110,7 +123,6 @@ CLIENTS: dict[str, McpClient] = {
         McpClient(
             "vscode",
             "VS Code",
-            "https://code.visualstudio.com/docs/copilot/reference/mcp-configuration",
             "json",
             "servers",
             typed=True,
@@ -122,7 +134,6 @@ CLIENTS: dict[str, McpClient] = {
         McpClient(
             "windsurf",
             "Windsurf",
-            "https://docs.windsurf.com/windsurf/cascade/mcp",
             "json",
             "mcpServers",
             typed=False,
@@ -135,7 +146,6 @@ CLIENTS: dict[str, McpClient] = {
         McpClient(
             "codex",
             "Codex CLI",
-            "https://developers.openai.com/codex/mcp",
             "toml",
             "mcp_servers",
             typed=False,
@@ -148,12 +158,12 @@ CLIENTS: dict[str, McpClient] = {
         McpClient(
             "gemini",
             "Gemini CLI",
-            "https://geminicli.com/docs/tools/mcp-server",
             "json",
             "mcpServers",
             typed=False,
             after="start Gemini CLI again; /mcp lists the server",
             locate=lambda: Path.home() / ".gemini" / "settings.json",
+            startup_notes=_gemini_filters,
         ),
     )
 }

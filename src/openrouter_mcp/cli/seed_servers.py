@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-KEY_VAR = "OPENROUTER_API_KEY"
 # Per-server tool lists some clients keep inside the entry: Gemini CLI includeTools/excludeTools, Codex
 # enabled_tools/disabled_tools, Windsurf disabledTools, Cline alwaysAllow and Kiro autoApprove.
 TOOL_LIST_KEYS = ("includeTools", "excludeTools", "enabled_tools", "disabled_tools", "disabledTools", "alwaysAllow", "autoApprove")
