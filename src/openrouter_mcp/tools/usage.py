@@ -204,7 +204,7 @@ async def _personal_account(app: App, me: User, storage: Storage, day: datetime)
         ),
     )
     budgets = [f"${b:.2f} {w}" for w, b in (("daily", me.daily_budget_usd), ("monthly", me.monthly_budget_usd)) if b is not None]
-    text = f"{me.name}: spent ${spent_today:.4f} today, ${spent_month:.4f} this month" + (f" (budgets: {', '.join(budgets)})." if budgets else ".")
+    text = f"{me.name}: spent ${spent_today:.6f} today, ${spent_month:.6f} this month" + (f" (budgets: {', '.join(budgets)})." if budgets else ".")
     if key:
         text += f" Your OpenRouter key: {_limit_text(out)}."
     return out, text
