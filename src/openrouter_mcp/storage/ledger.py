@@ -279,10 +279,21 @@ class LedgerQueries(SQLBase):
 
     async def spent_usd(self, *, since: datetime, user: str | None = None) -> Decimal:
         """Spend since `since` (of one user's calls, or of all), by the rule `reserve` applies."""
-        sql, args = _for_user(_SPENT_SQL + " AND created_at >= $1", [self.dialect.encode_ts(utc(since))], user)
+        (spent,) = await self.spent_since((since,), user=user)
+        return spent
+
+    async def spent_since(self, starts: Sequence[datetime], *, user: str | None = None) -> list[Decimal]:
+        """Spend since each of `starts`, read in one statement so the windows agree with each other (a call
+        settling between separate reads would make today's spend differ from this week's)."""
+        stamps = [self.dialect.encode_ts(utc(start)) for start in starts]
+        sums = ", ".join(
+            f"COALESCE(SUM(CASE WHEN created_at >= ${i + 1} THEN COALESCE(cost_e10, estimate_e10) ELSE 0 END), 0) AS s{i}" for i in range(len(stamps))
+        )
+        earliest = min(range(len(stamps)), key=lambda i: utc(starts[i]))
+        sql, args = _for_user(f"SELECT {sums} FROM ledger WHERE {_COUNTS_AGAINST_BUDGET} AND created_at >= ${earliest + 1}", stamps, user)
         async with self.connection() as conn:
             rows = await conn.fetch(sql, *args)
-        return from_units(rows[0]["spent"])
+        return [from_units(rows[0][f"s{i}"]) for i in range(len(stamps))]
 
     async def _spent(self, conn: Connection, start: datetime, end: datetime, user: str | None = None) -> int:
         sql, args = _for_user(_SPENT_SQL + " AND created_at >= $1 AND created_at < $2", [self.dialect.encode_ts(start), self.dialect.encode_ts(end)], user)
