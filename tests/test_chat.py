@@ -162,7 +162,8 @@ async def test_provider_only_picks_that_provider(mcp_client: Client) -> None:
     data = ok_data(await chat(mcp_client, model="meta-llama/llama-3.3-70b-instruct", provider={"only": [last]}))
     assert data["provider"] == last
     error = error_of(await chat(mcp_client, model="meta-llama/llama-3.3-70b-instruct", provider={"only": ["no-such-provider"]}))
-    assert error["code"] == "UPSTREAM_UNAVAILABLE"
+    # No provider is left by the routing: said as that, naming the option (not an outage, not an unknown model).
+    assert error["code"] == "INVALID_INPUT" and 'provider.only=["no-such-provider"]' in error["message"], error
 
 
 async def test_web_search_returns_citations(mcp_client: Client, sim_log: SimLog) -> None:

@@ -47,3 +47,21 @@ async def test_a_misspelt_argument_gets_the_one_it_meant(mcp_client: Client, sim
         assert error["details"]["field"] == field
         assert f"`{field}` is not an argument of {tool}; did you mean `{meant}`? {tool} takes: " in error["message"], error["message"]
     assert sent_since(sim_log, mark) == []
+
+
+async def test_openrouter_fields_chat_completion_leaves_out_are_refused_with_the_reason(mcp_client: Client, sim_log: SimLog) -> None:
+    """OpenRouter's own request fields that chat_completion does not take on purpose: refused before any
+    request, saying why and what to send instead."""
+    mark = sim_log.mark()
+    cases = {
+        "stream": "returns the whole reply",
+        "n": "collective_chat_completion",
+        "reasoning_effort": "reasoning={effort: ...}",
+        "route": "models=[...]",
+        "cache_control": "inside messages",
+    }
+    for field, fix in cases.items():
+        error = refusal(await mcp_client.call_tool("chat_completion", {"messages": [{"role": "user", "content": "hi"}], field: True}))
+        assert error is not None and error["code"] == "INVALID_INPUT" and error["details"]["field"] == field, error
+        assert f"chat_completion does not take `{field}`: " in error["message"] and fix in error["message"], error["message"]
+    assert sent_since(sim_log, mark) == []

@@ -21,6 +21,9 @@ from .errors import ErrorCode, ToolFailure
 
 _NUMERIC = frozenset({"number", "integer"})
 _MAX_PROBLEMS = 5
+# tool -> {argument: why the tool does not take it}: names a caller may well send (OpenRouter's own request
+# fields) that a tool leaves out on purpose; the refusal says why and what to do instead.
+NOT_TAKEN: dict[str, dict[str, str]] = {}
 _FIX = "Send numbers unquoted; true/false, NaN and Infinity are not JSON numbers."
 
 
@@ -229,7 +232,11 @@ class NumberGuard:
         import difflib
 
         parts = []
+        reasons = NOT_TAKEN.get(self.tool, {})
         for key in unknown[:_MAX_PROBLEMS]:
+            if key in reasons:
+                parts.append(f"{self.tool} does not take `{key}`: {reasons[key]}")
+                continue
             close = difflib.get_close_matches(key.lower(), self.accepted, n=1, cutoff=0.4)
             parts.append(f"`{key}` is not an argument of {self.tool}" + (f"; did you mean `{close[0]}`?" if close else ""))
         listed = f"{self.tool} takes: {', '.join(self.accepted) or 'no arguments'}."

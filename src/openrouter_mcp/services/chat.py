@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..config import PROVIDER_SORTS, QUANTIZATIONS, Settings
@@ -27,6 +27,17 @@ PROVIDER_KEYS = (
     "order", "only", "ignore", "allow_fallbacks", "require_parameters", "data_collection", "zdr", "quantizations",
     "sort", "max_price", "preferred_min_throughput", "preferred_max_latency", "enforce_distillable_text",
 )  # fmt: skip
+# The values OpenRouter documents for the newer request parameters: api_reference/parameters.mdx (verbosity,
+# top_logprobs 0-20, logit_bias -100..100, top_a 0-1), openapi.yaml's ChatRequest (modalities, session_id
+# up to 256 characters, prediction), guides/overview/multimodal/audio.mdx (audio output formats) and
+# guides/features/response-caching.mdx (cache TTL 1-86400 s), all in the OpenRouterTeam/docs repository.
+VERBOSITY = ("low", "medium", "high", "xhigh", "max")
+MODALITIES = ("text", "image", "audio")
+AUDIO_FORMATS = ("wav", "mp3", "flac", "opus", "pcm16")
+TRANSFORMS = ("middle-out",)
+CACHE_TTL_S = (1, 86_400)
+MAX_SESSION_ID = 256
+MAX_COMPLETION = 2_000_000
 
 
 def check_messages(messages: Any) -> list[dict[str, Any]]:
@@ -57,6 +68,10 @@ def check_messages(messages: Any) -> list[dict[str, Any]]:
             raise invalid(f"{where}.content", "is missing", "Use a string, or a non-empty list of parts (text, image_url, input_audio, file)")
         if role == "tool" and not isinstance(m.get("tool_call_id"), str):
             raise invalid(f"{where}.tool_call_id", "is missing", "A tool message answers a tool call: give the id of that call")
+        # An earlier reply's reasoning_details go back exactly as they came: a reasoning model checks them.
+        details = m.get("reasoning_details")
+        if details is not None and not (isinstance(details, list) and all(isinstance(d, dict) and isinstance(d.get("type"), str) for d in details)):
+            raise invalid(f"{where}.reasoning_details", "is not a list of reasoning blocks", "Pass back the reasoning_details of the earlier reply unchanged")
         allowed = {"role", "content", "name", "tool_calls", "tool_call_id", "reasoning", "reasoning_details", "cache_control"}
         out.append({k: v for k, v in m.items() if k in allowed})
     return out
@@ -148,16 +163,71 @@ def check_provider(value: Any) -> dict[str, Any]:
     return value
 
 
+def check_logit_bias(value: Any) -> dict[str, float]:
+    # The keys are token ids of the model's tokenizer, which only the provider can check.
+    if not isinstance(value, dict) or not value:
+        raise invalid("logit_bias", f"{value!r} is not a map of token ids to biases", 'Use e.g. {"50256": -100}')
+    for token, bias in value.items():
+        number(f"logit_bias.{token}", bias, -100, 100)
+    return value
+
+
+def check_prediction(value: Any) -> dict[str, Any]:
+    content = value.get("content") if isinstance(value, dict) else None
+    parts = isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in content)
+    if not isinstance(value, dict) or value.get("type") != "content" or not (isinstance(content, str) or parts) or set(value) - {"type", "content"}:
+        raise invalid("prediction", f"{value!r} is not a predicted output", 'Use {"type": "content", "content": "the text you expect"}')
+    return value
+
+
+def check_audio(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or set(value) - {"voice", "format"} or not isinstance(value.get("voice", ""), str):
+        raise invalid("audio", f"{value!r} is not an audio output option", 'Use {"voice": "alloy", "format": "pcm16"}')
+    if value.get("format", "pcm16") not in AUDIO_FORMATS:
+        raise invalid("audio.format", f"{value['format']!r} is not an audio format", f"Use one of {', '.join(AUDIO_FORMATS)}")
+    return value
+
+
+def check_image_config(value: Any) -> dict[str, Any]:
+    # Provider-specific keys (aspect_ratio, image_size ...), each a string, a number or a list (openapi.yaml ImageConfig).
+    if not isinstance(value, dict) or not all(isinstance(v, str | int | float | list) and not isinstance(v, bool) for v in value.values()):
+        raise invalid("image_config", f"{value!r} is not an image configuration", 'Use e.g. {"aspect_ratio": "16:9", "image_size": "2K"}')
+    return value
+
+
+def cache_headers(value: Any) -> dict[str, str]:
+    """OpenRouter's response cache is asked for with headers, not in the body (guides/features/response-caching.mdx):
+    X-OpenRouter-Cache true/false, X-OpenRouter-Cache-TTL in seconds, X-OpenRouter-Cache-Clear to refresh."""
+    if isinstance(value, bool):
+        return {"X-OpenRouter-Cache": str(value).lower()}
+    if not isinstance(value, dict) or set(value) - {"ttl_s", "clear"}:
+        raise invalid("cache", f"{value!r} is not a cache option", 'Use true, false, or {"ttl_s": 600, "clear": true}')
+    headers = {"X-OpenRouter-Cache": "true"}
+    if "ttl_s" in value:
+        headers["X-OpenRouter-Cache-TTL"] = str(whole("cache.ttl_s", value["ttl_s"], *CACHE_TTL_S))
+    if "clear" in value and flag("cache.clear", value["clear"]):
+        headers["X-OpenRouter-Cache-Clear"] = "true"
+    return headers
+
+
 @dataclass(slots=True)
 class ChatRequest:
     body: dict[str, Any]
     schema: dict[str, Any] | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def max_tokens(self) -> int | None:
+        """The completion cap the request carries, under either of its names."""
+        cap = self.body.get("max_completion_tokens", self.body.get("max_tokens"))
+        return cap if isinstance(cap, int) else None
 
 
-def base_body(model: str, settings: Settings) -> dict[str, Any]:
+def base_body(model: str | None, settings: Settings) -> dict[str, Any]:
     """A request body with what every request takes from the settings: the OPENROUTER_PROVIDER_* routing
-    and OPENROUTER_MAX_TOKENS. A call's own values go over these."""
-    body: dict[str, Any] = {"model": model}
+    and OPENROUTER_MAX_TOKENS. A call's own values go over these. Without a model, the body's `models`
+    list (set by the caller) says which model answers."""
+    body: dict[str, Any] = {} if model is None else {"model": model}
     if settings.provider_defaults:
         body["provider"] = dict(settings.provider_defaults)
     if settings.max_tokens is not None:
@@ -168,7 +238,12 @@ def base_body(model: str, settings: Settings) -> dict[str, Any]:
 def build_request(args: dict[str, Any], settings: Settings) -> ChatRequest:
     """Validate the tool's arguments and build the OpenRouter request body. Raises INVALID_INPUT naming the field."""
     messages = check_messages(args.get("messages"))
-    body = base_body(check_model_id("model", args["model"]) if args.get("model") is not None else settings.default_model, settings)
+    # `models` alone is the whole fallback list, tried in order: no default model goes in front of it.
+    if args.get("model") is not None:
+        model: str | None = check_model_id("model", args["model"])
+    else:
+        model = settings.default_model if args.get("models") is None else None
+    body = base_body(model, settings)
     body["messages"] = messages
     if (models := args.get("models")) is not None:
         if not isinstance(models, list) or not models:
@@ -228,7 +303,70 @@ def build_request(args: dict[str, Any], settings: Settings) -> ChatRequest:
         if not isinstance(v, list) or not all(isinstance(p, dict) and isinstance(p.get("id"), str) for p in v):
             raise invalid("plugins", f"{v!r} is not a list of plugins", 'Use e.g. [{"id": "file-parser", "pdf": {"engine": "cloudflare-ai"}}]')
         body["plugins"] = v
-    return ChatRequest(body=body, schema=schema)
+    add_more_parameters(body, args, has_tools=bool(body.get("tools")))
+    return ChatRequest(body=body, schema=schema, headers=cache_headers(args["cache"]) if args.get("cache") is not None else {})
+
+
+def add_more_parameters(body: dict[str, Any], args: dict[str, Any], *, has_tools: bool) -> None:
+    """The rest of OpenRouter's chat parameters (api_reference/parameters.mdx, api_reference/overview.mdx),
+    checked and copied into the body as given."""
+    if (v := args.get("max_completion_tokens")) is not None:
+        if args.get("max_tokens") is not None:
+            raise invalid("max_completion_tokens", "is set with max_tokens", "Give one of them: they are the same cap")
+        body.pop("max_tokens", None)  # OPENROUTER_MAX_TOKENS gives way to the call's own cap
+        body["max_completion_tokens"] = whole("max_completion_tokens", v, 1, MAX_COMPLETION)
+    if (v := args.get("logprobs")) is not None:
+        body["logprobs"] = flag("logprobs", v)
+    if (v := args.get("top_logprobs")) is not None:
+        # "logprobs must be set to true if this parameter is used" (api_reference/parameters.mdx): asking
+        # for the alternatives asks for the log probabilities.
+        if body.get("logprobs") is False:
+            raise invalid("top_logprobs", "is set with logprobs false", "Set logprobs to true, or drop top_logprobs")
+        body["logprobs"] = True
+        body["top_logprobs"] = whole("top_logprobs", v, 0, 20)
+    if (v := args.get("logit_bias")) is not None:
+        body["logit_bias"] = check_logit_bias(v)
+    if (v := args.get("top_a")) is not None:
+        body["top_a"] = number("top_a", v, 0, 1)
+    if (v := args.get("user")) is not None:
+        if not isinstance(v, str) or not v.strip():
+            raise invalid("user", f"{v!r} is not an end-user id", "Use a stable id, hash or pseudonym of your end user")
+        body["user"] = v
+    if (v := args.get("session_id")) is not None:
+        if not isinstance(v, str) or not 1 <= len(v) <= MAX_SESSION_ID:
+            raise invalid("session_id", f"{v!r} is not a session id", f"Use 1 to {MAX_SESSION_ID} characters")
+        body["session_id"] = v
+    if (v := args.get("transforms")) is not None:
+        if not isinstance(v, list) or not all(t in TRANSFORMS for t in v):
+            raise invalid("transforms", f"{v!r} is not a list of transforms", 'Use ["middle-out"], or [] to turn it off')
+        body["transforms"] = v
+        # The same switch in the shape OpenRouter documents today (guides/features/message-transforms.mdx):
+        # the context-compression plugin; the seed overview's `transforms` goes too, as given.
+        if not any(p.get("id") == "context-compression" for p in body.get("plugins") or ()):
+            body["plugins"] = [*body.get("plugins", ()), {"id": "context-compression"} if v else {"id": "context-compression", "enabled": False}]
+    if (v := args.get("parallel_tool_calls")) is not None:
+        if not has_tools:
+            raise invalid("parallel_tool_calls", "is set without tools", "Pass the tools too, or drop parallel_tool_calls")
+        body["parallel_tool_calls"] = flag("parallel_tool_calls", v)
+    if (v := args.get("verbosity")) is not None:
+        if v not in VERBOSITY:
+            raise invalid("verbosity", f"{v!r} is not a verbosity", f"Use one of {', '.join(VERBOSITY)}")
+        body["verbosity"] = v
+    if (v := args.get("prediction")) is not None:
+        body["prediction"] = check_prediction(v)
+    if (v := args.get("modalities")) is not None:
+        if not isinstance(v, list) or not v or not all(m in MODALITIES for m in v):
+            raise invalid("modalities", f"{v!r} is not a list of output modalities", 'Use some of text, image, audio, e.g. ["text", "audio"]')
+        body["modalities"] = v
+    if (v := args.get("audio")) is not None:
+        if "audio" not in body.get("modalities", ()):
+            raise invalid("audio", "is set without audio output", 'Add "audio" to modalities, or drop audio')
+        body["audio"] = check_audio(v)
+    elif "audio" in body.get("modalities", ()):
+        # Spoken output needs a voice and a format; streamed audio comes as 16-bit PCM (saved as WAV).
+        body["audio"] = {"voice": "alloy", "format": "pcm16"}
+    if (v := args.get("image_config")) is not None:
+        body["image_config"] = check_image_config(v)
 
 
 def usage_of(result: ChatResult) -> dict[str, int]:
@@ -247,7 +385,7 @@ def check_reply(request: ChatRequest, result: ChatResult) -> Any:
     if result.finish_reason == "length" and not result.content.strip() and not result.tool_calls and result.reasoning_tokens:
         raise ToolFailure(
             ErrorCode.INVALID_INPUT,
-            f"max_tokens: the model spent all {request.body.get('max_tokens', 'its')} tokens on reasoning and wrote no answer. "
+            f"max_tokens: the model spent all {request.max_tokens or 'its'} tokens on reasoning and wrote no answer. "
             "Raise max_tokens, or lower reasoning.effort / set reasoning.max_tokens.",
             details={"field": "max_tokens", "reasoning_tokens": result.reasoning_tokens},
             generation_id=result.generation_id,
@@ -289,24 +427,27 @@ async def run_chat(
     retry_rate_limited: bool = True,
     extra_prompt_tokens: int = 0,
     on_start: StartFn | None = None,
+    headers: dict[str, str] | None = None,
 ) -> ChatResult:
     """One paid chat completion, the way every tool makes one: the model ids are checked against the
     catalog (a typo costs nothing and gets suggestions), the worst case is checked against the per-call
     cap and the budgets, and the call lands in the ledger exactly once. With `upload` (a large file
     streamed from disk), `body` is the same request with the file left out, for the checks;
     `extra_prompt_tokens` is what a long media part adds to the estimate over the usual allowance;
-    `on_start` hears the generation id too, once OpenRouter names it (from then on the call may bill)."""
-    for model_id in [body["model"], *(body.get("models") or [])]:
+    `on_start` hears the generation id too, once OpenRouter names it (from then on the call may bill);
+    `headers` go with the request (ChatRequest.headers)."""
+    candidates = [m for m in [body.get("model"), *(body.get("models") or [])] if m is not None]
+    for model_id in candidates:
         await app.catalog.require(model_id)
     estimate = await estimate_chat_usd(app, body, extra_prompt_tokens=extra_prompt_tokens)
-    async with app.ledger.paid_call(tool=tool, model=body["model"], estimate_usd=estimate, max_cost_usd=max_cost_usd) as call:
+    async with app.ledger.paid_call(tool=tool, model=candidates[0], estimate_usd=estimate, max_cost_usd=max_cost_usd) as call:
 
         def started(generation_id: str) -> None:
             call.started(generation_id)
             if on_start is not None:
                 on_start(generation_id)
 
-        result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=started, retry_rate_limited=retry_rate_limited)
+        result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=started, retry_rate_limited=retry_rate_limited, headers=headers)
         call.succeeded(
             model_used=result.model,
             provider=result.provider,

@@ -57,7 +57,7 @@ def _table() -> str:
     the model is (optional, completes "<name> is <maker>'s ...").
 
     Modality letters: t text, i image, f file, a audio, v video, e embeddings, s speech,
-    x transcription. Traits: open (open weights, served by hosting providers), 3p (open but not
+    x transcription, r rerank. Traits: open (open weights, served by hosting providers), 3p (open but not
     served by its author), free (also listed as an `:free` variant), router, tools, json, reason,
     search, cache, notemp (no sampling parameters), strengths (code math multi long agent creative
     rp rag chat fast safety), and key=value: exp (expiration date), io ($/M image output),
@@ -106,7 +106,7 @@ class _Row:
     @property
     def kind(self) -> str:
         """What the model produces, which decides its parameters, pricing and stats."""
-        for output in ("embeddings", "speech", "transcription", "video"):
+        for output in ("embeddings", "rerank", "speech", "transcription", "video"):
             if output in self.outputs:
                 return output
         return "image" if "image" in self.outputs else "text"
@@ -211,6 +211,8 @@ def _description(row: _Row, author: dict[str, Any]) -> str:
         what = row.note
     elif kind == "embeddings":
         what = "text embedding model for semantic search, clustering and retrieval"
+    elif kind == "rerank":
+        what = "reranking model that orders search results by their relevance to a query"
     elif kind == "speech":
         what = f"text-to-speech model with {len(author['voices'])} built-in voices"
     elif kind == "transcription":
@@ -242,7 +244,7 @@ def _model(row: _Row) -> dict[str, Any]:
     author = authors()[row.author]
     name = f"{author['display']}: {row.name}"
     writes_text = "text" in row.outputs
-    tokenizer = row.opts.get("tok", author["tok"]) if writes_text or row.kind == "embeddings" else "Media"
+    tokenizer = row.opts.get("tok", author["tok"]) if writes_text or row.kind in ("embeddings", "rerank") else "Media"
     instruct = row.opts.get("it", author["it"]) if writes_text else None
     defaults = author["defaults"]
     return {

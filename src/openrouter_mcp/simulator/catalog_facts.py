@@ -104,6 +104,7 @@ MODALITIES = {
     "e": "embeddings",
     "s": "speech",
     "x": "transcription",
+    "r": "rerank",
 }
 STRENGTHS = {
     "code": "coding",
@@ -134,6 +135,7 @@ CAPABILITIES = {
 # Which per-workload performance bucket a model's traffic falls into, by its kind.
 WORKLOADS = {
     "embeddings": "embeddings",
+    "rerank": "rerank",
     "speech": "tts",
     "transcription": "stt",
     "video": "video_generation",
@@ -143,6 +145,7 @@ WORKLOADS = {
 # Median time-to-first-result in ms (low, spread) for each kind, as real providers report it.
 LATENCY_MS = {
     "embeddings": (40, 300),
+    "rerank": (60, 400),
     "speech": (150, 500),
     "transcription": (300, 1200),
     "video": (40000, 120000),

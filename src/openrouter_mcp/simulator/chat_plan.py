@@ -9,7 +9,7 @@ from typing import Any
 
 from . import quiz
 from .media import ChatMedia
-from .replies import citations, json_reply, message_text, reasoning_text, reply_text, stable_int, tool_arguments
+from .replies import citations, json_reply, message_text, reasoning_signature, reasoning_text, reply_text, stable_int, token_logprobs, tool_arguments
 
 _EFFORT_WORDS = {"minimal": 8, "low": 16, "medium": 32, "high": 64, "xhigh": 96}
 
@@ -38,6 +38,20 @@ class Plan:
     completion_tokens: int
     reasoning_tokens: int
     media_out: ChatMedia | None = None
+    top_logprobs: int | None = None  # set when logprobs were asked for and the provider returns them
+    cache_hit: bool = False  # replayed from the response cache: nothing is billed
+
+    def logprobs(self, model_id: str, text: str) -> dict[str, Any] | None:
+        """A choice's `logprobs` for this piece of the content (None when not asked for)."""
+        if self.top_logprobs is None:
+            return None
+        return {"content": token_logprobs(model_id, text, self.top_logprobs), "refusal": None}
+
+    def reasoning_details(self, text: str, *, last: bool) -> list[dict[str, Any]]:
+        """The `reasoning_details` of a piece of the reasoning; the last piece carries the signature of the
+        whole, as a provider signs its thinking block when it ends."""
+        signature = reasoning_signature(self.reasoning or "") if last else None
+        return [{"type": "reasoning.text", "text": text, "signature": signature, "format": "unknown", "index": 0}]
 
     def stream_pieces(self) -> list[tuple[str, str, int]]:
         """(field, text, tokens) pieces in stream order: reasoning first, then content, 4 words a piece."""

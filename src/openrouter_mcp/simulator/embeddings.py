@@ -3,6 +3,7 @@ point the same way (hashed bag of words and word pairs), billed at the model's p
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import math
@@ -15,6 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .faults import fault_for, request_fault
 from .replies import stable_int
 from .responses import error
 from .state import Generation, Simulator
@@ -46,9 +48,21 @@ async def handle(sim: Simulator, request: Request) -> Response:
         return error(401, "User not found.")
     if not isinstance(body, dict) or not isinstance(model_id, str):
         return error(400, "model: expected a model id")
+    body_key = "embeddings\0" + (await request.body()).decode("utf-8", "replace")
+    with sim.state.lock:
+        sim.state.seen_bodies[body_key] += 1
+        attempt = sim.state.seen_bodies[body_key]
+    fault = fault_for(model_id)
+    if (failure := request_fault(fault, attempt)) is not None:
+        return failure
     model = sim.model(model_id)
-    if model is None or "embeddings" not in model["architecture"]["output_modalities"]:
+    # A fault model stands in for any kind of model.
+    if model is None or (fault is None and "embeddings" not in model["architecture"]["output_modalities"]):
         return error(404 if model is None else 400, f"{model_id} is not an embeddings model.")
+    if fault is not None and fault.kind in ("slow", "delay"):
+        await asyncio.sleep(fault.delay_s)
+    if fault is not None and fault.kind == "error-in-200":
+        return JSONResponse({"error": {"code": 502, "message": "Provider returned error", "metadata": {"provider_name": "OpenAI"}}})
     texts = body.get("input")
     texts = [texts] if isinstance(texts, str) else texts
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
@@ -60,6 +74,8 @@ async def handle(sim: Simulator, request: Request) -> Response:
     gen = Generation(id=f"gen-emb-{int(time.time())}-{uuid.uuid4().hex[:12]}", model=model_id, provider="OpenAI", created_at=time.time(), streamed=False)
     gen.prompt_tokens, gen.cost, gen.finish_reason = tokens, cost, "stop"
     sim.state.bill(gen)
+    if fault is not None and fault.kind == "bad-json":  # billed, then cut off
+        return Response('{"id": "' + gen.id + '", "object": "list", "data": [', media_type="application/json")
     data: list[dict[str, Any]] = [{"object": "embedding", "index": i, "embedding": embed(t, dims)} for i, t in enumerate(texts)]
     return JSONResponse(
         {"id": gen.id, "object": "list", "data": data, "model": model_id, "usage": {"prompt_tokens": tokens, "total_tokens": tokens, "cost": float(cost)}}

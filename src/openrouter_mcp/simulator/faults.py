@@ -6,6 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from starlette.responses import Response
+
+from .responses import error
+
 FAULT_MODELS: dict[str, str] = {
     "sim/instant": "Answers at once: no time to first token, unlimited speed. For overhead measurements.",
     "sim/rate-limit-once": "The first request with a given body gets 429 with Retry-After: 1; the retry succeeds.",
@@ -57,4 +61,30 @@ def fault_for(model_id: str) -> Fault | None:
         return Fault("delay", int(m.group(1)) / 1000)
     if model_id in FAULT_MODELS:
         return Fault(model_id.removeprefix("sim/"))
+    return None
+
+
+def request_fault(fault: Fault | None, attempt: int) -> Response | None:
+    """The error a fault model answers with before any generation starts, if any."""
+    if fault is None:
+        return None
+    match fault.kind:
+        case "rate-limit-once" if attempt == 1:
+            return error(429, "Rate limit exceeded: try again in 1 s", {"headers": {"X-RateLimit-Limit": "20"}}, {"Retry-After": "1"})
+        case "rate-limit":
+            return error(429, "Rate limit exceeded: try again in 2 s", None, {"Retry-After": "2"})
+        case "free-rate-limited:free":
+            return error(429, "sim/free-rate-limited:free is temporarily rate-limited upstream. Please retry shortly.", {"provider_name": "Simulator"}, {"Retry-After": "5"})
+        case "server-error-once" if attempt == 1:
+            return error(502, "Provider returned error (simulated once)")
+        case "unavailable":
+            return error(503, "No available provider could serve this request")
+        case "internal-error":
+            return error(500, "Internal Server Error")
+        case "timeout":
+            return error(408, "Request timed out upstream")
+        case "no-credits":
+            return error(402, "Insufficient credits. Add more at https://openrouter.ai/settings/credits")
+        case "moderation":
+            return error(403, "Input was flagged by moderation", {"reasons": ["harassment"], "flagged_input": "…", "provider_name": "OpenAI", "model_slug": "sim/moderation"})
     return None

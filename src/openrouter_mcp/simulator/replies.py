@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from typing import Any
 
 # The simulator's replies are plain sentences: an opening that fits the kind of prompt (a greeting, a why,
@@ -156,6 +157,31 @@ def reasoning_text(model: str, messages: list[dict[str, Any]], words: int) -> st
             break
         out.extend(step.split(" "))
     return " ".join(out[:words])
+
+
+def reasoning_signature(text: str) -> str:
+    """The signature a reasoning block carries, as a provider signs its thinking: the simulator refuses a
+    block sent back with any other (a reasoning model rejects an altered one)."""
+    return "sim-sig-" + hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+_ALTERNATIVES = (" the", " a", " it", " this", " that", " and", " of", " to", " in", " is", ",", ".", " so", " but", " we", " you", " for", " on", " as", " at")
+
+
+def token_logprobs(model: str, text: str, top: int) -> list[dict[str, Any]]:
+    """OpenRouter's `logprobs.content` entries for `text`, one token per word (with the space after it, so the
+    tokens join back into the text): the chosen token's log probability and, most likely first, `top`
+    alternatives (the chosen one among them, as OpenAI's lists are)."""
+    out = []
+    for token in re.findall(r"\s*\S+\s*", text):
+        seed = stable_int("logprob", model, token)
+        logprob = -round((seed % 1500) / 1000, 4)
+        others = _pick(tuple(t for t in _ALTERNATIVES if t != token), seed, max(0, top - 1))
+        top_list = [(token, logprob)] + [(t, round(logprob - 0.75 * (k + 1), 4)) for k, t in enumerate(others)]
+        entry: dict[str, Any] = {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+        entry["top_logprobs"] = [{"token": t, "logprob": lp, "bytes": list(t.encode())} for t, lp in top_list[:top]]
+        out.append(entry)
+    return out
 
 
 def value_for_schema(schema: Any, name: str = "value", depth: int = 0) -> Any:

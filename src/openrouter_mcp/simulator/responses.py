@@ -10,8 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 
-def error(status: int, message: str, metadata: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": {"code": status, "message": message}}
+def error(
+    status: int, message: str, metadata: dict[str, Any] | None = None, headers: dict[str, str] | None = None, *, extra: dict[str, Any] | None = None
+) -> JSONResponse:
+    """`extra` adds members to the error object (a model-availability error's `availability`)."""
+    body: dict[str, Any] = {"error": {"code": status, "message": message, **(extra or {})}}
     if metadata:
         body["error"]["metadata"] = metadata
     return JSONResponse(body, status_code=status, headers=headers)

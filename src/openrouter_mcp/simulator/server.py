@@ -1,7 +1,7 @@
 """The offline OpenRouter: a real HTTP server that answers `/api/v1/...` in OpenRouter's wire format,
 bills every generation, keeps a request log, and injects faults on request (see `faults.py`).
 
-This module assembles the routing table from the route modules (`catalog_routes`, `chat`, `embeddings`,
+This module assembles the routing table from the route modules (`catalog_routes`, `chat`, `embeddings`, `rerank`,
 `account`, `control`, `media`, `keys`, `auth`) and runs it. Start it in-process with `start_in_thread()` (tests,
 `serve --simulate`, `demo`) or alone with `openrouter-mcp simulate`.
 """
@@ -27,6 +27,7 @@ from .catalog_routes import CatalogRoutes
 from .chat import ChatRoutes
 from .control import ControlRoutes
 from .keys import KeyGuard, KeyRoutes
+from .rerank import RerankRoutes
 from .state import Simulator
 
 
@@ -37,12 +38,14 @@ def build_app(sim: Simulator) -> Starlette:
     account = AccountRoutes(sim)
     control = ControlRoutes(sim)
     keys = KeyRoutes(sim)
+    rerank = RerankRoutes(sim)
     return Starlette(
         routes=[
             Route("/api/v1/models", models.list_models),
             Route("/api/v1/models/{author}/{slug}/endpoints", models.endpoints),
             Route("/api/v1/chat/completions", chat.chat, methods=["POST"]),
             Route("/api/v1/embeddings", functools.partial(embeddings.handle, sim), methods=["POST"]),
+            Route("/api/v1/rerank", rerank.rerank, methods=["POST"]),
             Route("/api/v1/generation", account.generation),
             Route("/api/v1/key", account.key),
             Route("/api/v1/credits", account.credits),

@@ -46,10 +46,24 @@ def _parse(payload: Any, count: int) -> EmbeddingResult:
     )
 
 
-async def create_embeddings(gateway: Gateway, model: str, texts: list[str], *, on_start: StartFn | None = None, timeout_s: float = 60.0) -> EmbeddingResult:
-    """One vector per text, in order."""
+async def create_embeddings(
+    gateway: Gateway,
+    model: str,
+    texts: list[str],
+    *,
+    dimensions: int | None = None,
+    provider: dict[str, Any] | None = None,
+    on_start: StartFn | None = None,
+    timeout_s: float = 60.0,
+) -> EmbeddingResult:
+    """One vector per text, in order (`dimensions` and provider routing sent when given)."""
     started = time.perf_counter()
-    body = await gateway.request_json("POST", "embeddings", body={"model": model, "input": texts}, timeout_s=timeout_s)
+    request: dict[str, Any] = {"model": model, "input": texts}
+    if dimensions is not None:
+        request["dimensions"] = dimensions
+    if provider:
+        request["provider"] = provider
+    body = await gateway.request_json("POST", "embeddings", body=request, timeout_s=timeout_s)
     result = _parse(body, len(texts))
     if result.generation_id and on_start is not None:
         on_start(result.generation_id)

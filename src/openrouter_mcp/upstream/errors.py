@@ -46,6 +46,27 @@ _ADVICE_WITHOUT_LINK: dict[ErrorCode, str] = {
     ErrorCode.NO_CREDITS: "A :free model needs no credits.",
 }
 
+# A 404 can mean "this model exists, but the request's routing options left it no endpoint", which the caller
+# fixes by changing the request, not the model. OpenRouter says so in the body: `error.availability.code`
+# (api_reference/errors-and-debugging.mdx, "Model availability errors": no_endpoints, constraint_filtered
+# and privacy_restricted are the 404s of eliminated endpoints), with `excluded_by` naming the filters that
+# removed the last ones. The message (e.g. "No allowed providers are available for the selected model ...",
+# guides/features/router-metadata.mdx) is quoted, never parsed.
+_ROUTING_CODES = frozenset({"no_endpoints", "constraint_filtered", "privacy_restricted"})
+# Provider options that drop endpoints (guides/routing/provider-selection.mdx); sort and preferred_* only reorder.
+_ROUTING_FILTERS = (
+    "only", "ignore", "order", "allow_fallbacks", "quantizations", "require_parameters", "max_price", "data_collection", "zdr", "enforce_distillable_text",
+)  # fmt: skip
+# `excluded_by`'s vocabulary, as the provider options each filter reads.
+_EXCLUDED_BY: dict[str, tuple[str, ...]] = {
+    "allowed_providers": ("only", "ignore", "order", "allow_fallbacks"),
+    "quantization": ("quantizations",),
+    "require_parameters": ("require_parameters",),
+    "max_price": ("max_price",),
+    "data_policy:zdr": ("zdr",),
+    "data_policy:training": ("data_collection",),
+}
+
 _KEY_LIMIT_ADVICE = (
     "This OpenRouter key's spending limit is used up. On a team server an admin can raise a user's limit with "
     "`openrouter-mcp users set NAME --openrouter-limit-usd AMOUNT`; otherwise raise it at https://openrouter.ai/settings/keys."
@@ -84,9 +105,12 @@ def error_object(payload: Any) -> dict[str, Any] | None:
     return None
 
 
-def failure_from_error(status: int, error: dict[str, Any] | None, *, retry_after_s: float | None = None, secret: str | None = None) -> ToolFailure:
+def failure_from_error(
+    status: int, error: dict[str, Any] | None, *, retry_after_s: float | None = None, secret: str | None = None, routing: dict[str, Any] | None = None
+) -> ToolFailure:
     """Map an HTTP status and OpenRouter error object to a ToolFailure. The in-body `code` wins when it is
-    a real HTTP status (errors inside a 200 response carry their true status there)."""
+    a real HTTP status (errors inside a 200 response carry their true status there). `routing` is the
+    request's `provider` object, named when a 404 says its options left no endpoint."""
     body_code = error.get("code") if error else None
     effective = body_code if isinstance(body_code, int) and 400 <= body_code <= 599 else status
     code = code_for_status(effective)
@@ -100,13 +124,44 @@ def failure_from_error(status: int, error: dict[str, Any] | None, *, retry_after
     if key_limit:
         code = ErrorCode.NO_CREDITS
     parts = [_sentence(f"OpenRouter answered {effective}" + (f": {upstream_msg}" if upstream_msg else ""))]
+    details: dict[str, Any] = {"upstream_status": effective}
+    excluded = _routing_exclusion(error, routing) if effective == 404 else None
+    if excluded is not None:
+        options, others, known = excluded
+        named = ", ".join(f"provider.{k}={json.dumps(v)}" for k, v in options.items())
+        if known:
+            culprits = "; ".join(x for x in (named and f"the routing options {named}", others and f"OpenRouter's filters {', '.join(others)}") if x)
+            parts.append(f"No endpoint of the model is left by {culprits}. Loosen or drop them, or pick another model.")
+        else:  # OpenRouter did not say which filter: the options are named as sent, not blamed
+            parts.append(f"Routing options sent: {named}. Loosen or drop them, leave out parameters its providers may not support, or pick another model.")
+        details.update({k: v for k, v in (("routing", options), ("excluded_by", others)) if v})
+        return ToolFailure(ErrorCode.INVALID_INPUT, " ".join(parts), retry_after_s=retry_after_s, details=details)
     if code is ErrorCode.MODERATION and metadata and metadata.get("reasons"):
         parts.append(f"Flagged for: {', '.join(map(str, metadata['reasons']))}.")
     parts.append(_KEY_LIMIT_ADVICE if key_limit else _advice(code, upstream_msg, retry_after_s))
-    details: dict[str, Any] = {"upstream_status": effective}
     if metadata and code is ErrorCode.MODERATION:
         details["reasons"] = metadata.get("reasons")
     return ToolFailure(code, " ".join(p for p in parts if p), retry_after_s=retry_after_s, details=details)
+
+
+def _routing_exclusion(error: dict[str, Any] | None, routing: dict[str, Any] | None) -> tuple[dict[str, Any], list[str], bool] | None:
+    """For a 404: the request's routing options that left the model no endpoint, any filter OpenRouter names
+    that is not one of them (geo, context_length ...), and whether OpenRouter said which filters did it;
+    None when the 404 is not about routing. With `error.availability` and its `excluded_by` the answer is
+    OpenRouter's. Without them (an older body) a 404 for a request that set routing filters is still the
+    request's to fix, since the model ids were checked against the catalog before sending; its options are
+    then named as sent."""
+    sent = {k: v for k, v in (routing or {}).items() if k in _ROUTING_FILTERS and not (k == "allow_fallbacks" and v is not False)}
+    availability = (error or {}).get("availability")
+    if not isinstance(availability, dict):
+        availability = {}
+    elif availability.get("code") not in _ROUTING_CODES:
+        return None
+    by = [str(x) for x in availability.get("excluded_by") or ()]
+    if not by:
+        return (sent, [], False) if sent else None
+    options = {k: v for k, v in sent.items() if any(k in _EXCLUDED_BY.get(b, ()) for b in by)}
+    return options, [b for b in by if not any(k in options for k in _EXCLUDED_BY.get(b, ()))], True
 
 
 def _sentence(text: str) -> str:
@@ -125,7 +180,7 @@ def _advice(code: ErrorCode, upstream_msg: str, retry_after_s: float | None) -> 
     return advice
 
 
-def failure_from_body(status: int, raw: bytes, headers: Any, *, secret: str | None = None) -> ToolFailure:
+def failure_from_body(status: int, raw: bytes, headers: Any, *, secret: str | None = None, routing: dict[str, Any] | None = None) -> ToolFailure:
     try:
         payload = json.loads(raw) if raw else None
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -133,7 +188,7 @@ def failure_from_body(status: int, raw: bytes, headers: Any, *, secret: str | No
     error = error_object(payload)
     if error is None and raw:
         error = {"message": raw[:300].decode("utf-8", "replace")}
-    return failure_from_error(status, error, retry_after_s=retry_after_seconds(headers.get("retry-after")), secret=secret)
+    return failure_from_error(status, error, retry_after_s=retry_after_seconds(headers.get("retry-after")), secret=secret, routing=routing)
 
 
 def bad_response(what: str) -> ToolFailure:

@@ -15,7 +15,7 @@ import time
 import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import httpx
@@ -160,7 +160,10 @@ class Gateway:
                     try:
                         payload = resp.json()
                     except ValueError:
-                        raise bad_response("a response that is not valid JSON") from None
+                        # OpenRouter accepted a POST and may bill it: its cost is unknown, not $0.
+                        unreadable = bad_response("a response that is not valid JSON")
+                        unreadable.maybe_billed = not repeatable
+                        raise unreadable from None
                     if (error := error_object(payload)) is not None:
                         raise failure_from_error(200, error, secret=self._key)
                     return payload
@@ -177,6 +180,7 @@ class Gateway:
         on_progress: ProgressFn | None = None,
         on_start: StartFn | None = None,
         retry_rate_limited: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> ChatResult:
         """Send a chat completion as a stream and gather it. Re-sent only when OpenRouter refused it before
         generating (408/429/502/503) or the connection was never made; never after a token arrived. A
@@ -184,13 +188,16 @@ class Gateway:
         connection was never made: a refusal may come after part of a large file went out. With
         `retry_rate_limited=False` a 429 comes back at once, for a caller that moves on to other models.
         `on_progress` hears the count of pieces (content and reasoning) so far and the reply text that
-        arrived since it was last called, so a caller can show the reply as it streams."""
+        arrived since it was last called, so a caller can show the reply as it streams. `headers` go with
+        the request (response caching is asked for with headers)."""
         # An event stream gains nothing from compression and would wait on the compressor's buffer.
-        headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+        headers = {**(headers or {}), "Content-Type": "application/json", "Accept-Encoding": "identity"}
+        routing = None
         if isinstance(body, StreamedBody):
             headers["Content-Length"] = str(body.length)
         else:
             payload = json.dumps({**body, "stream": True}, separators=(",", ":")).encode()
+            routing = body.get("provider")
         attempt = 0
         waited = 0.0
         started = time.perf_counter()
@@ -205,7 +212,7 @@ class Gateway:
             failure: ToolFailure
             try:
                 content = body.chunks() if isinstance(body, StreamedBody) else payload
-                sending = asyncio.ensure_future(self._attempt(content, headers, started, on_progress, named))
+                sending = asyncio.ensure_future(self._attempt(content, headers, started, on_progress, named, routing))
                 try:
                     answer = await asyncio.shield(sending)
                 except asyncio.CancelledError:
@@ -228,11 +235,18 @@ class Gateway:
             attempt += 1
 
     async def _attempt(
-        self, content: Any, headers: dict[str, str], started: float, on_progress: ProgressFn | None, on_start: StartFn
+        self,
+        content: Any,
+        headers: dict[str, str],
+        started: float,
+        on_progress: ProgressFn | None,
+        on_start: StartFn,
+        routing: dict[str, Any] | None,
     ) -> ChatResult | tuple[int, ToolFailure]:
         """One request: the gathered reply, or the status and failure of a refusal. It goes straight to the
         transport: a chat stream needs none of the client's redirect, auth-flow or cookie handling, and
-        skipping them makes every network read of the stream cheaper."""
+        skipping them makes every network read of the stream cheaper. `routing` (the request's provider
+        options) is named by a refusal that says they left no endpoint."""
         # The transport is reached directly, past the client's auth flow: apply it here.
         request = next(self._auth.auth_flow(self.client.build_request("POST", "chat/completions", content=content, headers=headers)))
         assert self._transport is not None
@@ -241,7 +255,7 @@ class Gateway:
             if resp.status_code == 200:
                 return await self._read_stream(resp, started, on_progress, on_start)
             raw = b"".join([piece async for piece in _body(resp)])
-            return resp.status_code, failure_from_body(resp.status_code, raw, resp.headers, secret=self._key)
+            return resp.status_code, failure_from_body(resp.status_code, raw, resp.headers, secret=self._key, routing=routing)
         finally:
             await resp.aclose()
 
@@ -269,6 +283,20 @@ class Gateway:
         # arrives with the first event. Either way the ledger learns it before the reply can be billed.
         if header_id := resp.headers.get("x-generation-id"):
             events.named(header_id)
+        events.result.cache_status = resp.headers.get("x-openrouter-cache-status")
+        if resp.headers.get("content-type", "").startswith("application/json"):
+            # A whole completion, not a stream (what a request without `stream` gets): its `message` is read
+            # like one big delta, so both shapes carry the same fields.
+            raw = b"".join([piece async for piece in _body(resp)])
+            try:
+                whole = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise bad_response("a response that is not valid JSON") from None
+            events.take(whole)
+            events.done = True
+            if on_progress is not None and events.pieces:
+                await on_progress(events.pieces, "".join(events.content))
+            return events.finish()
         buffer = b""
         # Read to the end of the body even after [DONE]: leaving it unread would close the keep-alive
         # connection, and the next call would pay for a new one. Every line a network read brought is
@@ -316,7 +344,7 @@ async def _inflated(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
 
 
 class _Events:
-    """The server-sent events of one chat completion, gathered into a ChatResult."""
+    """The server-sent events of one chat completion (or its answer as one JSON body), gathered into a ChatResult."""
 
     def __init__(self, started: float, secret: str, on_start: StartFn | None) -> None:
         self.result = ChatResult()
@@ -347,16 +375,15 @@ class _Events:
             chunk = orjson.loads(data)
         except orjson.JSONDecodeError:
             raise bad_response("a streamed event that is not valid JSON") from None
+        self.take(chunk)
+
+    def take(self, chunk: Any) -> None:
+        """One streamed chunk (choices carry a `delta`), or a whole completion (choices carry a `message`)."""
         if not isinstance(chunk, dict):
             raise bad_response("a streamed event that is not an object")
         result = self.result
         if (error := error_object(chunk)) is not None:
-            failure = failure_from_error(200, error, secret=self.secret)
-            failure.details = {**(failure.details or {}), "partial_text": "".join(self.content)[:2000]}
-            if isinstance(usage := chunk.get("usage"), dict) and usage.get("cost") is not None:
-                failure.details["cost_usd"] = usage["cost"]  # what the failed generation was billed, as sent
-            failure.generation_id = chunk.get("id") or result.generation_id
-            raise failure
+            self._fail(error, chunk)
         if gen_id := chunk.get("id"):
             self.named(gen_id)
         result.model = chunk.get("model") or result.model
@@ -364,7 +391,7 @@ class _Events:
         if usage := chunk.get("usage"):
             _apply_usage(result, usage)
         for choice in chunk.get("choices") or ():
-            delta = choice.get("delta") or {}
+            delta = choice.get("delta") or choice.get("message") or {}
             if text := delta.get("content"):
                 self._first_token()
                 self.content.append(text)
@@ -373,8 +400,10 @@ class _Events:
                 self._first_token()
                 self.reasoning.append(text)
                 self.pieces += 1
-            if details := delta.get("reasoning_details"):
-                result.reasoning_details.extend(details)
+            for detail in delta.get("reasoning_details") or ():
+                _add_reasoning_detail(result.reasoning_details, detail)
+            if isinstance(logprobs := choice.get("logprobs"), dict):
+                result.logprobs.extend(logprobs.get("content") or ())
             for tc in delta.get("tool_calls") or ():
                 slot = self.calls.setdefault(int(tc.get("index", len(self.calls))), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
                 slot["id"] = tc.get("id") or slot["id"]
@@ -391,6 +420,16 @@ class _Events:
                 result.audio_transcript += audio.get("transcript") or ""
             if choice.get("finish_reason"):
                 result.finish_reason = choice["finish_reason"]
+            if (error := error_object(choice)) is not None:  # a whole completion cut short keeps its error here
+                self._fail(error, chunk)
+
+    def _fail(self, error: dict[str, Any], chunk: dict[str, Any]) -> NoReturn:
+        failure = failure_from_error(200, error, secret=self.secret)
+        failure.details = {**(failure.details or {}), "partial_text": "".join(self.content)[:2000]}
+        if isinstance(usage := chunk.get("usage"), dict) and usage.get("cost") is not None:
+            failure.details["cost_usd"] = usage["cost"]  # what the failed generation was billed, as sent
+        failure.generation_id = chunk.get("id") or self.result.generation_id
+        raise failure
 
     def _first_token(self) -> None:
         if self.result.ttft_ms is None:
@@ -405,6 +444,24 @@ class _Events:
         result.tool_calls = [self.calls[i] for i in sorted(self.calls)]
         result.latency_ms = (time.perf_counter() - self.started) * 1000
         return result
+
+
+def _add_reasoning_detail(details: list[dict[str, Any]], detail: Any) -> None:
+    """A streamed reasoning detail joined to the ones before it, so the reply's `reasoning_details` can go
+    back in the next turn unchanged: consecutive `reasoning.text` pieces are one block (text joined, the
+    signature that arrives with some piece kept); summaries and encrypted blocks stay as they came. This is
+    how OpenRouter's own client gathers them (OpenRouterTeam/ai-sdk-provider src/chat/index.ts; the docs'
+    guides/best-practices/reasoning-tokens.mdx: "built by concatenating all chunks in order")."""
+    if not isinstance(detail, dict):
+        return
+    last = details[-1] if details else None
+    if detail.get("type") == "reasoning.text" and last is not None and last.get("type") == "reasoning.text" and last.get("index") == detail.get("index"):
+        last["text"] = (last.get("text") or "") + (detail.get("text") or "")
+        for key, value in detail.items():
+            if key != "text" and value is not None and last.get(key) is None:
+                last[key] = value
+        return
+    details.append(dict(detail))
 
 
 def _apply_usage(result: ChatResult, usage: dict[str, Any]) -> None:

@@ -29,7 +29,8 @@ class ChatResult:
     provider: str | None = None
     content: str = ""
     reasoning: str | None = None
-    reasoning_details: list[Any] = field(default_factory=list)
+    reasoning_details: list[dict[str, Any]] = field(default_factory=list)  # as sent, to go back in a later turn
+    logprobs: list[dict[str, Any]] = field(default_factory=list)  # one per output token, as sent
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     annotations: list[dict[str, Any]] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
@@ -44,3 +45,4 @@ class ChatResult:
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     attempts: int = 1
+    cache_status: str | None = None  # X-OpenRouter-Cache-Status: HIT or MISS when response caching was asked for

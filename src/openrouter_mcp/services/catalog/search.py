@@ -36,7 +36,7 @@ FEATURES: dict[str, str] = {
 }
 # Other names people use for the same parameters.
 _ALIASES = {"json": "response_format", "json_mode": "response_format", "function_calling": "tools", "tool_calling": "tools", "tool_choice": "tool_choice"}
-MODALITIES = ("text", "image", "file", "audio", "video", "embeddings", "speech", "transcription")
+MODALITIES = ("text", "image", "file", "audio", "video", "embeddings", "rerank", "speech", "transcription")
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
 _PART = re.compile(r"[a-z]+|[0-9]+(?:\.[0-9]+)*")

@@ -10,6 +10,7 @@ from .generate import GeneratedAudio as GeneratedAudio
 from .generate import GeneratedImages as GeneratedImages
 from .generate import generate_audio as generate_audio
 from .generate import generate_images as generate_images
+from .generate import save_chat_media as save_chat_media
 from .video import VideoOutcome as VideoOutcome
 from .video import follow_video as follow_video
 from .video import submit_video as submit_video

@@ -21,7 +21,7 @@ from ..checks import whole
 from ..pricing import estimate_chat_usd
 from ..tokens import estimate_text_tokens
 from .common import Report, _no_report, _payload, content_part, load_image, pick_model
-from .formats import BY_NAME, SNIFF_BYTES, Format, sniff
+from .formats import BY_NAME, SNIFF_BYTES, Format, Medium, sniff
 from .inputs import load
 from .output import SavedFile, billed_text, check_save_path, write
 
@@ -121,18 +121,9 @@ async def generate_images(
     index = 0
     for result in results:
         for image in result.images:
-            url = ((image.get("image_url") or {}).get("url")) if isinstance(image, dict) else None
-            if not isinstance(url, str):
+            if (got := await _image_bytes(app, image, info.id, result)) is None:
                 continue
-            try:
-                # A data URL as OpenRouter sends them, or a link to fetch (through the same guard as any URL).
-                got = await load(url, "image", app.settings, field="image", need_bytes=True)
-            except ToolFailure as failure:
-                raise ToolFailure(
-                    ErrorCode.UPSTREAM_ERROR, f"{info.id} returned an image that could not be used: {failure.message}", generation_id=result.generation_id
-                ) from None
-            assert got.data is not None and got.format is not None
-            data, fmt = got.data, got.format
+            data, fmt = got
             index += 1
             numbered = index if n > 1 or len(result.images) > 1 else None
             billed = billed_text(result.cost_usd, result.generation_id)
@@ -158,6 +149,40 @@ async def generate_images(
             generation_id=results[0].generation_id,
         )
     return GeneratedImages(model=info.id, files=files, results=results, errors=[f.message for f in (*failures, *unsaved)], preview=preview)
+
+
+async def _image_bytes(app: App, image: Any, model: str, result: ChatResult) -> tuple[bytes, Format] | None:
+    """The bytes of an image a chat reply carried (None for an entry without a URL)."""
+    url = ((image.get("image_url") or {}).get("url")) if isinstance(image, dict) else None
+    if not isinstance(url, str):
+        return None
+    try:
+        # A data URL as OpenRouter sends them, or a link to fetch (through the same guard as any URL).
+        got = await load(url, "image", app.settings, field="image", need_bytes=True)
+    except ToolFailure as failure:
+        message = f"{model} returned an image that could not be used: {failure.message}"
+        raise ToolFailure(ErrorCode.UPSTREAM_ERROR, message, generation_id=result.generation_id) from None
+    assert got.data is not None and got.format is not None
+    return got.data, got.format
+
+
+async def save_chat_media(app: App, result: ChatResult, *, prompt: str, raw_pcm: bool) -> list[SavedFile]:
+    """The images and the spoken answer a chat reply carried (chat_completion's `modalities`), saved under
+    the output folder as generate_image and generate_audio save theirs; `raw_pcm` when the audio was asked
+    for as pcm16 (saved as WAV)."""
+    found: list[tuple[bytes, Format, Medium]] = []
+    for image in result.images:
+        if (got := await _image_bytes(app, image, result.model or "the model", result)) is not None:
+            found.append((*got, "image"))
+    if result.audio_data:
+        found.append((*audio_file(base64.b64decode("".join(result.audio_data)), raw_pcm=raw_pcm), "audio"))
+    billed = billed_text(result.cost_usd, result.generation_id)
+    files = []
+    for i, (data, fmt, medium) in enumerate(found, 1):
+        index = i if len(found) > 1 else None
+        saved = await asyncio.to_thread(write, app.settings, data, medium=medium, fmt=fmt, save_path=None, prompt=prompt, index=index, billed=billed)
+        files.append(await saved_files.claim(app, saved))
+    return files
 
 
 # ---------- audio ----------
