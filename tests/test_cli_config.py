@@ -78,6 +78,21 @@ def test_provider_defaults_and_budgets_are_parsed() -> None:
     assert "abcdefgh" not in repr(s)
 
 
+def test_provider_lists_take_a_json_array_or_a_comma_list() -> None:
+    base = {"OPENROUTER_API_KEY": "sk-or-v1-abcdefgh", "OPENROUTER_MCP_HOME": "/tmp/orm-test"}
+    lists = {
+        "ORDER": ("order", "anthropic", "openai"),
+        "ONLY": ("only", "azure", "openai"),
+        "IGNORE": ("ignore", "deepinfra", "together"),
+        "QUANTIZATIONS": ("quantizations", "fp8", "bf16"),
+    }
+    as_json = {f"OPENROUTER_PROVIDER_{k}": f'[" {a}", "{b.upper()}"]' for k, (_, a, b) in lists.items()}
+    as_csv = {f"OPENROUTER_PROVIDER_{k}": f"{a}, {b.upper()}" for k, (_, a, b) in lists.items()}
+    expected = {key: [a, b.lower() if key == "quantizations" else b.upper()] for key, a, b in lists.values()}
+    assert load_settings({**base, **as_json}).provider_defaults == expected == load_settings({**base, **as_csv}).provider_defaults
+    assert load_settings({**base, "OPENROUTER_PROVIDER_ORDER": "[]"}).provider_defaults == {}
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -89,6 +104,10 @@ def test_provider_defaults_and_budgets_are_parsed() -> None:
         ({"OPENROUTER_MCP_TOOLSETS": "chat,magic"}, "magic not allowed"),
         ({"OPENROUTER_OUTPUT_DIR": "/"}, "root folder is not allowed"),
         ({"OPENROUTER_MCP_DATABASE_URL": "mysql://x"}, "unsupported scheme"),
+        ({"OPENROUTER_PROVIDER_IGNORE": '["deepinfra",]'}, "_IGNORE='.*': not a valid JSON array (.* at character 1.*or a comma list such as deepinfra"),
+        ({"OPENROUTER_PROVIDER_ONLY": "[1, 2]"}, "_ONLY='.*': not a valid JSON array (not an array of strings); write a JSON array of strings"),
+        ({"OPENROUTER_PROVIDER_QUANTIZATIONS": '["fp8","fp9"]'}, "fp9 not allowed"),
+        ({"OPENROUTER_DEFAULT_VIDEO_GEN_MODEL": "sora"}, "OPENROUTER_DEFAULT_VIDEO_GEN_MODEL='sora': expected a model id"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:

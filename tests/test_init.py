@@ -246,7 +246,7 @@ DEFAULT_MODEL = "openai/gpt-4o"
     assert new["mcp_servers"]["openrouter"] == {
         "command": our_command()[0],
         "args": our_command()[1:],
-        "enabled_tools": ["chat_completion", "generate_video"],
+        "enabled_tools": ["chat_completion", "generate_video", "rerank_documents"],
         "env": {
             "OPENROUTER_API_KEY": OLD_KEY,
             "OPENROUTER_MCP_LOG_LEVEL": "warning",
@@ -256,7 +256,7 @@ DEFAULT_MODEL = "openai/gpt-4o"
         },
     }
     assert "# a faster profile" in path.read_text()
-    assert "dropped rerank_documents" in done.stdout and "dropped OPENROUTER_ALLOW_UNSAFE_PATHS" in done.stdout
+    assert "rerank_documents" not in done.stdout and "dropped OPENROUTER_ALLOW_UNSAFE_PATHS" in done.stdout
     assert "sk-or-…" + OLD_KEY[-4:] in done.stdout
 
 

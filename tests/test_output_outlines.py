@@ -45,7 +45,7 @@ def sdk_outline(fn: Any) -> dict[str, Any] | None:
 def test_every_tool_outline_matches_the_sdk_derivation(tmp_path: Any) -> None:
     server, _ = build_server(load_settings({"OPENROUTER_MCP_HOME": str(tmp_path)}, simulate=True))
     tools = server._tool_manager.list_tools()
-    assert len(tools) == 28
+    assert len(tools) == 30
     for tool in tools:
         assert tool.fn_metadata.output_model is not None, tool.name
         assert tool.output_schema == sdk_outline(tool.fn), tool.name

@@ -8,6 +8,7 @@ arguments have all passed, and never reaches OpenRouter; a free tool simply answ
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from openrouter_mcp.simulator.server import RunningSimulator
 
 from .conftest import ClientHolder, SimLog, server_env
 from .media_support import image_bytes, wav_file
-from .test_number_fields import Place, in_background, places_of, refusal, variants
+from .test_number_fields import EXAMPLES, Place, in_background, places_of, refusal, variants
 
 FAR = 10**12  # "far out", where a schema states no bound
 # Arguments a field only has a meaning with (the tool refuses the field without them, rightly).
@@ -104,3 +105,75 @@ async def test_no_number_is_refused_by_a_limit_its_schema_does_not_state(tight_c
     # key's own limits and a video's status cost nothing, so the budget lets them through).
     paid = [(e["method"], e["path"], e.get("body")) for e in sim_log.entries()[mark:] if e["method"] == "POST" and not in_background(e)]
     assert all(str((body or {}).get("model", "")).endswith(":free") for _, _, body in paid), paid
+
+
+
+LONG = 300  # "many", where a schema states no maxItems
+
+
+def _item(field: str, i: int, models: list[str]) -> Any:
+    """A valid member of a list argument (the i-th: model lists take no repeats everywhere)."""
+    items: dict[str, Any] = {
+        "messages": {"role": "user", "content": "hi"},
+        "tools": {"type": "function", "function": {"name": f"f{i}", "parameters": {"type": "object", "properties": {}}}},
+        "plugins": {"id": "web"},
+        "modalities": "text",
+        "transforms": "middle-out",
+        "input_modalities": "text",
+        "output_modalities": "text",
+        "supports": "tools",
+        "input_images": "photo.png",
+        "reference_images": "photo.png",
+        "criteria": f"criterion {i}",
+        "prompts": f"What is {i} + 1?",
+        "documents": f"document {i}",
+        "input": f"text {i}",
+        "stop": f"STOP{i}",
+    }
+    if field in ("models", "proposers", "judges"):
+        return models[i % len(models)]
+    return items.get(field, f"x{i}")
+
+
+async def test_no_list_is_refused_for_a_length_its_schema_does_not_state(tight_client: Client) -> None:
+    """The same for list arguments: as many members as the schema's maxItems allows (or many, where it states
+    no maximum), and as few as its minItems, are never refused as too many or too few."""
+    found = await tight_client.call_tool("search_models", {"output_modalities": ["text"], "limit": 100})
+    models = [m["id"] for m in (found.structured_content or {})["models"] if not m["id"].startswith(("openrouter/", "sim/"))]
+    tools = (await tight_client.list_tools()).tools
+    wrong, unreached, probes = [], [], 0
+    for tool in tools:
+        schema = tool.input_schema
+        props = schema.get("properties") or {}
+        for field, node in props.items():
+            for v in variants(node, schema.get("$defs") or {}):
+                if v.get("type") != "array":
+                    continue
+                for count in sorted({v.get("maxItems", LONG), v.get("minItems", 1)}):
+                    arguments = {k: EXAMPLES.get(k, "x") for k in schema.get("required") or () if k != field}
+                    if tool.name == "benchmark_models" and field != "models":
+                        arguments["models"] = models[:2]
+                    arguments[field] = [_item(field, i, models) for i in range(count)]
+                    error = refusal(await tight_client.call_tool(tool.name, arguments))
+                    probes += 1
+                    if error is None or error["code"] in ("BUDGET_EXCEEDED", "JOB_PENDING"):
+                        continue
+                    named = (error.get("details") or {}).get("field") or error["message"].split(":")[0]
+                    probe = f"{tool.name} {field} with {count} members: {error['code']} {error['message'][-160:]}"
+                    if error["code"] in ("INVALID_INPUT", "TOO_LARGE") and named.split(".")[0].split("[")[0] == field:
+                        wrong.append(probe)
+                    else:
+                        unreached.append(probe)
+    assert not wrong, "refused though the schema allows it:\n" + "\n".join(wrong)
+    assert not unreached, "stopped by another check:\n" + "\n".join(unreached)
+    assert probes >= 25, probes
+
+
+async def test_the_default_tools_list_averages_at_most_1200_bytes_a_tool(tight_client: Client) -> None:
+    """Every client puts tools/list into the model's context on every turn: the whole list, as sent on the
+    wire (the same measure as figure (d) of benchmarks/server_overhead.py), stays at 1.2 KB a tool or less."""
+    result = await tight_client.list_tools()
+    wire = json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":")).encode()
+    per_tool = len(wire) / len(result.tools)
+    print(f"tools/list: {len(wire)} bytes, {len(result.tools)} tools, {per_tool:.0f} bytes a tool")
+    assert per_tool <= 1200, f"{len(wire)} bytes for {len(result.tools)} tools: {per_tool:.0f} a tool"

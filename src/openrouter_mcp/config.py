@@ -22,7 +22,9 @@ DEFAULT_TITLE = "openrouter-mcp"
 DEFAULT_REQUEST_TIMEOUT_S = 600.0
 DEFAULT_RETRY_MAX_WAIT_S = 30.0
 
-TOOLSETS = ("chat", "models", "media", "usage", "collective", "bench", "free", "jobs")
+TOOLSETS = ("chat", "models", "media", "usage", "collective", "bench", "free", "jobs", "retrieval")
+# Toolsets only a name turns on: `all` never includes them.
+NAMED_ONLY_TOOLSETS = ("compat",)
 PROVIDER_SORTS = ("price", "throughput", "latency")
 QUANTIZATIONS = ("int4", "int8", "fp4", "fp6", "fp8", "fp16", "bf16", "fp32", "unknown")
 DATA_COLLECTION = ("allow", "deny")
@@ -135,12 +137,35 @@ def for_simulation(settings: Settings) -> Settings:
 
 
 def _csv(name: str, raw: str, allowed: tuple[str, ...] | None = None) -> list[str]:
-    items = [x.strip() for x in raw.split(",") if x.strip()]
+    return _allowed(name, raw, [x.strip() for x in raw.split(",") if x.strip()], allowed)
+
+
+def _allowed(name: str, raw: str, items: list[str], allowed: tuple[str, ...] | None) -> list[str]:
     if allowed is not None:
         bad = [x for x in items if x not in allowed]
         if bad:
             raise ConfigError(f"{name}={raw!r}: {', '.join(bad)} not allowed; use a comma list of {', '.join(allowed)}")
     return items
+
+
+def _list(name: str, raw: str, example: tuple[str, ...], allowed: tuple[str, ...] | None = None) -> list[str]:
+    """A comma list (`anthropic,openai`) or a JSON array of strings (`["anthropic","openai"]`, the form
+    stabgan's server documents for OPENROUTER_PROVIDER_ORDER)."""
+    text = raw.strip()
+    if not text.startswith("["):
+        return _csv(name, text, allowed)
+    try:
+        items = json.loads(text)
+        problem = "" if isinstance(items, list) and all(isinstance(i, str) for i in items) else "not an array of strings"
+    except json.JSONDecodeError as exc:
+        problem = f"{exc.msg} at character {exc.pos + 1}"
+    if problem:
+        array = json.dumps(list(example), separators=(",", ":"))
+        raise ConfigError(
+            f"{name}={raw!r}: not a valid JSON array ({problem}); write a JSON array of strings such as {array} "
+            f"(in a shell: {name}='{array}') or a comma list such as {','.join(example)}"
+        )
+    return _allowed(name, raw, [i.strip() for i in items if i.strip()], allowed)
 
 
 def _bool(name: str, raw: str) -> bool:
@@ -230,11 +255,11 @@ def provider_defaults_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """The `provider` routing object that every chat request starts from."""
     p = "OPENROUTER_PROVIDER_"
     out: dict[str, Any] = {}
-    for suffix, key in (("ORDER", "order"), ("ONLY", "only"), ("IGNORE", "ignore")):
-        if raw := env.get(p + suffix, "").strip():
-            out[key] = _csv(p + suffix, raw)
-    if raw := env.get(p + "QUANTIZATIONS", "").strip():
-        out["quantizations"] = _csv(p + "QUANTIZATIONS", raw.lower(), QUANTIZATIONS)
+    for suffix, key, example in (("ORDER", "order", ("anthropic", "openai")), ("ONLY", "only", ("azure", "openai")), ("IGNORE", "ignore", ("deepinfra",))):
+        if items := _list(p + suffix, env.get(p + suffix, ""), example):
+            out[key] = items
+    if items := _list(p + "QUANTIZATIONS", env.get(p + "QUANTIZATIONS", "").lower(), ("fp8", "bf16"), QUANTIZATIONS):
+        out["quantizations"] = items
     if raw := env.get(p + "SORT", "").strip():
         out["sort"] = _choice(p + "SORT", raw, PROVIDER_SORTS)
     if raw := env.get(p + "DATA_COLLECTION", "").strip():
@@ -245,6 +270,23 @@ def provider_defaults_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     if raw := env.get(p + "MAX_PRICE", "").strip():
         out["max_price"] = _max_price(p + "MAX_PRICE", raw)
     return out
+
+
+# Variables of the servers users move from (physics91/openrouter-mcp, stabgan/openrouter-mcp-multimodal) that
+# mean what one of ours means: theirs -> ours. Theirs is read only while ours is unset.
+SEED_ALIASES: dict[str, str] = {
+    "OPENROUTER_APP_NAME": "OPENROUTER_APP_TITLE",  # physics91
+    "OPENROUTER_DEFAULT_VIDEO_MODEL": "OPENROUTER_MCP_ANALYZE_VIDEO_MODEL",  # stabgan
+    "OPENROUTER_DEFAULT_VIDEO_GEN_MODEL": "OPENROUTER_MCP_GENERATE_VIDEO_MODEL",  # stabgan
+}
+
+
+def _read(env: Mapping[str, str], name: str) -> tuple[str, str]:
+    """(the variable the value came from, the value): `name`, else the seed variable that means the same."""
+    for var in (name, *(theirs for theirs, ours in SEED_ALIASES.items() if ours == name)):
+        if raw := env.get(var, "").strip():
+            return var, raw
+    return name, ""
 
 
 def _folder(name: str, raw: str) -> Path:
@@ -289,19 +331,19 @@ MEDIA_MODELS: dict[str, str] = {
 
 
 def media_settings_from_env(env: Mapping[str, str]) -> MediaSettings:
-    """OPENROUTER_MCP_MAX_<MEDIUM>_BYTES, OPENROUTER_MCP_<TASK>_MODEL (e.g. OPENROUTER_MCP_ANALYZE_VIDEO_MODEL)
-    and the other OPENROUTER_MCP_* media knobs named after MediaSettings' fields."""
+    """OPENROUTER_MCP_MAX_<MEDIUM>_BYTES, OPENROUTER_MCP_<TASK>_MODEL (e.g. OPENROUTER_MCP_ANALYZE_VIDEO_MODEL,
+    or its SEED_ALIASES name) and the other OPENROUTER_MCP_* media knobs named after MediaSettings' fields."""
     changes: dict[str, Any] = {}
     for name in MediaSettings.__dataclass_fields__:
         var = f"OPENROUTER_MCP_{name.upper()}"
-        raw = env.get(var, "").strip()
-        if not raw or name == "models":
+        raw = "" if name == "models" else env.get(var, "").strip()
+        if not raw:
             continue
         changes[name] = _positive_float(var, raw) if name.endswith("_s") else _positive_int(var, raw)
     models = dict(MEDIA_MODELS)
     for task in MEDIA_MODELS:
-        var = f"OPENROUTER_MCP_{task.upper()}_MODEL"
-        if raw := env.get(var, "").strip():
+        var, raw = _read(env, f"OPENROUTER_MCP_{task.upper()}_MODEL")
+        if raw:
             if "/" not in raw:
                 raise ConfigError(f"{var}={raw!r}: expected a model id such as {MEDIA_MODELS[task]}")
             models[task] = raw
@@ -499,9 +541,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = T
         )
 
     toolsets_raw = env.get("OPENROUTER_MCP_TOOLSETS", "").strip().lower() or "all"
-    toolsets = TOOLSETS if toolsets_raw == "all" else tuple(_csv("OPENROUTER_MCP_TOOLSETS", toolsets_raw, (*TOOLSETS, "all")))
+    toolsets = tuple(_csv("OPENROUTER_MCP_TOOLSETS", toolsets_raw, (*TOOLSETS, *NAMED_ONLY_TOOLSETS, "all")))
     if "all" in toolsets:
-        toolsets = TOOLSETS
+        toolsets = (*TOOLSETS, *(t for t in NAMED_ONLY_TOOLSETS if t in toolsets))
+    # compat re-registers some tools of the others with their extra argument names, so it goes last.
+    toolsets = tuple(dict.fromkeys(sorted(toolsets, key=lambda t: t in NAMED_ONLY_TOOLSETS)))
 
     settings = Settings(
         api_key=api_key,
@@ -515,7 +559,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = T
         database_url=database_url,
         toolsets=toolsets,
         http_referer=env.get("OPENROUTER_HTTP_REFERER", "").strip() or DEFAULT_REFERER,
-        app_title=env.get("OPENROUTER_APP_TITLE", "").strip() or DEFAULT_TITLE,
+        app_title=_read(env, "OPENROUTER_APP_TITLE")[1] or DEFAULT_TITLE,
         request_timeout_s=_seconds(env, "OPENROUTER_MCP_REQUEST_TIMEOUT_S", DEFAULT_REQUEST_TIMEOUT_S),
         retry_max_wait_s=_seconds(env, "OPENROUTER_MCP_RETRY_MAX_WAIT_S", DEFAULT_RETRY_MAX_WAIT_S),
         daily_budget_usd=_budget(env, "OPENROUTER_MCP_DAILY_BUDGET_USD"),

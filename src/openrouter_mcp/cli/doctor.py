@@ -1,16 +1,21 @@
-"""`openrouter-mcp doctor`: checks the settings, the key, the base URL, the data folders and
-connectivity, and says what to fix for each problem."""
+"""`openrouter-mcp doctor`: checks the settings (and names the OPENROUTER_* variables it does not read), the
+key, the base URL, the data folders and connectivity, and says what to fix for each problem."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
+import functools
+import os
 import sys
 import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from ..config import SIMULATED_DIR, ConfigError, Settings, load_settings
+from ..config import SEED_ALIASES, SIMULATED_DIR, ConfigError, Settings, load_settings
 from ..errors import ToolFailure
+from .seed_servers import SEEDS, SeedServer
 
 
 def _line(ok: bool, label: str, detail: str) -> None:
@@ -36,13 +41,55 @@ def state_line(settings: Settings) -> str:
     return f"{where}; --simulate keeps its own under {settings.home / SIMULATED_DIR}"
 
 
+def _instead(seed: SeedServer, name: str, value: str) -> str:
+    """What to set instead of a seed variable we read under another name, with the value converted where the
+    seed wrote it another way (milliseconds, `warn`)."""
+    ours = seed.renamed[name]
+    if name not in seed.convert:
+        return f"set {ours} instead"
+    try:
+        return f"set {ours}={seed.convert[name](value)} instead"
+    except (ValueError, KeyError):
+        return f"set {ours} instead, in the form docs/configuration.md gives"
+
+
+def _unread(name: str, env: Mapping[str, str]) -> str | None:
+    """What to do about an OPENROUTER_* variable the settings do not take from `env`; None when they do."""
+    if (ours := SEED_ALIASES.get(name)) and env[name].strip() and env.get(ours, "").strip():
+        return f"{name} is ignored: {ours} is set too, and wins; remove one of them"
+    if name in known_variables():
+        return None
+    for seed in SEEDS.values():
+        if name in seed.renamed:
+            return f"{name} is a setting of {seed.title}, not read here; {_instead(seed, name, env[name])}"
+        if name in seed.dropped:
+            return f"{name} is a setting of {seed.title}, not read here: {seed.dropped[name]}"
+    prefix = "OPENROUTER_"
+    close = difflib.get_close_matches(name.removeprefix(prefix), [k.removeprefix(prefix) for k in known_variables()], n=1, cutoff=0.6)
+    hint = f"did you mean {prefix}{close[0]}?" if close else "docs/configuration.md lists the settings"
+    return f"{name} is not a setting of openrouter-mcp; {hint}"
+
+
+def check_variables(env: Mapping[str, str]) -> int:
+    """A line for each OPENROUTER_* variable in `env` that is not read, saying what to set instead, and for each
+    seed variable read as ours; returns the count of the first."""
+    problems = 0
+    for name in sorted(n for n in env if n.startswith("OPENROUTER_")):
+        if advice := _unread(name, env):
+            problems += 1
+            _line(False, "environment", advice)
+        elif name in SEED_ALIASES and env[name].strip():
+            _line(True, "environment", f"{name} is read as {SEED_ALIASES[name]}")
+    return problems
+
+
 async def run_doctor(*, simulate: bool) -> int:
+    problems = check_variables(os.environ)
     try:
         settings: Settings = load_settings(simulate=simulate)
     except ConfigError as exc:
         _line(False, "settings", str(exc))
         return 1
-    problems = 0
     if simulate:
         from .common import simulated
 
@@ -87,3 +134,30 @@ async def run_doctor(*, simulate: bool) -> int:
 
 def run(args: argparse.Namespace) -> int:
     return asyncio.run(run_doctor(simulate=args.simulate))
+
+
+class _NamesAskedFor(Mapping[str, str]):
+    """An empty environment that notes every name asked of it."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.names.add(name)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+@functools.cache
+def known_variables() -> frozenset[str]:
+    """Every environment variable the settings are read from (the SEED_ALIASES among them). Found by reading
+    the settings from an empty environment that notes each name asked for, so it is the readers themselves
+    and cannot fall behind them."""
+    asked = _NamesAskedFor()
+    load_settings(asked, require_key=False)
+    return frozenset(asked.names)

@@ -57,6 +57,14 @@ def _log_level(raw: str) -> str:
     return _LOG_LEVELS[raw.strip().lower()]
 
 
+def _verbose(raw: str) -> str:
+    """physics91's OPENROUTER_VERBOSE_LOGGING=true: debug logging."""
+    flag = raw.strip().lower()
+    if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ValueError(raw)
+    return "debug" if flag in ("1", "true", "yes", "on") else "info"
+
+
 def _comma_list(raw: str) -> str:
     """stabgan read OPENROUTER_PROVIDER_ORDER as a JSON array; ours reads a comma list (it takes both elsewhere)."""
     if not raw.strip().startswith("["):
@@ -165,6 +173,7 @@ _PHYSICS91_SAME = (
 )
 _STABGAN_SAME = (
     "chat_completion",
+    "rerank_documents",
     "analyze_image",
     "analyze_audio",
     "analyze_video",
@@ -185,7 +194,11 @@ SEEDS: dict[str, SeedServer] = {
         "physics91/openrouter-mcp",
         "npx @physics91/openrouter-mcp start, openrouter-mcp start or python -m openrouter_mcp.server",
         _physics91_runs,
-        renamed={"OPENROUTER_APP_NAME": "OPENROUTER_APP_TITLE", "LOG_LEVEL": "OPENROUTER_MCP_LOG_LEVEL"},
+        renamed={
+            "OPENROUTER_APP_NAME": "OPENROUTER_APP_TITLE",
+            "LOG_LEVEL": "OPENROUTER_MCP_LOG_LEVEL",
+            "OPENROUTER_VERBOSE_LOGGING": "OPENROUTER_MCP_LOG_LEVEL",
+        },
         dropped={
             "HOST": "ours talks to the client over stdio (HTTP is `openrouter-mcp serve --http`)",
             "PORT": "ours talks to the client over stdio (HTTP is `openrouter-mcp serve --http`)",
@@ -198,10 +211,10 @@ SEEDS: dict[str, SeedServer] = {
             **{name: name for name in _PHYSICS91_SAME},
         },
         no_tool={
-            "compare_model_categories": "no equivalent; benchmark_models compares the models you name",
-            "compare_model_performance": "no equivalent; benchmark_models compares the models you name",
+            "compare_model_categories": "kept by the compat toolset (OPENROUTER_MCP_TOOLSETS=all,compat); else benchmark_models compares the models you name",
+            "compare_model_performance": "kept by the compat toolset (OPENROUTER_MCP_TOOLSETS=all,compat); else benchmark_models compares the models you name",
         },
-        convert={"LOG_LEVEL": _log_level},
+        convert={"LOG_LEVEL": _log_level, "OPENROUTER_VERBOSE_LOGGING": _verbose},
     ),
     "stabgan": SeedServer(
         "stabgan",
@@ -228,14 +241,19 @@ SEEDS: dict[str, SeedServer] = {
                 for medium in ("IMAGE", "AUDIO", "VIDEO")
                 for limit in ("FETCH_TIMEOUT_MS", "MAX_DOWNLOAD_BYTES", "MAX_REDIRECTS", "MAX_DATA_URL_BYTES")
             },
+            "OPENROUTER_CACHE_RESPONSES": "use cache: true on chat_completion (OpenRouter's response cache)",
+            "OPENROUTER_INCLUDE_REASONING": "reasoning is returned whenever the model gives it",
+            "OPENROUTER_INLINE_MAX_BYTES": "media a model returns is saved and linked, not inlined",
+            "OPENROUTER_IMAGE_INLINE_MAX_BYTES": "media a model returns is saved and linked, not inlined",
+            "OPENROUTER_AUDIO_INLINE_MAX_BYTES": "media a model returns is saved and linked, not inlined",
+            "OPENROUTER_INTEGRATION_MODEL": "only its own tests read it",
             "OPENROUTER_MCP_NPM_VERSION": _LAUNCHER_ONLY,
             "OPENROUTER_MCP_NPM_SPEC": _LAUNCHER_ONLY,
             "NPM_CONFIG_LOGLEVEL": _LAUNCHER_ONLY,
         },
         tools={"generate_video_from_image": "generate_video", **{name: name for name in _STABGAN_SAME}},
         no_tool={
-            "rerank_documents": "ours has no rerank tool",
-            "health_check": "run `openrouter-mcp doctor` instead",
+            "health_check": "kept by the compat toolset (OPENROUTER_MCP_TOOLSETS=all,compat); else run `openrouter-mcp doctor`",
         },
         convert={
             "OPENROUTER_LOG_LEVEL": _log_level,

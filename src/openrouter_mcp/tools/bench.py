@@ -162,13 +162,13 @@ def register(server: MCPServer[Any], app: App) -> None:
         annotations=PAID_CALL,
         description=(
             "Benchmark 2-10 models on your prompts or a suite (reasoning, json, coding): TTFT, latency, tokens/s, "
-            "success, exact cost, quality; ranked by your weights."
+            "success, cost, quality, ranked by your weights."
         ),
     )
     async def benchmark_models(
-        models: Annotated[list[str], Field(description="2-10 model ids.")],
+        models: Annotated[list[str], Field(min_length=2, max_length=10)],
         prompts: Annotated[
-            list[str | dict[str, Any]] | str | None,
+            Annotated[list[str | dict[str, Any]], Field(max_length=200)] | str | None,
             Field(description="[str | {prompt, expected?, schema?, judge_criteria?}], a suite name or a .jsonl file"),
         ] = None,
         runs: Annotated[int | None, Field(ge=1, le=20, description="Per prompt; default 3")] = None,
@@ -177,9 +177,9 @@ def register(server: MCPServer[Any], app: App) -> None:
         max_tokens: Annotated[int | None, Field(ge=16, le=32768, description="Default 512")] = None,
         temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
         weights: Annotated[dict[str, Annotated[float, Field(ge=0, le=100)]] | None, Field(description="{speed, cost, quality}; default 1 each")] = None,
-        judges: Annotated[list[str] | None, Field(description="Jury for judge_criteria")] = None,
+        judges: Annotated[list[str] | None, Field(min_length=1, max_length=5, description="Jury for judge_criteria")] = None,
         max_cost_usd: Annotated[float | None, Field(gt=0, description="Worst-case cap; default 1")] = None,
-        wait_seconds: Annotated[float | None, Field(ge=0, description="Then return a job id")] = None,
+        wait_seconds: Annotated[float | None, Field(ge=0)] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, BenchOutput]:
         args = tool_args(locals())
@@ -221,12 +221,12 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=WRITES_REPORT,
-        description="Write a benchmark as markdown, csv, json or html (charts) in the output folder; returns a resource_link.",
+        description="Write a benchmark as markdown, csv, json or html (charts) to the output folder, as a resource_link.",
     )
     async def export_benchmark_report(
         benchmark_id: Annotated[str, Field()],
         format: Annotated[str, Field(description="markdown, csv, json or html.")] = "html",
-        save_path: Annotated[str | None, Field(description="File inside the output folder (default benchmarks/<id>.<ext>).")] = None,
+        save_path: Annotated[str | None, Field(description="Default benchmarks/<id>.<ext>")] = None,
     ) -> Annotated[CallToolResult, ExportOutput]:
         path, size, record = await bench_report.export(app, benchmark_id, format, save_path)
         out = ExportOutput(benchmark_id=record["id"], format=format, path=str(path), uri=bench_report.uri_of(path, app.settings.output_dir), bytes=size)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
@@ -20,14 +20,12 @@ from ._common import PAID_CALL, READ_ONLY_LOCAL, run_job
 if TYPE_CHECKING:
     from ..app import App
 
-Models = Annotated[
-    list[str] | None, Field(description="Used as given; repeat an id to sample it. Default: diverse families.")
-]
-MaxCost = Annotated[float | None, Field(gt=0, description="Refuse up front if the run could cost more")]
-Wait = Annotated[float | None, Field(ge=0, description="Then return a job id")]
-AnswerType = Annotated[str | None, Field(description="auto|choice|number|text")]
-MaxTokens = Annotated[int | None, Field(ge=1, le=32_000, description="Per call")]
-TimeoutS = Annotated[float | None, Field(gt=0, le=3600, description="Per model")]
+Models = Annotated[list[str] | None, Field(min_length=1, max_length=16)]
+MaxCost = Annotated[float | None, Field(gt=0)]
+Wait = Annotated[float | None, Field(ge=0)]
+AnswerType = Literal["auto", "choice", "number", "text"] | None
+MaxTokens = Annotated[int | None, Field(ge=1, le=32_000)]
+TimeoutS = Annotated[float | None, Field(gt=0, le=3600)]
 
 
 Result = svc.ConsensusResult | svc.EnsembleResult | svc.ValidationResult | svc.DebateResult
@@ -62,14 +60,14 @@ def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
         description=(
-            "Ask several models (or samples of one) in parallel; return the consensus with agreement, each answer, "
-            "cost and failures. Stops early once decided."
+            "Ask several models (or samples of one) in parallel: the consensus with agreement, each answer, failures. "
+            "Stops early once decided."
         ),
     )
     async def collective_chat_completion(
         prompt: Annotated[str, Field(description="Every model answers this")],
         models: Models = None,
-        strategy: Annotated[str | None, Field(description="majority_vote|weighted|synthesis")] = None,
+        strategy: Literal["majority_vote", "weighted", "synthesis"] | None = None,
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
         weights: Annotated[dict[str, Annotated[float, Field(gt=0, le=1_000_000)]] | None, Field(description="{model: weight}; default: measured accuracy")] = None,
@@ -105,7 +103,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         models: Models = None,
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
-        proposers: Annotated[list[str] | None, Field(description="Instead of models")] = None,
+        proposers: Annotated[list[str] | None, Field(min_length=1, max_length=16, description="Instead of models")] = None,
         aggregator: Annotated[str | None, Field()] = None,
         layers: Annotated[int | None, Field(ge=1, le=3)] = None,
         self_moa: Annotated[bool | None, Field(description="Sample the best model instead")] = None,
@@ -138,10 +136,8 @@ def register(server: MCPServer[Any], app: App) -> None:
     )
     async def cross_model_validation(
         content: Annotated[str, Field(description="The text to validate.")],
-        criteria: Annotated[list[str] | None, Field(description="Default: correctness, completeness, clarity")] = None,
-        models: Annotated[
-            list[str] | None, Field(description="Judges, used as given")
-        ] = None,
+        criteria: Annotated[list[str] | None, Field(min_length=1, max_length=10, description="Default: correctness, completeness, clarity")] = None,
+        models: Annotated[list[str] | None, Field(min_length=1, max_length=16, description="Judges")] = None,
         max_cost_usd: MaxCost = None,
         author_model: Annotated[str | None, Field(description="Its family is kept off the jury")] = None,
         context: Annotated[str | None, Field(description="What the content answers")] = None,
@@ -166,12 +162,12 @@ def register(server: MCPServer[Any], app: App) -> None:
         annotations=PAID_CALL,
         description=(
             "Debate: models propose, critique each other's latest answers and revise until they agree or "
-            "max_rounds. Returns the answer and trajectory."
+            "max_rounds; the answer and trajectory."
         ),
     )
     async def collaborative_problem_solving(
         problem: Annotated[str, Field(description="The problem to solve.")],
-        models: Annotated[list[str] | None, Field(description="2+ agents, used as given")] = None,
+        models: Annotated[list[str] | None, Field(min_length=2, max_length=16)] = None,
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
         max_rounds: Annotated[int | None, Field(ge=1, le=6, description="Default 3")] = None,
@@ -196,16 +192,16 @@ def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=READ_ONLY_LOCAL,
         description=(
-            "Recommend models for a task from the catalog and this server's measured latency, success and quality; "
-            "explains the ranking. Free."
+            "Recommend models for a task from the catalog and this server's measured latency, success, quality; "
+            "says why. Free."
         ),
     )
     async def adaptive_model_selection(
-        task: Annotated[str, Field(description="e.g. extract invoice fields as JSON")],
+        task: str,
         constraints: Annotated[
             dict[str, Any] | None,
             Field(
-                description="priority (balanced|quality|cost|speed), candidates, exclude, only, require, free_only, and the limits listed",
+                description="priority balanced|quality|cost|speed, candidates, exclude, only, require, free_only, limits below",
                 # The ranges services/collective/selection.py enforces, stated in the schema.
                 json_schema_extra={
                     "properties": {

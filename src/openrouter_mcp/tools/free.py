@@ -14,7 +14,7 @@ from ..core.results import ok
 from ..services.catalog import FEATURES, SearchQuery, catalog_state, free
 from ..shapes import Shape
 from ._common import PAID_CALL, READ_ONLY_REMOTE
-from .chat import ChatOutput, chat_output
+from .chat import ReplyOutput, chat_output
 from .models import CatalogState, ModelRow
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class Skipped(Shape):
     until: str | None
 
 
-class FreeChatOutput(ChatOutput):
+class FreeChatOutput(ReplyOutput):
     tried: list[str] = Field(description="Free models tried, in order; the last one answered.")
     skipped: list[Skipped] = Field(description="Free models passed over before sending.")
     quota: Quota
@@ -126,7 +126,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description="Chat with a free model that fits; skips rate-limited ones and stays within the free quota.",
+        description="Chat with a free model that fits; skips rate-limited ones, stays within the free quota.",
     )
     async def free_chat(
         message: Annotated[str, Field(min_length=1, max_length=200_000)],
@@ -134,7 +134,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         system: Annotated[str | None, Field(max_length=50_000)] = None,
         max_tokens: Annotated[int | None, Field(ge=1, le=200_000)] = None,
         temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
-        fallback: Annotated[bool, Field(description="Try other free models when the named one is busy.")] = True,
+        fallback: Annotated[bool, Field(description="Try others when the named one is busy")] = True,
     ) -> Annotated[CallToolResult, FreeChatOutput]:
         chat = await free.free_chat(app, message=message, model=model, system=system, max_tokens=max_tokens, temperature=temperature, fallback=fallback)
         base, text = chat_output(chat.request, chat.result)
@@ -150,7 +150,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=READ_ONLY_REMOTE,
-        description="Free-model metrics (requests, successes, failures, median latency, tokens/s, cool-downs) and the account's free quota.",
+        description="Free-model metrics (requests, failures, median latency, tokens/s, cool-downs) and the free quota.",
     )
     async def get_free_model_metrics() -> Annotated[CallToolResult, FreeMetrics]:
         quota = await free.quota(app, refresh=True)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..app import App
     from ..storage import JobRow
 
-JobId = Annotated[str, Field(min_length=4, max_length=64, description="The job_id a tool returned with JOB_PENDING.")]
+JobId = Annotated[str, Field(min_length=4, max_length=64)]
 
 
 class JobOutput(Shape):
@@ -78,10 +78,10 @@ def register(server: MCPServer[Any], app: App) -> None:
             raise invalid("job_id", f"no job {job_id!r}", "Use the job_id from a JOB_PENDING answer")
         return row
 
-    @server.tool(annotations=READ_ONLY_LOCAL, description="Progress or final result of a job a tool started (JOB_PENDING). Optionally waits for it.")
+    @server.tool(annotations=READ_ONLY_LOCAL, description="Progress or result of a job a tool started (JOB_PENDING); can wait for it.")
     async def get_job(
         job_id: JobId,
-        wait_seconds: Annotated[float, Field(ge=0, le=600, description="Wait up to this long for the job to finish.")] = 0,
+        wait_seconds: Annotated[float, Field(ge=0, le=600, description="Wait this long for it to finish")] = 0,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, JobOutput]:
         row = await load(job_id)

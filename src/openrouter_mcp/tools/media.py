@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
@@ -94,10 +94,10 @@ class VideoOutput(Shape):
 # get_video_status costs nothing and asking again changes nothing, but it saves the finished video.
 SAVES_RESULT = ToolAnnotations(destructive_hint=False, idempotent_hint=True)
 Question = Annotated[str | None, Field()]
-Model = Annotated[str | None, Field(description="Default: one that accepts this medium")]
-Wait = Annotated[float | None, Field(ge=0, description="Then return a job id")]
-SavePath = Annotated[str | None, Field(description="Under the output folder")]
-SOURCE = "Path in the input folder, http(s) URL or data: URL"
+Model = Annotated[str | None, Field()]
+Wait = Annotated[float | None, Field(ge=0)]
+SavePath = Annotated[str | None, Field()]
+SOURCE = "Input-folder file, http(s) or data: URL"
 
 
 def _usage(results: list[ChatResult]) -> Usage:
@@ -168,7 +168,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
         return await app.jobs.run(tool=tool, arguments=_short(args), wait_seconds=args.get("wait_seconds"), ctx=ctx, work=work)
 
-    @server.tool(annotations=PAID_CALL, description="Ask a vision model about an image (full quality). Returns answer, usage, cost_usd.")
+    @server.tool(annotations=PAID_CALL, description="Ask a vision model about an image (full quality).")
     async def analyze_image(
         image_path: Annotated[str, Field(description=SOURCE)],
         question: Question = None,
@@ -180,7 +180,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         args = {"image_path": image_path, "question": question, "model": model, "max_dimension": max_dimension, "wait_seconds": wait_seconds}
         return await analysis("image", args, ctx, max_dimension=max_dimension)
 
-    @server.tool(annotations=PAID_CALL, description="Transcribe audio (default) or ask about it. Returns answer, usage, cost_usd.")
+    @server.tool(annotations=PAID_CALL, description="Transcribe audio (default) or ask about it.")
     async def analyze_audio(
         audio_path: Annotated[str, Field(description=SOURCE)],
         question: Question = None,
@@ -191,7 +191,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         args = {"audio_path": audio_path, "question": question, "model": model, "wait_seconds": wait_seconds}
         return await analysis("audio", args, ctx)
 
-    @server.tool(annotations=PAID_CALL, description="Ask a model about a video (large files streamed). Returns answer, usage, cost_usd.")
+    @server.tool(annotations=PAID_CALL, description="Ask a model about a video (large files streamed).")
     async def analyze_video(
         video_path: Annotated[str, Field(description=SOURCE)],
         question: Question = None,
@@ -202,12 +202,12 @@ def register(server: MCPServer[Any], app: App) -> None:
         args = {"video_path": video_path, "question": question, "model": model, "wait_seconds": wait_seconds}
         return await analysis("video", args, ctx)
 
-    @server.tool(annotations=PAID_CALL, description="Ask about a PDF or other document. Returns answer, usage, cost_usd.")
+    @server.tool(annotations=PAID_CALL, description="Ask about a PDF or other document.")
     async def analyze_document(
         document_path: Annotated[str, Field(description=SOURCE)],
         question: Question = None,
         model: Model = None,
-        pdf_engine: Annotated[str | None, Field(description="native | cloudflare-ai | mistral-ocr")] = None,
+        pdf_engine: Literal["native", "cloudflare-ai", "mistral-ocr"] | None = None,
         wait_seconds: Wait = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, AnalysisOutput]:
@@ -216,7 +216,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description="Generate n images in parallel (input_images to edit); saved, returned as resource links with a preview and cost_usd.",
+        description="Generate n images in parallel (input_images to edit); saved and returned as resource links with a preview.",
     )
     async def generate_image(
         prompt: str,
@@ -227,7 +227,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         input_images: Annotated[list[str] | None, Field(description="Paths or URLs to edit or follow")] = None,
         save_path: SavePath = None,
         seed: int | None = None,
-        max_cost_usd: Annotated[float | None, Field(gt=0, description="Refuse if it could cost more")] = None,
+        max_cost_usd: Annotated[float | None, Field(gt=0)] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, ImageOutput]:
         async with progress(ctx) as prog:
@@ -269,13 +269,13 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description="Text to speech, or spoken replies from audio chat models; saved, returned as a resource link with cost_usd.",
+        description="Text to speech, or spoken replies from audio chat models; saved and returned as a resource link.",
     )
     async def generate_audio(
         prompt: Annotated[str, Field(description="The text to speak.")],
         model: Model = None,
         voice: Annotated[str | None, Field(description="See get_model_info")] = None,
-        format: Annotated[str | None, Field(description="mp3 or wav (TTS); wav, mp3, flac, opus (chat)")] = None,
+        format: Annotated[Literal["mp3", "wav", "pcm", "flac", "opus"] | None, Field(description="Speech models: mp3 wav pcm")] = None,
         save_path: SavePath = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, AudioOutput]:
@@ -315,7 +315,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description="Generate a video (submitted once). After wait_seconds returns JOB_PENDING with a video_id for get_video_status.",
+        description="Generate a video (submitted once); still running after wait_seconds: JOB_PENDING with a video_id.",
     )
     async def generate_video(
         prompt: str,
@@ -329,7 +329,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         save_path: SavePath = None,
         wait_seconds: Annotated[float | None, Field(ge=0, description="Default 45, at most 300.")] = None,
         seed: int | None = None,
-        generate_audio: Annotated[bool | None, Field(description="Add sound where the model can.")] = None,
+        generate_audio: Annotated[bool | None, Field(description="With sound")] = None,
         max_cost_usd: Annotated[float | None, Field(gt=0)] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, VideoOutput]:
@@ -356,9 +356,9 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(annotations=SAVES_RESULT, description="Check a generate_video job; when done, save the video and return its resource link.")
     async def get_video_status(
-        video_id: Annotated[str, Field(min_length=4, max_length=128, description="The video_id generate_video returned.")],
+        video_id: Annotated[str, Field(min_length=4, max_length=128)],
         save_path: SavePath = None,
-        wait_seconds: Annotated[float | None, Field(ge=0, description="Keep polling this long (default 0: check once).")] = None,
+        wait_seconds: Annotated[float | None, Field(ge=0, description="Poll this long (default 0: once)")] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, VideoOutput]:
         return await follow(video_id.strip(), save_path, wait_for(wait_seconds, 0.0), ctx)

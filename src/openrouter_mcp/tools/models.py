@@ -157,13 +157,13 @@ def search_text(out: SearchOutput) -> str:
 def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=READ_ONLY_REMOTE,
-        description="Find models by text (typos ok), author, modalities, features, price, context. Prices: USD per million tokens.",
+        description="Find models by text (typos ok), author, modalities, features, price, context. Prices: USD per 1M tokens.",
     )
     async def search_models(
-        query: Annotated[str | None, Field(max_length=200, description="Matches id, name, description")] = None,
+        query: Annotated[str | None, Field(max_length=200)] = None,
         provider: Annotated[str | None, Field(max_length=100, description="Author, e.g. openai")] = None,
         input_modalities: Annotated[list[str] | None, Field(description="All of: text image file audio video")] = None,
-        output_modalities: Annotated[list[str] | None, Field(description="All of: text image audio video speech embeddings")] = None,
+        output_modalities: Annotated[list[str] | None, Field(description="All of: text image audio video speech embeddings rerank")] = None,
         supports: Annotated[list[str] | None, Field(description=f"All of: {' '.join(FEATURES)} or a parameter")] = None,
         max_prompt_price: Annotated[float | None, Field(ge=0)] = None,
         max_completion_price: Annotated[float | None, Field(ge=0)] = None,
@@ -195,7 +195,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=READ_ONLY_REMOTE,
-        description="Everything about one model: prices, limits, modalities, parameters, variants, and each provider's price, uptime, latency and throughput.",
+        description="One model in full: prices, limits, modalities, parameters, variants; each provider's price, uptime, latency, throughput.",
     )
     async def get_model_info(model: ModelId) -> Annotated[CallToolResult, ModelDetails]:
         res, snap = await resolve(app.catalog, model)
@@ -232,7 +232,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=READ_ONLY_REMOTE,
-        description="Is this model id usable now? If not: why, the closest ids, and a retired model's successor.",
+        description="Is this model id usable now? If not: why, the closest ids, a retired model's successor.",
     )
     async def validate_model(model: ModelId) -> Annotated[CallToolResult, Validation]:
         res, snap = await resolve(app.catalog, model)

@@ -76,7 +76,7 @@ def register(server: MCPServer[Any], app: App) -> None:
     async def get_usage_stats(
         start_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive.")] = None,
         end_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive; default today.")] = None,
-        user: Annotated[str | None, Field(max_length=200, description="Team server admins: one user's usage (default: everyone's).")] = None,
+        user: Annotated[str | None, Field(max_length=200, description="Team admins: one user's (default: everyone's)")] = None,
     ) -> Annotated[CallToolResult, UsageStats]:
         span = date_range(start_date, end_date)
         me = current_user()
@@ -111,6 +111,7 @@ def register(server: MCPServer[Any], app: App) -> None:
             return ok(*await _personal_account(app, me, storage, day))
         key = await account.key_info(app.gateway)
         creds = await account.credits(app.gateway)
+        spent_today, spent_month = await storage.spent_since((day, day.replace(day=1)))
         out = Account(
             label=key.get("label"),
             limit_usd=key.get("limit"),
@@ -124,8 +125,8 @@ def register(server: MCPServer[Any], app: App) -> None:
             else {"total": creds["total_credits"], "used": creds["total_usage"], "remaining": creds["total_credits"] - creds["total_usage"]},
             credits_note=None if creds is not None else "Account credits need a management key; the key's own limit and usage are shown.",
             local_budget=Budget(
-                spent_today_usd=float(await storage.spent_usd(since=day)),
-                spent_this_month_usd=float(await storage.spent_usd(since=day.replace(day=1))),
+                spent_today_usd=float(spent_today),
+                spent_this_month_usd=float(spent_month),
                 daily_budget_usd=_maybe(settings.daily_budget_usd),
                 monthly_budget_usd=_maybe(settings.monthly_budget_usd),
             ),
@@ -137,7 +138,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(annotations=READ_ONLY_REMOTE, description="OpenRouter's full record of one generation: model, provider, tokens, cost, timings.")
     async def get_generation(
-        generation_id: Annotated[str, Field(min_length=4, max_length=200, description="The id a call returned (gen-...).")],
+        generation_id: Annotated[str, Field(min_length=4, max_length=200)],
     ) -> Annotated[CallToolResult, Generation]:
         from ..upstream import account
 
@@ -175,10 +176,8 @@ def register(server: MCPServer[Any], app: App) -> None:
 async def _personal_account(app: App, me: User, storage: Storage, day: datetime) -> tuple[Account, str]:
     from ..upstream import account
 
-    spent_today = await storage.spent_usd(since=day, user=me.name)
-    spent_month = await storage.spent_usd(since=day.replace(day=1), user=me.name)
-    spent_week = await storage.spent_usd(since=day - timedelta(days=day.weekday()), user=me.name)
-    spent_total = await storage.spent_usd(since=datetime(1970, 1, 1, tzinfo=UTC), user=me.name)
+    windows = (day, day - timedelta(days=day.weekday()), day.replace(day=1), datetime(1970, 1, 1, tzinfo=UTC))
+    spent_today, spent_week, spent_month, spent_total = await storage.spent_since(windows, user=me.name)
     key: dict[str, Any] = {}
     if me.openrouter_key is not None:  # the gateway sends this user's own key: its limit and usage are theirs
         key = await account.key_info(app.gateway)
