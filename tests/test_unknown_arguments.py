@@ -1,5 +1,6 @@
 """No tool drops an argument it does not know: every tool refuses one with INVALID_INPUT naming it, the
-closest argument it does take, and the full list, before anything is sent; the input schemas say so."""
+closest argument it does take (the one meant, for a misspelling), and the full list, before anything is sent;
+the input schemas say so."""
 
 from __future__ import annotations
 
@@ -17,17 +18,22 @@ async def test_every_tool_refuses_an_unknown_argument_before_any_request(mcp_cli
     for tool in tools:
         schema = tool.input_schema
         assert schema.get("additionalProperties") is False, tool.name
-        arguments = {**filled(schema, schema.get("$defs") or {}), "bogus_argument": 1}
+        accepted = list(schema.get("properties") or {})
+        # A slip of the pen on the tool's own last argument (or, for a tool that takes none, any name).
+        meant = accepted[-1] if accepted else None
+        unknown = f"{meant}s" if meant else "bogus_argument"
+        arguments = {**filled(schema, schema.get("$defs") or {}), unknown: 1}
         error = refusal(await mcp_client.call_tool(tool.name, arguments))
         if error is None:
             wrong.append(f"{tool.name}: accepted")
             continue
         details = error.get("details") or {}
-        if error["code"] != "INVALID_INPUT" or details.get("field") != "bogus_argument":
+        suggestion = f"; did you mean `{meant}`?" if meant else ""
+        if error["code"] != "INVALID_INPUT" or details.get("field") != unknown:
             wrong.append(f"{tool.name}: {error}")
-        elif f"`bogus_argument` is not an argument of {tool.name}" not in error["message"]:
+        elif f"`{unknown}` is not an argument of {tool.name}{suggestion}" not in error["message"]:
             wrong.append(f"{tool.name}: {error['message']}")
-        elif details.get("accepted") != list(schema.get("properties") or {}):
+        elif details.get("accepted") != accepted:
             wrong.append(f"{tool.name}: accepted {details.get('accepted')}")
     assert not wrong, "\n".join(wrong)
     assert sent_since(sim_log, mark) == []
