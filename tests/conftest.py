@@ -4,6 +4,7 @@ driven by the `mcp` SDK's client over stdio and over Streamable HTTP."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,15 @@ def error_of(result: Any) -> dict[str, Any]:
     text = result.content[0].text
     assert "Traceback" not in text and "sk-or-" not in text
     return error
+
+
+@contextlib.asynccontextmanager
+async def loopback_api(handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]) -> AsyncIterator[str]:
+    """A hand-written upstream on a free loopback port, for answers the simulator must not give; yields its
+    API root (what OPENROUTER_BASE_URL would be)."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/api/v1"
+    finally:
+        server.close()
+        await server.wait_closed()

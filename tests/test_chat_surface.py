@@ -26,7 +26,7 @@ from openrouter_mcp.upstream import ChatResult
 from openrouter_mcp.upstream.errors import failure_from_error
 from openrouter_mcp.upstream.gateway import Gateway
 
-from .conftest import SimLog, error_of
+from .conftest import SimLog, error_of, loopback_api
 
 WEATHER = {
     "type": "function",
@@ -271,12 +271,8 @@ async def whole_answers(simulator: RunningSimulator) -> AsyncIterator[str]:
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/api/v1"
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with loopback_api(handle) as url:
+        yield url
 
 
 async def answer(base_url: str, body: dict[str, Any], tmp_path: Path) -> ChatResult:

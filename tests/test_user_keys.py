@@ -30,7 +30,7 @@ from openrouter_mcp.upstream.embeddings import create_embeddings
 from openrouter_mcp.upstream.gateway import Gateway
 from openrouter_mcp.upstream.keys import KeyManagement
 
-from .conftest import server_env
+from .conftest import loopback_api, server_env
 
 PROVISIONING_KEY = "sk-or-sim-prov-test-0001"
 SECRET_KEY = "correct horse battery staple"
@@ -225,12 +225,8 @@ async def echoing_server() -> AsyncIterator[str]:
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/api/v1"
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with loopback_api(handle) as url:
+        yield url
 
 
 async def test_the_users_key_is_sent_and_masked_in_what_openrouter_echoes(env: dict[str, str]) -> None:

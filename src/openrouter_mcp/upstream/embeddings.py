@@ -4,7 +4,6 @@ never made, like a chat request."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -57,15 +56,9 @@ async def create_embeddings(
     timeout_s: float = 60.0,
 ) -> EmbeddingResult:
     """One vector per text, in order (`dimensions` and provider routing sent when given)."""
-    started = time.perf_counter()
     request: dict[str, Any] = {"model": model, "input": texts}
     if dimensions is not None:
         request["dimensions"] = dimensions
     if provider:
         request["provider"] = provider
-    body = await gateway.request_json("POST", "embeddings", body=request, timeout_s=timeout_s)
-    result = _parse(body, len(texts))
-    if result.generation_id and on_start is not None:
-        on_start(result.generation_id)
-    result.latency_ms = (time.perf_counter() - started) * 1000
-    return result
+    return await gateway.post_named("embeddings", request, lambda body: _parse(body, len(texts)), on_start=on_start, timeout_s=timeout_s)

@@ -15,7 +15,7 @@ import time
 import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,6 +36,14 @@ from .types import ChatResult, ProgressFn, StartFn, cost_from_wire
 from .upload import StreamedBody
 
 log = logging.getLogger("openrouter_mcp.upstream")
+
+
+class _NamedResult(Protocol):
+    generation_id: str | None
+    latency_ms: float
+
+
+_Named = TypeVar("_Named", bound=_NamedResult)
 
 
 def _remember_sniffio_is_missing() -> None:
@@ -130,6 +138,16 @@ class Gateway:
     async def get_json(self, path: str, params: dict[str, Any] | None = None, *, timeout_s: float = 30.0) -> Any:
         """A GET (always safe to repeat): retried on 408/429/502/503, time-outs and connection failures."""
         return await self.request_json("GET", path, params=params, timeout_s=timeout_s)
+
+    async def post_named(self, path: str, body: dict[str, Any], parse: Callable[[Any], _Named], *, on_start: StartFn | None, timeout_s: float) -> _Named:
+        """A paid POST whose JSON answer names its generation (embeddings, rerank): the answer parsed, its
+        generation id reported as soon as it is read, and the wall time recorded."""
+        started = time.perf_counter()
+        result = parse(await self.request_json("POST", path, body=body, timeout_s=timeout_s))
+        if result.generation_id and on_start is not None:
+            on_start(result.generation_id)
+        result.latency_ms = (time.perf_counter() - started) * 1000
+        return result
 
     async def request_json(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None, timeout_s: float = 30.0

@@ -12,7 +12,6 @@ connection was never made, like an embeddings request."""
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -108,15 +107,9 @@ async def rerank(
     timeout_s: float = 60.0,
 ) -> RerankResult:
     """The documents' relevance scores, best first as OpenRouter sends them (at most `top_n` of them)."""
-    started = time.perf_counter()
     body: dict[str, Any] = {"model": model, "query": query, "documents": documents}
     if top_n is not None:
         body["top_n"] = top_n
     if provider:
         body["provider"] = provider
-    payload = await gateway.request_json("POST", "rerank", body=body, timeout_s=timeout_s)
-    result = _parse(payload, len(documents))
-    if result.generation_id and on_start is not None:
-        on_start(result.generation_id)
-    result.latency_ms = (time.perf_counter() - started) * 1000
-    return result
+    return await gateway.post_named("rerank", body, lambda payload: _parse(payload, len(documents)), on_start=on_start, timeout_s=timeout_s)
