@@ -15,8 +15,8 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from openrouter_mcp.cli.seed_servers import SEEDS
 from openrouter_mcp.cli.doctor import known_variables
+from openrouter_mcp.cli.seed_servers import SEEDS
 from openrouter_mcp.config import SEED_ALIASES, load_settings
 from openrouter_mcp.simulator.media import mp4_bytes
 from openrouter_mcp.simulator.server import RunningSimulator
