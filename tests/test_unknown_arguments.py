@@ -46,6 +46,11 @@ async def test_a_misspelt_argument_gets_the_one_it_meant(mcp_client: Client, sim
         ("search_models", {"querry": "gpt"}, "querry", "query"),
         ("benchmark_models", {"models": ["a/b", "c/d"], "prompt": "hi"}, "prompt", "prompts"),
         ("collaborative_problem_solving", {"problem": "2+2", "max_round": 1}, "max_round", "max_rounds"),
+        # The other OpenRouter MCP servers' names get the argument that means the same here.
+        ("search_models", {"filter_by": "gpt"}, "filter_by", "query"),
+        ("collaborative_problem_solving", {"problem": "2+2", "max_iterations": 1}, "max_iterations", "max_rounds"),
+        ("free_chat", {"message": "hi", "system_prompt": "Be brief."}, "system_prompt", "system"),
+        ("generate_video", {"prompt": "a boat", "image": "boat.png"}, "image", "first_frame_image"),
     ]
     for tool, arguments, field, meant in cases:
         error = refusal(await mcp_client.call_tool(tool, arguments))

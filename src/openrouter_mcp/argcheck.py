@@ -24,6 +24,28 @@ _MAX_PROBLEMS = 5
 # tool -> {argument: why the tool does not take it}: names a caller may well send (OpenRouter's own request
 # fields) that a tool leaves out on purpose; the refusal says why and what to do instead.
 NOT_TAKEN: dict[str, dict[str, str]] = {}
+# Argument names of the two other OpenRouter MCP servers (shared/reference/seed-servers.md) -> ours: the
+# suggestion for one of theirs is the argument that means the same here, not the nearest spelling.
+THEIR_NAMES: dict[str, tuple[str, ...]] = {
+    "filter_by": ("query",),
+    "capabilities": ("input_modalities",),
+    "max_iterations": ("max_rounds",),
+    "system_prompt": ("system", "messages"),
+    "conversation_history": ("messages",),
+    "preferred_models": ("model", "models"),
+    "validation_criteria": ("criteria",),
+    "benchmark_file": ("benchmark_id",),
+    "output_file": ("save_path",),
+    "days_back": ("since",),
+    "model_filter": ("model",),
+    "prompt": ("prompts", "message"),
+    "query": ("task",),
+    "online": ("web_search",),
+    "web_max_results": ("web_search",),
+    "image": ("first_frame_image",),
+    "max_wait_ms": ("wait_seconds",),
+    "task_type": ("answer_type",),
+}
 _FIX = "Send numbers unquoted; true/false, NaN and Infinity are not JSON numbers."
 
 
@@ -237,7 +259,8 @@ class NumberGuard:
             if key in reasons:
                 parts.append(f"{self.tool} does not take `{key}`: {reasons[key]}")
                 continue
-            close = difflib.get_close_matches(key.lower(), self.accepted, n=1, cutoff=0.4)
+            ours = [name for name in THEIR_NAMES.get(key, ()) if name in self.accepted]
+            close = ours or difflib.get_close_matches(key.lower(), self.accepted, n=1, cutoff=0.4)
             parts.append(f"`{key}` is not an argument of {self.tool}" + (f"; did you mean `{close[0]}`?" if close else ""))
         listed = f"{self.tool} takes: {', '.join(self.accepted) or 'no arguments'}."
         message = " ".join(part if part.endswith("?") else part + "." for part in parts) + " " + listed
