@@ -436,6 +436,25 @@ async def test_search_models_capabilities_are_input_modalities(compat: Client) -
     refused(await compat.call_tool("search_models", {"capabilities": {"smell": True}}), "capabilities.smell")
 
 
+async def test_stabgans_model_tools_answer_with_its_result_fields_too(compat: Client) -> None:
+    """stabgan's structured results (seed-servers.md): search_models {results, offset, limit, total, has_more,
+    next_offset}, get_model_info's `architecture`, validate_model's `valid`; ours stay beside them."""
+    page = out(await compat.call_tool("search_models", {"query": "gpt", "limit": 3, "offset": 1}))
+    assert {"results", "offset", "limit", "total", "has_more", "next_offset"} <= set(page)
+    assert page["results"] == page["models"] and len(page["results"]) == 3 and (page["offset"], page["limit"]) == (1, 3)
+    assert page["has_more"] is True and page["next_offset"] == 4
+    info = out(await compat.call_tool("get_model_info", {"model": "openai/gpt-4o-mini"}))
+    assert {"id", "name", "context_length", "architecture"} <= set(info)
+    assert info["architecture"] == {"input_modalities": info["input_modalities"], "output_modalities": info["output_modalities"]}
+    assert "image" in info["architecture"]["input_modalities"]
+    assert out(await compat.call_tool("validate_model", {"model": "openai/gpt-4o-mini"}))["valid"] is True
+    wrong = out(await compat.call_tool("validate_model", {"model": "openai/gpt-4o-minii"}))
+    assert wrong["valid"] is False and wrong["model"] == "openai/gpt-4o-minii" and wrong["suggestions"][0] == "openai/gpt-4o-mini"
+    tools = {t.name: t for t in (await compat.list_tools()).tools}
+    assert {"results", "offset", "limit"} <= set(tools["search_models"].output_schema["properties"])
+    assert "valid" in tools["validate_model"].output_schema["properties"]
+
+
 async def test_generate_image_and_audio_take_stabgans_values(compat: Client, sim_log: SimLog) -> None:
     mark = sim_log.mark()
     out(await compat.call_tool("generate_image", {"prompt": "a lighthouse", "image_size": "0.5K", "modalities": ["image", "text"]}))

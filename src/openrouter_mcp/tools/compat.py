@@ -41,6 +41,7 @@ from ..services.compat import physics91, shapes, stabgan
 from ..services.compat.call import Call, Translate
 from ._common import PAID_CALL, READ_ONLY_REMOTE
 from .media import VideoOutput
+from .models import ModelDetails, ModelRow, SearchOutput, Validation
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver.tools.base import Tool
@@ -67,6 +68,25 @@ class Spec:
     stand_ins: tuple[str, ...] = ()  # our required arguments one of theirs may stand in for
     wider: dict[str, Any] = field(default_factory=dict)  # our arguments that take values of this type too
     notes: dict[str, str] = field(default_factory=dict)  # what our arguments also take, for their descriptions
+    output: Any = None  # our output model with the seed's result fields added, when the translation adds them
+
+
+class StabganSearch(SearchOutput):
+    results: list[ModelRow] = Field(description="stabgan's name for models.")
+    offset: int
+    limit: int
+
+
+class StabganModel(ModelDetails):
+    architecture: dict[str, list[str]] = Field(description="stabgan's input_modalities and output_modalities.")
+
+
+class StabganValidation(Validation):
+    valid: bool = Field(description="stabgan's name for usable.")
+
+
+# Our tools whose answers compat extends with stabgan's result fields.
+OUTPUTS = {"search_models": StabganSearch, "get_model_info": StabganModel, "validate_model": StabganValidation}
 
 
 def _specs() -> dict[str, Spec]:
@@ -84,7 +104,7 @@ def _specs() -> dict[str, Spec]:
     out["get_usage_stats"] = Spec({}, None, request_form=True)
     for name, params in stabgan.PARAMS.items():
         translate = stabgan.analyze if name.startswith("analyze_") else getattr(stabgan, name)
-        out[name] = Spec(params, translate, wider=stabgan.WIDER.get(name, {}), notes=stabgan.NOTES.get(name, {}))
+        out[name] = Spec(params, translate, wider=stabgan.WIDER.get(name, {}), notes=stabgan.NOTES.get(name, {}), output=OUTPUTS.get(name))
     return out
 
 
@@ -186,7 +206,13 @@ class Compat:
 
         annotations = tool.annotations or ToolAnnotations()
         self.add(
-            tool.name, params, declared_output(tool.fn), run, description=tool.description + WRAPPED, annotations=annotations, request_form=spec.request_form
+            tool.name,
+            params,
+            spec.output or declared_output(tool.fn),
+            run,
+            description=tool.description + WRAPPED,
+            annotations=annotations,
+            request_form=spec.request_form,
         )
 
 

@@ -40,6 +40,8 @@ PARAMS: dict[str, dict[str, Any]] = {
     "analyze_image": _ANALYZE,
     "analyze_audio": _ANALYZE,
     "analyze_video": _ANALYZE,
+    "get_model_info": {},
+    "validate_model": {},
     "search_models": {
         "capabilities": Annotated[
             dict[str, bool] | None,
@@ -134,12 +136,28 @@ async def analyze(app: App, call: Call) -> None:
 
 
 async def search_models(app: App, call: Call) -> None:
+    # stabgan's result: {results, offset, limit, total, has_more, next_offset}; ours has the rest.
+    page = {"offset": call.args.get("offset", 0), "limit": call.args.get("limit", 20)}
+    call.after = lambda data, text: ({**data, "results": data["models"], **page}, text)
     capabilities = call.their("capabilities", {})
     if unknown := sorted(set(capabilities) - set(MODALITIES)):
         raise invalid(f"capabilities.{unknown[0]}", "is not a capability", f"Use {', '.join(MODALITIES)}")
     wanted = [MODALITIES[k] for k, on in capabilities.items() if on]
     if wanted:
         call.args["input_modalities"] = list(dict.fromkeys([*(call.args.get("input_modalities") or []), *wanted]))
+
+
+async def get_model_info(app: App, call: Call) -> None:
+    # stabgan returned OpenRouter's /models record, whose modalities sit under `architecture`.
+    call.after = lambda data, text: (
+        {**data, "architecture": {"input_modalities": data["input_modalities"], "output_modalities": data["output_modalities"]}},
+        text,
+    )
+
+
+async def validate_model(app: App, call: Call) -> None:
+    # stabgan's {valid, model}: valid is our usable.
+    call.after = lambda data, text: ({**data, "valid": data["usable"]}, text)
 
 
 async def generate_image(app: App, call: Call) -> None:
