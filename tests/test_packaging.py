@@ -1,9 +1,9 @@
 """Installing without a checkout: the wheel and sdist hold the whole package and its metadata; the wheel,
 installed into a fresh venv (the only one these tests make), runs `openrouter-mcp demo`, and runs through
-`uvx` too; the Claude Desktop bundle validates and packs with the official mcpb CLI and serves through
+`uvx` and `pipx run` too; the Claude Desktop bundle validates and packs with the official mcpb CLI and serves through
 `uv run` exactly as its manifest tells the app to; server.json is valid for the MCP registry.
 
-Slow (a build and a venv, about a minute). Outside CI a missing tool (npx, uv) skips its check; under CI
+Slow (a build and a venv, about a minute). Outside CI a missing tool (npx, uv, pipx) skips its check; under CI
 it fails, since .ci/run installs them."""
 
 from __future__ import annotations
@@ -145,14 +145,23 @@ def test_the_wheel_runs_from_a_fresh_venv(venv: Path, simulator: RunningSimulato
     demo = run([cli, "demo"], env, tmp_path).stdout
     assert "Connected to openrouter-mcp over stdio" in demo and "(simulated)" in demo, demo
 
-    # `chat PROMPT` is checked once the command exists; it talks to the test simulator like any configured server.
-    if re.search(r"^ {4}chat ", run([cli, "--help"], env, tmp_path).stdout, re.MULTILINE):
-        assert run([cli, "chat", "hi"], env, tmp_path).stdout.strip()
+    # `chat PROMPT` talks to the test simulator like any configured server: the reply on stdout, the cost
+    # footer after it on stderr.
+    chat = run([cli, "chat", "hi", "-m", "openai/gpt-4o-mini"], env, tmp_path)
+    assert "“hi”" in chat.stdout, chat.stdout
+    assert "openai/gpt-4o-mini via " in chat.stderr and " · $0.0" in chat.stderr, chat.stderr
 
 
 def test_uvx_runs_the_wheel_without_installing_it(wheel: Path, simulator: RunningSimulator, tmp_path: Path) -> None:
     uvx = shutil.which("uvx") or need("uv is not installed (pip install uv)")
     demo = run([uvx, "--from", wheel, "openrouter-mcp", "demo"], outside_env(simulator, tmp_path / "home"), tmp_path).stdout
+    assert "Connected to openrouter-mcp over stdio" in demo, demo
+
+
+def test_pipx_runs_the_wheel_without_installing_it(wheel: Path, simulator: RunningSimulator, tmp_path: Path) -> None:
+    pipx = shutil.which("pipx") or need("pipx is not installed (pip install pipx)")
+    env = {**outside_env(simulator, tmp_path / "home"), "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "pipx-bin")}
+    demo = run([pipx, "run", "--spec", wheel, "openrouter-mcp", "demo"], env, tmp_path).stdout
     assert "Connected to openrouter-mcp over stdio" in demo, demo
 
 
