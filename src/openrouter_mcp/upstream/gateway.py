@@ -372,6 +372,9 @@ class _Events:
         self.calls: dict[int, dict[str, Any]] = {}
         self.content: list[str] = []
         self.reasoning: list[str] = []
+        # The text pieces of each joined reasoning.text block, by its place in result.reasoning_details: joined
+        # once in finish(), since adding each piece to the text would copy the whole text again every time.
+        self.detail_texts: dict[int, list[str]] = {}
         self.pieces = 0
         self.done = False
 
@@ -419,7 +422,7 @@ class _Events:
                 self.reasoning.append(text)
                 self.pieces += 1
             for detail in delta.get("reasoning_details") or ():
-                _add_reasoning_detail(result.reasoning_details, detail)
+                self._reasoning_detail(detail)
             if isinstance(logprobs := choice.get("logprobs"), dict):
                 result.logprobs.extend(logprobs.get("content") or ())
             for tc in delta.get("tool_calls") or ():
@@ -449,6 +452,24 @@ class _Events:
         failure.generation_id = chunk.get("id") or self.result.generation_id
         raise failure
 
+    def _reasoning_detail(self, detail: Any) -> None:
+        """A streamed reasoning detail joined to the ones before it, so the reply's `reasoning_details` can go
+        back in the next turn unchanged: consecutive `reasoning.text` pieces are one block (text joined, the
+        signature that arrives with some piece kept); summaries and encrypted blocks stay as they came. This is
+        how OpenRouter's own client gathers them (OpenRouterTeam/ai-sdk-provider src/chat/index.ts; the docs'
+        guides/best-practices/reasoning-tokens.mdx: "built by concatenating all chunks in order")."""
+        if not isinstance(detail, dict):
+            return
+        details = self.result.reasoning_details
+        last = details[-1] if details else None
+        if detail.get("type") == "reasoning.text" and last is not None and last.get("type") == "reasoning.text" and last.get("index") == detail.get("index"):
+            self.detail_texts.setdefault(len(details) - 1, [last.get("text") or ""]).append(detail.get("text") or "")
+            for key, value in detail.items():
+                if key != "text" and value is not None and last.get(key) is None:
+                    last[key] = value
+            return
+        details.append(dict(detail))
+
     def _first_token(self) -> None:
         if self.result.ttft_ms is None:
             self.result.ttft_ms = (time.perf_counter() - self.started) * 1000
@@ -459,27 +480,11 @@ class _Events:
             raise bad_response("a stream that ended before the reply was complete")
         result.content = "".join(self.content)
         result.reasoning = "".join(self.reasoning) if self.reasoning else None
+        for i, texts in self.detail_texts.items():
+            result.reasoning_details[i]["text"] = "".join(texts)
         result.tool_calls = [self.calls[i] for i in sorted(self.calls)]
         result.latency_ms = (time.perf_counter() - self.started) * 1000
         return result
-
-
-def _add_reasoning_detail(details: list[dict[str, Any]], detail: Any) -> None:
-    """A streamed reasoning detail joined to the ones before it, so the reply's `reasoning_details` can go
-    back in the next turn unchanged: consecutive `reasoning.text` pieces are one block (text joined, the
-    signature that arrives with some piece kept); summaries and encrypted blocks stay as they came. This is
-    how OpenRouter's own client gathers them (OpenRouterTeam/ai-sdk-provider src/chat/index.ts; the docs'
-    guides/best-practices/reasoning-tokens.mdx: "built by concatenating all chunks in order")."""
-    if not isinstance(detail, dict):
-        return
-    last = details[-1] if details else None
-    if detail.get("type") == "reasoning.text" and last is not None and last.get("type") == "reasoning.text" and last.get("index") == detail.get("index"):
-        last["text"] = (last.get("text") or "") + (detail.get("text") or "")
-        for key, value in detail.items():
-            if key != "text" and value is not None and last.get(key) is None:
-                last[key] = value
-        return
-    details.append(dict(detail))
 
 
 def _apply_usage(result: ChatResult, usage: dict[str, Any]) -> None:
