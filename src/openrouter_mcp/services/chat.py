@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..config import PROVIDER_SORTS, QUANTIZATIONS, Settings
 from ..errors import ErrorCode, ToolFailure, invalid
@@ -31,8 +31,10 @@ PROVIDER_KEYS = (
 # top_logprobs 0-20, logit_bias -100..100, top_a 0-1), openapi.yaml's ChatRequest (modalities, session_id
 # up to 256 characters, prediction), guides/overview/multimodal/audio.mdx (audio output formats) and
 # guides/features/response-caching.mdx (cache TTL 1-86400 s), all in the OpenRouterTeam/docs repository.
-VERBOSITY = ("low", "medium", "high", "xhigh", "max")
-MODALITIES = ("text", "image", "audio")
+Verbosity = Literal["low", "medium", "high", "xhigh", "max"]  # the tool's schema states these too (tools/chat.py)
+Modality = Literal["text", "image", "audio"]
+VERBOSITY: tuple[str, ...] = get_args(Verbosity)
+MODALITIES: tuple[str, ...] = get_args(Modality)
 AUDIO_FORMATS = ("wav", "mp3", "flac", "opus", "pcm16")
 TRANSFORMS = ("middle-out",)
 CACHE_TTL_S = (1, 86_400)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ResourceLink
@@ -13,7 +13,19 @@ from pydantic import Field
 from .. import argcheck
 from ..core.progress import Progress
 from ..core.results import ok, tool_args
-from ..services.chat import CACHE_TTL_S, MAX_COMPLETION, MAX_SESSION_ID, TRANSFORMS, ChatRequest, build_request, check_reply, run_chat, usage_of
+from ..services.chat import (
+    CACHE_TTL_S,
+    MAX_COMPLETION,
+    MAX_SESSION_ID,
+    TRANSFORMS,
+    ChatRequest,
+    Modality,
+    Verbosity,
+    build_request,
+    check_reply,
+    run_chat,
+    usage_of,
+)
 from ..shapes import Shape
 from ..upstream import ChatResult
 from ._common import PAID_CALL
@@ -136,10 +148,10 @@ def register(server: MCPServer[Any], app: App) -> None:
         top_logprobs: Annotated[int | None, Field(ge=0, le=20)] = None,
         logit_bias: dict[str, Annotated[float, Field(ge=-100, le=100)]] | None = None,
         top_a: Annotated[float | None, Field(ge=0, le=1)] = None,
-        verbosity: Literal["low", "medium", "high", "xhigh", "max"] | None = None,
+        verbosity: Verbosity | None = None,
         parallel_tool_calls: bool | None = None,
         prediction: Json | None = None,
-        modalities: list[Literal["text", "image", "audio"]] | None = None,
+        modalities: list[Modality] | None = None,
         audio: Json | None = None,
         image_config: Json | None = None,
         # An enum, not pydantic's `const` for a one-value Literal, which some clients' schema dialects lack.

@@ -53,10 +53,6 @@ _ADVICE_WITHOUT_LINK: dict[ErrorCode, str] = {
 # removed the last ones. The message (e.g. "No allowed providers are available for the selected model ...",
 # guides/features/router-metadata.mdx) is quoted, never parsed.
 _ROUTING_CODES = frozenset({"no_endpoints", "constraint_filtered", "privacy_restricted"})
-# Provider options that drop endpoints (guides/routing/provider-selection.mdx); sort and preferred_* only reorder.
-_ROUTING_FILTERS = (
-    "only", "ignore", "order", "allow_fallbacks", "quantizations", "require_parameters", "max_price", "data_collection", "zdr", "enforce_distillable_text",
-)  # fmt: skip
 # `excluded_by`'s vocabulary, as the provider options each filter reads.
 _EXCLUDED_BY: dict[str, tuple[str, ...]] = {
     "allowed_providers": ("only", "ignore", "order", "allow_fallbacks"),
@@ -66,6 +62,9 @@ _EXCLUDED_BY: dict[str, tuple[str, ...]] = {
     "data_policy:zdr": ("zdr",),
     "data_policy:training": ("data_collection",),
 }
+# Provider options that drop endpoints (guides/routing/provider-selection.mdx): those the filters above read, and
+# enforce_distillable_text; sort and preferred_* only reorder.
+_ROUTING_FILTERS = frozenset({"enforce_distillable_text", *(k for keys in _EXCLUDED_BY.values() for k in keys)})
 
 _KEY_LIMIT_ADVICE = (
     "This OpenRouter key's spending limit is used up. On a team server an admin can raise a user's limit with "
