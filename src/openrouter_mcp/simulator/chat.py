@@ -30,8 +30,10 @@ from .state import Generation, Simulator, free_daily_limit
 
 _WEB_RESULT_PRICE = Decimal("0.004")
 # Request parameters an endpoint must list for provider.require_parameters (top_logprobs rides on logprobs).
-_ROUTED_PARAMETERS = {p: p for p in ("tools", "response_format", "reasoning", "seed", "top_k", "min_p", "logprobs", "logit_bias")}
-_ROUTED_PARAMETERS["top_logprobs"] = "logprobs"
+_ROUTED_PARAMETERS = {
+    **{p: p for p in ("tools", "response_format", "reasoning", "seed", "top_k", "min_p", "logprobs", "logit_bias")},
+    "top_logprobs": "logprobs",
+}
 # The provider option each routing filter reads, as `availability.excluded_by` names the filter.
 _FILTER_FIELDS = {"allowed_providers": "only", "quantization": "quantizations", "require_parameters": "require_parameters", "max_price": "max_price"}
 _CACHE_TTL_S = 300
@@ -79,8 +81,8 @@ class ChatRoutes:
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
-        # Response cache entries by API key and request body: (generation id, model, provider, stored at, ttl).
-        self._cache: dict[str, tuple[str, str, str, float, int]] = {}
+        # Response cache entries (each a hit) by API key and request body.
+        self._cache: dict[str, Cached] = {}
 
     async def chat(self, request: Request) -> Response:
         try:
@@ -112,9 +114,7 @@ class ChatRoutes:
         if any(m.endswith(":free") for m in candidates) and (refused := self._take_free(key)) is not None:
             return refused
         body_key = raw.decode("utf-8", "replace")
-        with self.sim.state.lock:
-            self.sim.state.seen_bodies[body_key] += 1
-            attempt = self.sim.state.seen_bodies[body_key]
+        attempt = self.sim.state.attempt(body_key)
         cached = self._cached(request, f"{key}\0{body_key}")
         if cached is not None and cached.hit is not None and (hit_model := self.sim.model(cached.hit[1])) is not None:
             # A hit never reaches a provider: no fault, no routing, nothing billed.
@@ -153,8 +153,8 @@ class ChatRoutes:
             if request.headers.get("x-openrouter-cache-clear", "").lower() == "true":
                 self._cache.pop(key, None)
             entry = self._cache.get(key)
-            if entry is not None and time.time() < entry[3] + entry[4]:
-                return Cached(key, entry[4], hit=entry[:4])
+            if entry is not None and entry.hit is not None and time.time() < entry.hit[3] + entry.ttl_s:
+                return entry
         return Cached(key, ttl_s)
 
     def _take_free(self, key: str) -> Response | None:
@@ -251,7 +251,7 @@ class ChatRoutes:
         headers = cached.headers() if cached is not None else {}
         if cached is not None and cached.hit is None and not kind:
             with self.sim.state.lock:
-                self._cache[cached.key] = (gen.id, model_id, provider, time.time(), cached.ttl_s)
+                self._cache[cached.key] = Cached(cached.key, cached.ttl_s, hit=(gen.id, model_id, provider, time.time()))
         behaviour = catalog.behaviour(model_id.split(":", 1)[0]) if not model_id.startswith("sim/") else {"ttft_ms": 0, "tokens_per_s": 10.0 if kind == "trickle" else 0.0}
         if quiz.handles(model_id):
             behaviour = quiz.behaviour(model_id)

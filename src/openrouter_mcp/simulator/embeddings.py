@@ -3,7 +3,6 @@ point the same way (hashed bag of words and word pairs), billed at the model's p
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import math
@@ -16,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .faults import fault_for, request_fault
+from .faults import before_answer, fault_for, request_fault
 from .replies import stable_int
 from .responses import error
 from .state import Generation, Simulator
@@ -48,10 +47,7 @@ async def handle(sim: Simulator, request: Request) -> Response:
         return error(401, "User not found.")
     if not isinstance(body, dict) or not isinstance(model_id, str):
         return error(400, "model: expected a model id")
-    body_key = "embeddings\0" + (await request.body()).decode("utf-8", "replace")
-    with sim.state.lock:
-        sim.state.seen_bodies[body_key] += 1
-        attempt = sim.state.seen_bodies[body_key]
+    attempt = sim.state.attempt("embeddings\0" + (await request.body()).decode("utf-8", "replace"))
     fault = fault_for(model_id)
     if (failure := request_fault(fault, attempt)) is not None:
         return failure
@@ -59,10 +55,8 @@ async def handle(sim: Simulator, request: Request) -> Response:
     # A fault model stands in for any kind of model.
     if model is None or (fault is None and "embeddings" not in model["architecture"]["output_modalities"]):
         return error(404 if model is None else 400, f"{model_id} is not an embeddings model.")
-    if fault is not None and fault.kind in ("slow", "delay"):
-        await asyncio.sleep(fault.delay_s)
-    if fault is not None and fault.kind == "error-in-200":
-        return JSONResponse({"error": {"code": 502, "message": "Provider returned error", "metadata": {"provider_name": "OpenAI"}}})
+    if (failure := await before_answer(fault, "OpenAI")) is not None:
+        return failure
     texts = body.get("input")
     texts = [texts] if isinstance(texts, str) else texts
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):

@@ -3,10 +3,11 @@ one precise, documented way, so anyone can see how the server handles each failu
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from .responses import error
 
@@ -87,4 +88,16 @@ def request_fault(fault: Fault | None, attempt: int) -> Response | None:
             return error(402, "Insufficient credits. Add more at https://openrouter.ai/settings/credits")
         case "moderation":
             return error(403, "Input was flagged by moderation", {"reasons": ["harassment"], "flagged_input": "…", "provider_name": "OpenAI", "model_slug": "sim/moderation"})
+    return None
+
+
+async def before_answer(fault: Fault | None, provider: str) -> Response | None:
+    """What a fault model does to a whole-JSON endpoint (embeddings, rerank) once the request is accepted:
+    wait (slow, delay) or answer 200 with an error object (error-in-200); None to answer as usual."""
+    if fault is None:
+        return None
+    if fault.kind in ("slow", "delay"):
+        await asyncio.sleep(fault.delay_s)
+    if fault.kind == "error-in-200":
+        return JSONResponse({"error": {"code": 502, "message": "Provider returned error", "metadata": {"provider_name": provider}}})
     return None

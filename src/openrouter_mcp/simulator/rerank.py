@@ -5,7 +5,6 @@ model's prices, with the fault models' failures injected as for chat."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 import uuid
@@ -17,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from . import catalog
 from .embeddings import embed
-from .faults import fault_for, request_fault
+from .faults import before_answer, fault_for, request_fault
 from .responses import error, json_object
 from .state import Generation, Simulator
 
@@ -65,10 +64,7 @@ class RerankRoutes:
             return error(400, "documents: expected a non-empty array of strings or {text} objects")
         if top_n is not None and (not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1):
             return error(400, "top_n: expected an integer of at least 1")
-        body_key = "rerank\0" + (await request.body()).decode("utf-8", "replace")
-        with self.sim.state.lock:
-            self.sim.state.seen_bodies[body_key] += 1
-            attempt = self.sim.state.seen_bodies[body_key]
+        attempt = self.sim.state.attempt("rerank\0" + (await request.body()).decode("utf-8", "replace"))
         fault = fault_for(model_id)
         if (failure := request_fault(fault, attempt)) is not None:
             return failure
@@ -78,10 +74,8 @@ class RerankRoutes:
         # A fault model stands in for any kind of model.
         if fault is None and "rerank" not in model["architecture"]["output_modalities"]:
             return error(400, f"{model_id} is not a rerank model.")
-        if fault is not None and fault.kind in ("slow", "delay"):
-            await asyncio.sleep(fault.delay_s)
-        if fault is not None and fault.kind == "error-in-200":
-            return JSONResponse({"error": {"code": 502, "message": "Provider returned error", "metadata": {"provider_name": "Cohere"}}})
+        if (failure := await before_answer(fault, "Cohere")) is not None:
+            return failure
         return self._answer(model_id, model, query, documents, top_n, fault.kind if fault else "")
 
     def _answer(self, model_id: str, model: dict[str, Any], query: str, documents: list[str], top_n: int | None, fault: str) -> Response:

@@ -60,6 +60,13 @@ class SimState:
         with self.lock:
             self.requests.append({"t": time.time(), "method": request.method, "path": request.url.path, "query": str(request.url.query), **extra})
 
+    def attempt(self, body_key: str) -> int:
+        """Count one more request with this body and say which it is (1 for the first): the "once" fault
+        models fail only the first."""
+        with self.lock:
+            self.seen_bodies[body_key] += 1
+            return self.seen_bodies[body_key]
+
     def bill(self, gen: Generation) -> None:
         with self.lock:
             self.generations[gen.id] = gen
