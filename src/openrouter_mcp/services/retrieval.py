@@ -3,13 +3,13 @@ max_cost_usd and the budgets, and one ledgered upstream call each."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..errors import ErrorCode, ToolFailure, invalid
+from .billing import generation_costs
 from .checks import model_id as check_model_id
 from .tokens import estimate_text_tokens
 
@@ -79,15 +79,11 @@ def _model(requested: str | None, default: str) -> str:
 
 
 async def _cost(app: App, cost_usd: Decimal | None, generation_id: str | None) -> Decimal | None:
-    """The call's cost: as the answer gave it, else from OpenRouter's record of the generation (left for the
-    ledger's reconciler to read later when that record has no cost yet)."""
+    """The call's cost: as the answer gave it, else from one look at OpenRouter's record of the generation
+    (left for the ledger's reconciler to read later when that record has no cost yet)."""
     if cost_usd is not None or not generation_id:
         return cost_usd
-    from ..upstream.account import generation_cost
-
-    with contextlib.suppress(ToolFailure):
-        return await generation_cost(app.gateway, generation_id)
-    return None
+    return (await generation_costs(app.gateway, [generation_id], wait_s=0)).get(generation_id)
 
 
 def _price(info: ModelInfo, tokens: int, requests: int = 1) -> Decimal:
