@@ -220,7 +220,8 @@ def declared_output(fn: Callable[..., Any]) -> type[BaseModel] | None:
     return None
 
 
-def _request_context(context: Any) -> Any:
+def request_context_of(context: Any) -> Any:
+    """The request context of a tool call's `Context`, or None outside a request."""
     try:
         return context.request_context
     except (AttributeError, ValueError, LookupError):
@@ -231,7 +232,7 @@ def caller_of(context: Any) -> str | None:
     """Who is calling, as far as the transport tells: the MCP client's name (from initialize) and, over
     HTTP, the peer address as the HTTP edge resolved it (a forwarded address only from a trusted proxy;
     never a bare `X-Forwarded-For`, which anyone can write)."""
-    rc = _request_context(context)
+    rc = request_context_of(context)
     if rc is None:
         return None
     name = None
@@ -249,7 +250,7 @@ def caller_of(context: Any) -> str | None:
 
 def user_of(context: Any) -> User:
     """The user the HTTP edge authenticated for this request; the local user over stdio and on an open server."""
-    return user_of_scope(getattr(getattr(_request_context(context), "request", None), "scope", None)) or LOCAL_USER
+    return user_of_scope(getattr(getattr(request_context_of(context), "request", None), "scope", None)) or LOCAL_USER
 
 
 def number_guard(tool: Any) -> NumberGuard:

@@ -35,7 +35,7 @@ from pydantic.fields import FieldInfo
 from .. import __version__
 from ..core.results import ok
 from ..errors import ToolFailure, invalid
-from ..server import OpenRouterMCP, declared_output, number_guard, validation_failure
+from ..server import OpenRouterMCP, declared_output, number_guard, request_context_of, validation_failure
 from ..services.collective.selection import check_constraints, select_models
 from ..services.compat import physics91, shapes, stabgan
 from ..services.compat.call import Call, Translate
@@ -103,8 +103,7 @@ def _specs() -> dict[str, Spec]:
     }
     out["get_usage_stats"] = Spec({}, None, request_form=True)
     for name, params in stabgan.PARAMS.items():
-        translate = stabgan.analyze if name.startswith("analyze_") else getattr(stabgan, name)
-        out[name] = Spec(params, translate, wider=stabgan.WIDER.get(name, {}), notes=stabgan.NOTES.get(name, {}), output=OUTPUTS.get(name))
+        out[name] = Spec(params, getattr(stabgan, name), wider=stabgan.WIDER.get(name, {}), notes=stabgan.NOTES.get(name, {}), output=OUTPUTS.get(name))
     return out
 
 
@@ -126,10 +125,7 @@ def _text(result: CallToolResult) -> str:
 
 def _protocol_version(ctx: Context | None) -> str:
     """The protocol version this session negotiated."""
-    try:
-        version = ctx.request_context.session.protocol_version if ctx is not None else None
-    except (AttributeError, ValueError):
-        version = None
+    version = getattr(getattr(request_context_of(ctx), "session", None), "protocol_version", None)
     return version if isinstance(version, str) else LATEST_PROTOCOL_VERSION
 
 
@@ -151,7 +147,7 @@ class Compat:
         return result
 
     def add(
-        self, name: str, params: list[inspect.Parameter], output: Any, run: Run, *, description: str, annotations: ToolAnnotations, request_form: bool
+        self, name: str, params: list[inspect.Parameter], output: Any, run: Run, *, description: str, annotations: ToolAnnotations, request_form: bool = False
     ) -> None:
         """Register a tool whose signature is `params` (plus physics91's `request` when it had that form):
         the SDK's schema and the server's refusal of unknown arguments see every one of them."""
@@ -400,7 +396,6 @@ def _register_physics91(compat: Compat) -> None:
         compare_model_performance,
         description="physics91's weighted comparison: benchmarks the models and ranks them by your weights, with cost_usd.",
         annotations=PAID_CALL,
-        request_form=False,
     )
     compat.add(
         "compare_model_categories",
@@ -415,7 +410,6 @@ def _register_physics91(compat: Compat) -> None:
         compare_model_categories,
         description="physics91's category comparison: picks each category's top models and benchmarks them, with cost_usd.",
         annotations=PAID_CALL,
-        request_form=False,
     )
 
 
@@ -460,7 +454,6 @@ def _register_stabgan(compat: Compat) -> None:
         health_check,
         description="stabgan's health check: is the key valid, how many models are cached, the server and protocol versions.",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True),
-        request_form=False,
     )
     compat.add(
         "generate_video_from_image",
@@ -469,5 +462,4 @@ def _register_stabgan(compat: Compat) -> None:
         generate_video_from_image,
         description="stabgan's image-to-video: generate_video with image as the first frame.",
         annotations=PAID_CALL,
-        request_form=False,
     )

@@ -4,6 +4,8 @@ is translated in place), and its translation turns a `Call` into our tool's argu
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -12,13 +14,12 @@ from pydantic import Field
 
 from ...errors import invalid
 from ..collective.history import accuracy_estimates
+from ..media.formats import sniff
 from .call import Call, show
 
 if TYPE_CHECKING:
     from ...app import App
 
-TASK_TYPES = ("reasoning", "analysis", "creative", "factual", "code_generation", "summarization", "translation", "math", "classification")
-TaskType = Annotated[str | None, Field(description=f"physics91: {'|'.join(TASK_TYPES)}")]
 SystemPrompt = Annotated[str | None, Field(max_length=50_000, description="physics91: put before the text every model reads")]
 NO_TEMPERATURE = Annotated[float | None, Field(description="physics91: refused (this tool takes no temperature)")]
 
@@ -27,7 +28,7 @@ NO_TEMPERATURE = Annotated[float | None, Field(description="physics91: refused (
 STRATEGIES = {"weighted_average": "weighted", "confidence_threshold": "majority_vote"}
 # task_type -> our answer_type, where the task says how answers compare (the others keep auto-detection).
 ANSWER_TYPES = {"math": "number", "creative": "text", "summarization": "text", "translation": "text", "analysis": "text", "code_generation": "text"}
-# task_type -> the words that tell adaptive_model_selection's task profile what the task needs.
+# physics91's task types -> the words that tell adaptive_model_selection's task profile what the task needs.
 TASK_WORDS = {
     "reasoning": "Complex reasoning",
     "analysis": "Analyze",
@@ -39,6 +40,7 @@ TASK_WORDS = {
     "math": "Math",
     "classification": "Classification",
 }
+TaskType = Annotated[str | None, Field(description=f"physics91: {'|'.join(TASK_WORDS)}")]
 REQUIREMENT_PRIORITY = {"accuracy": "quality", "quality": "quality", "speed": "speed", "latency": "speed", "cost": "cost", "price": "cost"}
 
 PARAMS: dict[str, dict[str, Any]] = {
@@ -153,15 +155,20 @@ async def collective_chat_completion(app: App, call: Call) -> None:
         call.args["models"] = asked
 
 
+def _task_type(call: Call) -> str | None:
+    """physics91's task_type, when given and one of its task types."""
+    task_type: str | None = call.their("task_type")
+    if task_type is not None and task_type not in TASK_WORDS:
+        raise invalid("task_type", f"{task_type!r} is not a task type", f"Use one of {', '.join(TASK_WORDS)}")
+    return task_type
+
+
 async def ensemble_reasoning(app: App, call: Call) -> None:
     _no_temperature(call, "ensemble_reasoning")
     if system := call.their("system_prompt"):
         call.amend("problem", before=system)
-    if (task_type := call.their("task_type")) is not None:
-        if task_type not in TASK_TYPES:
-            raise invalid("task_type", f"{task_type!r} is not a task type", f"Use one of {', '.join(TASK_TYPES)}")
-        if task_type in ANSWER_TYPES:
-            call.put("answer_type", ANSWER_TYPES[task_type], alias="task_type")
+    if (task_type := _task_type(call)) in ANSWER_TYPES:
+        call.put("answer_type", ANSWER_TYPES[task_type], alias="task_type")
 
 
 def _priority(requirements: dict[str, float]) -> str:
@@ -180,9 +187,7 @@ def _priority(requirements: dict[str, float]) -> str:
 async def adaptive_model_selection(app: App, call: Call) -> None:
     if (query := call.their("query")) is not None:
         call.put("task", query, alias="query")
-    if (task_type := call.their("task_type")) is not None:
-        if task_type not in TASK_WORDS:
-            raise invalid("task_type", f"{task_type!r} is not a task type", f"Use one of {', '.join(TASK_TYPES)}")
+    if (task_type := _task_type(call)) is not None:
         call.amend("task", before=f"{TASK_WORDS[task_type]}:")
     constraints = dict(call.args.get("constraints") or {})
     # physics91's constraint keys, as its documentation named them.
@@ -325,7 +330,6 @@ METRICS = {"overall": "balanced", "speed": "speed", "cost": "cost", "quality": "
 CATEGORY_RUNS = 2  # physics91's runs per model in a category comparison
 # compare_model_performance's weights as physics91 defaulted them; ours score no throughput (speed is latency).
 PERFORMANCE_WEIGHTS = {"speed": 0.2, "cost": 0.3, "quality": 0.4, "throughput": 0.1}
-IMAGE_TYPES = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"), (b"RIFF", "image/webp"))
 
 
 def categories(names: list[str] | None) -> list[str]:
@@ -381,16 +385,13 @@ def _image_url(image: Any, field: str) -> str:
         raise invalid(f"{field}.type", f"{show(kind)} is not an image type", "Use base64 or url")
     if data.startswith("data:image/"):
         return data
-    import base64
-    import binascii
-
     try:
         head = base64.b64decode(data[:32], validate=True)
     except (binascii.Error, ValueError):
         raise invalid(f"{field}.data", "is not base64", "Give the image's bytes as base64 text, or type url with a URL") from None
     # physics91 called every image JPEG; the bytes say what it is (JPEG when they do not).
-    mime = next((m for magic, m in IMAGE_TYPES if head.startswith(magic)), "image/jpeg")
-    return f"data:{mime};base64,{data}"
+    fmt = sniff(head)
+    return f"data:{fmt.mime if fmt is not None and fmt.medium == 'image' else 'image/jpeg'};base64,{data}"
 
 
 def vision_messages(messages: list[dict[str, Any]] | None, images: list[Any] | None) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from ...errors import invalid
+from ..chat import CACHE_TTL_S
 from .call import Call, show
 
 if TYPE_CHECKING:
@@ -84,9 +85,10 @@ VIDEO_FROM_IMAGE: dict[str, Any] = {
 
 def _ttl_s(text: str) -> int:
     found = TTL.match(text)
-    if found is None or not 1 <= int(found[1]) * TTL_UNITS[found[2]] <= 86_400:
+    seconds = int(found[1]) * TTL_UNITS[found[2]] if found else 0
+    if not CACHE_TTL_S[0] <= seconds <= CACHE_TTL_S[1]:
         raise invalid("cache_ttl", f"{show(text)} is not a lifetime from 1s to 24h", "Use e.g. 30s, 5m or 1h")
-    return int(found[1]) * TTL_UNITS[found[2]]
+    return seconds
 
 
 def _cache(call: Call, tool: str) -> None:
@@ -105,9 +107,10 @@ def _cache(call: Call, tool: str) -> None:
         raise invalid("cache_ttl" if ttl is not None else "cache_clear", "tunes the response cache, but cache is false", "Drop one of them")
     options = dict(cache) if isinstance(cache, dict) else {}
     if ttl is not None:
-        if options.get("ttl_s") not in (None, _ttl_s(ttl)):
+        seconds = _ttl_s(ttl)
+        if options.get("ttl_s") not in (None, seconds):
             raise invalid("cache_ttl", f"is {show(ttl)} but cache.ttl_s is {show(options['ttl_s'])}", "Give one of them")
-        options["ttl_s"] = _ttl_s(ttl)
+        options["ttl_s"] = seconds
     if clear:
         options["clear"] = True
     call.args["cache"] = options
@@ -133,6 +136,9 @@ async def analyze(app: App, call: Call) -> None:
     _cache(call, "analyze_*")
     if call.their("cache_input") is True:
         raise invalid("cache_input", "this server does not mark the file for prompt caching", "Drop cache_input")
+
+
+analyze_image = analyze_audio = analyze_video = analyze
 
 
 async def search_models(app: App, call: Call) -> None:
