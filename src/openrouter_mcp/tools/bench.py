@@ -194,8 +194,8 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(annotations=READ_ONLY_LOCAL, description="Stored benchmark runs, newest first, by model, suite and date.")
     async def get_benchmark_history(
-        model: Annotated[str | None, Field()] = None,
-        suite: Annotated[str | None, Field()] = None,
+        model: str | None = None,
+        suite: str | None = None,
         since: Annotated[str | None, Field(description="YYYY-MM-DD")] = None,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, HistoryOutput]:
@@ -224,7 +224,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         description="Write a benchmark as markdown, csv, json or html (charts) to the output folder, as a resource_link.",
     )
     async def export_benchmark_report(
-        benchmark_id: Annotated[str, Field()],
+        benchmark_id: str,
         format: Annotated[str, Field(description="markdown, csv, json or html.")] = "html",
         save_path: Annotated[str | None, Field(description="Default benchmarks/<id>.<ext>")] = None,
     ) -> Annotated[CallToolResult, ExportOutput]:

@@ -104,7 +104,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
         proposers: Annotated[list[str] | None, Field(min_length=1, max_length=16, description="Instead of models")] = None,
-        aggregator: Annotated[str | None, Field()] = None,
+        aggregator: str | None = None,
         layers: Annotated[int | None, Field(ge=1, le=3)] = None,
         self_moa: Annotated[bool | None, Field(description="Sample the best model instead")] = None,
         samples: Annotated[int | None, Field(ge=2, le=16)] = None,

@@ -93,10 +93,10 @@ class VideoOutput(Shape):
 
 # get_video_status costs nothing and asking again changes nothing, but it saves the finished video.
 SAVES_RESULT = ToolAnnotations(destructive_hint=False, idempotent_hint=True)
-Question = Annotated[str | None, Field()]
-Model = Annotated[str | None, Field()]
+Question = str | None
+Model = str | None
 Wait = Annotated[float | None, Field(ge=0)]
-SavePath = Annotated[str | None, Field()]
+SavePath = str | None
 SOURCE = "Input-folder file, http(s) or data: URL"
 
 
