@@ -49,7 +49,7 @@ async def test_basic_call_returns_structured_output_with_cost(mcp_client: Client
     assert data["content_is_untrusted"] is True
     (sent,) = sim_log.chats(mark)
     body = sent["body"]
-    assert body["stream"] is True
+    assert "stream" not in body  # nobody reads progress: one plain request
     assert "temperature" not in body  # not sent when omitted
     assert body["provider"] == {"data_collection": "deny"}  # OPENROUTER_PROVIDER_* defaults
 
@@ -193,6 +193,28 @@ async def test_progress_arrives_while_the_reply_streams(mcp_client: Client) -> N
     assert any(m and m.startswith("generating") for _, m in updates)
     values = [p for p, _ in updates]
     assert values == sorted(values)
+
+
+async def test_the_reply_is_streamed_only_when_someone_reads_it(mcp_client: Client, sim_log: SimLog) -> None:
+    # Nobody asked for progress: one plain request, the whole answer at once (cheaper for both sides).
+    mark = sim_log.mark()
+    plain = ok_data(await chat(mcp_client, model="sim/instant"))
+    (sent,) = sim_log.chats(mark)
+    assert "stream" not in sent["body"]
+    assert plain["cost_usd"] > 0 and plain["generation_id"]
+
+    # Progress asked for: streamed, and the progress comes from the tokens as they arrive.
+    mark = sim_log.mark()
+    updates: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        updates.append(message)
+
+    streamed = ok_data(await mcp_client.call_tool("chat_completion", {"model": "sim/instant", "messages": USER}, progress_callback=on_progress))
+    (sent,) = sim_log.chats(mark)
+    assert sent["body"]["stream"] is True
+    assert any(m and m.startswith("generating") for m in updates)
+    assert streamed["text"] == plain["text"] and streamed["cost_usd"] == plain["cost_usd"]
 
 
 @pytest.mark.parametrize(

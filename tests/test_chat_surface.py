@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
@@ -262,7 +262,7 @@ async def whole_answers(simulator: RunningSimulator) -> AsyncIterator[str]:
         length = int(next(v for k, v in headers.items() if k.lower() == "content-length"))
         body = json.loads(await reader.readexactly(length))
         body.pop("stream", None)
-        async with httpx.AsyncClient() as client:
+        async with httpx2.AsyncClient() as client:
             resp = await client.post(simulator.url + path, json=body, headers={"Authorization": f"Bearer {SIMULATOR_KEY}"})
         writer.write(
             f"HTTP/1.1 {resp.status_code} OK\r\nContent-Type: {resp.headers['content-type']}\r\nContent-Length: {len(resp.content)}\r\n\r\n".encode()

@@ -116,7 +116,7 @@ def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> No
 
 
 def test_start_up_imports_nothing_heavy() -> None:
-    code = "import sys, openrouter_mcp.server, openrouter_mcp.cli; print(sorted(m for m in ('httpx', 'openrouter', 'asyncpg', 'PIL', 'jsonschema', 'sqlite3') if m in sys.modules))"
+    code = "import sys, openrouter_mcp.server, openrouter_mcp.cli; print(sorted(m for m in ('httpx', 'httpcore', 'openrouter', 'asyncpg', 'PIL', 'jsonschema', 'sqlite3') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -8,7 +8,6 @@ import asyncio
 import gzip
 import importlib.machinery
 import json
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -118,10 +117,9 @@ async def test_a_request_searches_no_folders_for_missing_libraries(simulator: Ru
     try:
         await gateway.chat({"model": "sim/instant", "messages": USER})  # warm: the pool and any lazy imports
         monkeypatch.setattr(importlib.machinery.PathFinder, "find_spec", counting)
-        for _ in range(3):
-            await gateway.chat({"model": "sim/instant", "messages": USER})
+        for stream in (True, False, True):
+            await gateway.chat({"model": "sim/instant", "messages": USER}, stream=stream)
     finally:
         monkeypatch.undo()
         await gateway.aclose()
     assert searches == [], f"each request searched sys.path for {sorted(set(searches))}"
-    assert "sniffio" in sys.modules  # installed, or remembered as missing (None)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 import pytest
 from openrouter import errors, operations
 
@@ -66,16 +66,16 @@ def login(env: dict[str, str], *args: str) -> Iterator[Login]:
             proc.communicate()
 
 
-def approve_in_browser(auth_url: str) -> httpx.Response:
+def approve_in_browser(auth_url: str) -> httpx2.Response:
     """What a person's browser does: open the page, press Authorize (its form adds auto=1), follow the redirect."""
-    with httpx.Client(follow_redirects=True, timeout=30) as browser:
+    with httpx2.Client(follow_redirects=True, timeout=30) as browser:
         page = browser.get(auth_url)
         assert page.status_code == 200 and '<button name="auto" value="1">Authorize</button>' in page.text
         return browser.get(auth_url + "&auto=1")
 
 
 def key_works(simulator: RunningSimulator, key: str) -> bool:
-    return httpx.get(simulator.api_url + "/key", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    return httpx2.get(simulator.api_url + "/key", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
 
 def test_login_saves_a_working_key_to_a_private_env_file_and_shows_it_nowhere(simulator: RunningSimulator, tmp_path: Path) -> None:
@@ -111,7 +111,7 @@ def test_login_print_shows_the_key_on_stdout_only(simulator: RunningSimulator, t
 def test_a_callback_without_a_code_ends_login_with_status_1_and_says_why(simulator: RunningSimulator, tmp_path: Path) -> None:
     env_file = tmp_path / "never.env"
     with login(login_env(simulator, tmp_path), "--save", "env-file", str(env_file)) as running:
-        page = httpx.get(running.callback_url, params={"error": "access_denied"})
+        page = httpx2.get(running.callback_url, params={"error": "access_denied"})
         assert page.status_code == 400 and "no authorization code" in page.text.lower()
         status, out, err = running.finish()
     assert status == 1
@@ -121,11 +121,11 @@ def test_a_callback_without_a_code_ends_login_with_status_1_and_says_why(simulat
 
 def test_a_code_someone_else_tried_first_is_refused_and_login_ends_with_status_1(simulator: RunningSimulator, tmp_path: Path) -> None:
     with login(login_env(simulator, tmp_path), "--print") as running:
-        redirect = httpx.get(running.auth_url + "&auto=1")
+        redirect = httpx2.get(running.auth_url + "&auto=1")
         code = parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
         # Whoever caught the code has no verifier: their exchange fails, and spends the code.
         assert exchange(simulator, {"code": code, "code_verifier": "guess" * 10, "code_challenge_method": "S256"}).status_code == 403
-        httpx.get(redirect.headers["location"])
+        httpx2.get(redirect.headers["location"])
         status, out, err = running.finish()
     assert status == 1 and out == ""
     assert "OpenRouter refused the authorization code" in err
@@ -190,15 +190,15 @@ def test_login_saves_the_key_in_the_keyring(simulator: RunningSimulator, tmp_pat
 def code_for(simulator: RunningSimulator, challenge: str) -> str:
     """Approve at once (`auto=1`) and read the code from the redirect to the callback."""
     params = {"callback_url": "http://127.0.0.1:9/callback", "code_challenge": challenge, "code_challenge_method": "S256", "auto": "1"}
-    answer = httpx.get(simulator.url + "/auth", params=params)
+    answer = httpx2.get(simulator.url + "/auth", params=params)
     assert answer.status_code == 302
     location = urlsplit(answer.headers["location"])
     assert location.netloc == "127.0.0.1:9" and location.path == "/callback"
     return parse_qs(location.query)["code"][0]
 
 
-def exchange(simulator: RunningSimulator, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(simulator.api_url + "/auth/keys", json=body)
+def exchange(simulator: RunningSimulator, body: dict[str, Any]) -> httpx2.Response:
+    return httpx2.post(simulator.api_url + "/auth/keys", json=body)
 
 
 def test_the_simulator_exchanges_a_code_once_and_only_for_its_verifier(simulator: RunningSimulator) -> None:
@@ -220,8 +220,8 @@ def test_the_simulator_refuses_malformed_requests(simulator: RunningSimulator) -
     no_code = exchange(simulator, {"code_verifier": "v" * 50})
     assert no_code.status_code == 400
     errors.BadRequestResponseErrorData.model_validate(no_code.json())
-    assert httpx.get(simulator.url + "/auth", params={"callback_url": "http://example.com/cb"}).status_code == 400
-    assert json.loads(httpx.post(simulator.api_url + "/auth/keys", content=b"{").content)["error"]["code"] == 400
+    assert httpx2.get(simulator.url + "/auth", params={"callback_url": "http://example.com/cb"}).status_code == 400
+    assert json.loads(httpx2.post(simulator.api_url + "/auth/keys", content=b"{").content)["error"]["code"] == 400
 
 
 def test_the_auth_page_is_found_from_the_api_base_url() -> None:

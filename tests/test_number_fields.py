@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult
@@ -334,7 +334,7 @@ class RawHttp:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.http = httpx.AsyncClient(timeout=60)
+        self.http = httpx2.AsyncClient(timeout=60)
         self.headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
         self.next_id = 0
 

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -63,9 +63,9 @@ def add_user(env: dict[str, str], name: str, *extra: str) -> str:
     return users_cli(env, "add", name, *extra).strip().splitlines()[-1]
 
 
-async def post(url: str, body: dict[str, Any] = TOOLS_LIST, *, token: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+async def post(url: str, body: dict[str, Any] = TOOLS_LIST, *, token: str | None = None, headers: dict[str, str] | None = None) -> httpx2.Response:
     sent = {**MCP_HEADERS, **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
-    async with httpx.AsyncClient(timeout=60) as http:
+    async with httpx2.AsyncClient(timeout=60) as http:
         return await http.post(url, json=body, headers=sent)
 
 
@@ -85,7 +85,7 @@ def stopped_log(server: HttpServer) -> str:
     return text
 
 
-def assert_challenged(response: httpx.Response) -> None:
+def assert_challenged(response: httpx2.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"].startswith("Bearer "), response.headers
     assert "jsonrpc" not in response.text  # refused before anything ran: no JSON-RPC answer at all
@@ -238,7 +238,7 @@ async def test_oauth_401_points_to_the_protected_resource_metadata(oauth_server:
     refused = await post(oauth_server.url)
     assert_challenged(refused)
     assert f'resource_metadata="{PUBLIC_URL}/.well-known/oauth-protected-resource/mcp"' in refused.headers["www-authenticate"]
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
             # Served without a token, also under the public name the proxy forwards.
             for host in (None, "mcp.example.com"):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from openrouter_mcp.simulator.server import RunningSimulator
@@ -69,7 +69,7 @@ async def test_only_allowed_hosts_and_origins_reach_a_server_on_every_address(op
 
 
 async def test_a_foreign_host_is_refused_on_every_path(open_server: HttpServer) -> None:
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         for path in ("/", "/.well-known/oauth-protected-resource", "/nothing"):
             answer = await http.get(f"http://127.0.0.1:{open_server.port}{path}", headers={"Host": "evil.example.com"})
             assert answer.status_code == 421, path
@@ -133,9 +133,9 @@ async def test_streams_over_the_per_user_cap_get_429(simulator: RunningSimulator
     server = HttpServer(env, tmp_path / "server.log")
     get_headers = {"Accept": "text/event-stream"}
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx2.AsyncClient(timeout=30) as http:
 
-            async def open_stream(name: str) -> httpx.Response:
+            async def open_stream(name: str) -> httpx2.Response:
                 request = http.build_request("GET", server.url, headers={**get_headers, "Authorization": f"Bearer {tokens[name]}"})
                 return await http.send(request, stream=True)
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from openrouter import operations
 
@@ -73,8 +73,8 @@ def acting_as(user: User) -> Iterator[None]:
         CURRENT_USER.reset(token)
 
 
-def management(simulator: RunningSimulator, method: str, path: str, key: str = PROVISIONING_KEY, **kwargs: Any) -> httpx.Response:
-    return httpx.request(method, simulator.api_url + path, headers={"Authorization": f"Bearer {key}"}, timeout=10, **kwargs)
+def management(simulator: RunningSimulator, method: str, path: str, key: str = PROVISIONING_KEY, **kwargs: Any) -> httpx2.Response:
+    return httpx2.request(method, simulator.api_url + path, headers={"Authorization": f"Bearer {key}"}, timeout=10, **kwargs)
 
 
 async def test_a_user_added_with_a_limit_gets_their_own_key_stored_encrypted(env: dict[str, str], tmp_path: Path) -> None:
@@ -279,4 +279,4 @@ def test_the_simulators_key_management_speaks_the_sdks_wire_format(simulator: Ru
     assert management(simulator, "POST", "/keys", json={"limit": 1}).status_code == 400  # a name is required
     assert management(simulator, "POST", "/keys", json={"name": "x", "limit": -1}).status_code == 400
     assert management(simulator, "GET", "/keys", key="sk-or-v1-not-a-management-key").status_code == 403
-    assert httpx.get(simulator.api_url + "/keys", timeout=10).status_code == 401
+    assert httpx2.get(simulator.api_url + "/keys", timeout=10).status_code == 401

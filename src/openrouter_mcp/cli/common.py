@@ -22,7 +22,7 @@ class Refused(Exception):
 def setup_logging(level: str) -> None:
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One line per HTTP request is noise at INFO; the gateway logs what matters (retries, failures).
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logging.getLogger("httpx2").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def settings_or_exit(*, require_key: bool = True, **overrides: Any) -> Settings:

@@ -14,13 +14,16 @@ ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 
 
 def asked_for_progress(ctx: Any) -> bool:
-    """Whether the caller sent a progress token. The SDK has no public way to ask, so this looks at its
-    request context and answers yes whenever it cannot tell."""
+    """Whether the caller sent a progress token (`params._meta.progressToken`, which the SDK hands over
+    in the request context's `meta` as `progress_token`, in both protocol eras). Answers yes whenever
+    it cannot tell."""
     try:
-        outbound = ctx.request_context.session._request_outbound
+        meta = ctx.request_context.meta
     except (AttributeError, LookupError, ValueError):
         return ctx is not None
-    return getattr(outbound, "_progress_token", True) is not None
+    if isinstance(meta, dict):
+        return meta.get("progress_token", meta.get("progressToken")) is not None
+    return ctx is not None
 
 
 class Progress:

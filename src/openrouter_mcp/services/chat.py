@@ -81,11 +81,17 @@ def check_messages(messages: Any) -> list[dict[str, Any]]:
 
 def check_response_format(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or value.get("type") not in ("text", "json_object", "json_schema"):
-        raise invalid("response_format", f"{value!r} is not a response format", 'Use {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name": "...", "schema": {...}}}')
+        raise invalid(
+            "response_format",
+            f"{value!r} is not a response format",
+            'Use {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name": "...", "schema": {...}}}',
+        )
     if value["type"] == "json_schema":
         spec = value.get("json_schema")
         if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
-            raise invalid("response_format.json_schema.schema", "is missing or not an object", 'Give a JSON schema object, e.g. {"type": "object", "properties": {...}}')
+            raise invalid(
+                "response_format.json_schema.schema", "is missing or not an object", 'Give a JSON schema object, e.g. {"type": "object", "properties": {...}}'
+            )
         if not isinstance(spec.get("name"), str) or not re.match(r"^[A-Za-z0-9_\-]{1,64}$", spec["name"]):
             raise invalid("response_format.json_schema.name", f"{spec.get('name')!r} is not a valid name", "Use 1-64 letters, digits, _ or -")
         from jsonschema import exceptions, validators
@@ -114,7 +120,11 @@ def check_tools(tools: Any, tool_choice: Any) -> tuple[list[dict[str, Any]], Any
         return tools, tool_choice
     wanted = (tool_choice.get("function") or {}).get("name") if isinstance(tool_choice, dict) else None
     if wanted not in names:
-        raise invalid("tool_choice", f"{tool_choice!r} does not name one of the tools", f'Use "auto", "none", "required" or {{"type": "function", "function": {{"name": one of {names}}}}}')
+        raise invalid(
+            "tool_choice",
+            f"{tool_choice!r} does not name one of the tools",
+            f'Use "auto", "none", "required" or {{"type": "function", "function": {{"name": one of {names}}}}}',
+        )
     return tools, tool_choice
 
 
@@ -430,6 +440,7 @@ async def run_chat(
     extra_prompt_tokens: int = 0,
     on_start: StartFn | None = None,
     headers: dict[str, str] | None = None,
+    stream: bool | None = None,
 ) -> ChatResult:
     """One paid chat completion, the way every tool makes one: the model ids are checked against the
     catalog (a typo costs nothing and gets suggestions), the worst case is checked against the per-call
@@ -437,7 +448,10 @@ async def run_chat(
     streamed from disk), `body` is the same request with the file left out, for the checks;
     `extra_prompt_tokens` is what a long media part adds to the estimate over the usual allowance;
     `on_start` hears the generation id too, once OpenRouter names it (from then on the call may bill);
-    `headers` go with the request (ChatRequest.headers)."""
+    `headers` go with the request (ChatRequest.headers). The request is streamed only where something reads
+    the stream (`stream=None` decides): progress, a streamed upload, a caller that must learn the generation
+    id before the answer (to settle a call stopped early), or spoken output; else it is one plain request,
+    which costs less (decision 13). `stream=True` asks for it anyway (time to first token is measured)."""
     candidates = [m for m in [body.get("model"), *(body.get("models") or [])] if m is not None]
     for model_id in candidates:
         await app.catalog.require(model_id)
@@ -449,7 +463,11 @@ async def run_chat(
             if on_start is not None:
                 on_start(generation_id)
 
-        result = await app.gateway.chat(upload or body, on_progress=on_progress, on_start=started, retry_rate_limited=retry_rate_limited, headers=headers)
+        if stream is None:
+            stream = on_progress is not None or upload is not None or on_start is not None or "audio" in (body.get("modalities") or ())
+        result = await app.gateway.chat(
+            upload or body, on_progress=on_progress, on_start=started, retry_rate_limited=retry_rate_limited, headers=headers, stream=stream
+        )
         call.succeeded(
             model_used=result.model,
             provider=result.provider,

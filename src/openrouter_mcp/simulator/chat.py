@@ -252,7 +252,11 @@ class ChatRoutes:
         if cached is not None and cached.hit is None and not kind:
             with self.sim.state.lock:
                 self._cache[cached.key] = Cached(cached.key, cached.ttl_s, hit=(gen.id, model_id, provider, time.time()))
-        behaviour = catalog.behaviour(model_id.split(":", 1)[0]) if not model_id.startswith("sim/") else {"ttft_ms": 0, "tokens_per_s": 10.0 if kind == "trickle" else 0.0}
+        behaviour = (
+            catalog.behaviour(model_id.split(":", 1)[0])
+            if not model_id.startswith("sim/")
+            else {"ttft_ms": 0, "tokens_per_s": 10.0 if kind == "trickle" else 0.0}
+        )
         if quiz.handles(model_id):
             behaviour = quiz.behaviour(model_id)
         ttft_s = fault.delay_s if fault and fault.kind in ("slow", "delay") else behaviour["ttft_ms"] / 1000
@@ -276,6 +280,17 @@ class ChatRoutes:
             return Response('{"id": "' + gen.id + '", "choices": [', media_type="application/json")
         if kind == "error-in-200":
             return JSONResponse({"error": {"code": 502, "message": "Provider returned error", "metadata": {"provider_name": provider}}})
+        if kind == "mid-stream-error":
+            # Unstreamed, the provider's failure after a few words comes as one 200 answer whose choice ends in
+            # "error" with the error object beside it, billed for what was generated (as the stream is).
+            partial = " ".join((plan.content or "").split()[:3])
+            self._finish(gen, model, plan, 3, 0, "error", started)
+            error_body = {"code": 502, "message": "Provider disconnected mid-stream", "metadata": {"error_type": "provider_error"}}
+            failed_choice = {"index": 0, "message": {"role": "assistant", "content": partial}, "finish_reason": "error", "native_finish_reason": "error", "error": error_body}
+            return JSONResponse(
+                {"id": gen.id, "object": "chat.completion", "created": int(gen.created_at), "model": model_id, "provider": provider, "choices": [failed_choice], "usage": _usage_wire(gen)},
+                headers={"X-Generation-Id": gen.id, **headers},
+            )
         self._finish(gen, model, plan, plan.completion_tokens, plan.reasoning_tokens, plan.finish_reason, started)
         message: dict[str, Any] = {"role": "assistant", "content": plan.content, **media.message_fields(plan.media_out)}
         if plan.reasoning is not None and not plan.exclude_reasoning:
@@ -309,7 +324,17 @@ class ChatRoutes:
                 self.sim.state.generations[gen.id] = gen
 
     def _finish(
-        self, gen: Generation, model: dict[str, Any], plan: Plan, completion: int, reasoning: int, finish: str | None, started: float, *, cancelled: bool = False, bill: bool = True
+        self,
+        gen: Generation,
+        model: dict[str, Any],
+        plan: Plan,
+        completion: int,
+        reasoning: int,
+        finish: str | None,
+        started: float,
+        *,
+        cancelled: bool = False,
+        bill: bool = True,
     ) -> None:
         if plan.cache_hit:
             completion, reasoning, bill = 0, 0, False
@@ -320,12 +345,16 @@ class ChatRoutes:
         prompt_price = _price(model, "prompt")
         cache_price = _price(model, "input_cache_read") or prompt_price / 4
         gen.cost = (
-            (gen.prompt_tokens - gen.cached_tokens) * prompt_price
-            + gen.cached_tokens * cache_price
-            + gen.completion_tokens * _price(model, "completion")
-            + gen.search_results * _WEB_RESULT_PRICE
-            + media.extra_cost(plan.media_out)
-        ).quantize(Decimal("0.000000001")) if bill else Decimal(0)
+            (
+                (gen.prompt_tokens - gen.cached_tokens) * prompt_price
+                + gen.cached_tokens * cache_price
+                + gen.completion_tokens * _price(model, "completion")
+                + gen.search_results * _WEB_RESULT_PRICE
+                + media.extra_cost(plan.media_out)
+            ).quantize(Decimal("0.000000001"))
+            if bill
+            else Decimal(0)
+        )
         gen.latency_ms = (time.perf_counter() - started) * 1000
         gen.generation_ms = gen.latency_ms
         self.sim.state.bill(gen)
@@ -350,7 +379,7 @@ class ChatRoutes:
                 if deadline - time.perf_counter() > 0:
                     yield b": OPENROUTER PROCESSING\n\n"
             if kind == "bad-json":
-                yield b"data: {\"id\": \"" + gen.id.encode() + b"\", \"choices\": [\n\n"
+                yield b'data: {"id": "' + gen.id.encode() + b'", "choices": [\n\n'
                 self._finish(gen, model, plan, 0, 0, None, started)
                 finished = True
                 return
@@ -382,7 +411,11 @@ class ChatRoutes:
                 if kind == "mid-stream-error" and sent_content >= 3:
                     self._finish(gen, model, plan, sent_content, sent_reasoning, "error", started)
                     finished = True
-                    yield chunk({"content": ""}, "error", error={"code": 502, "message": "Provider disconnected mid-stream", "metadata": {"error_type": "provider_error"}})
+                    yield chunk(
+                        {"content": ""},
+                        "error",
+                        error={"code": 502, "message": "Provider disconnected mid-stream", "metadata": {"error_type": "provider_error"}},
+                    )
                     yield b"data: [DONE]\n\n"
                     return
             for i, call in enumerate(plan.tool_calls):

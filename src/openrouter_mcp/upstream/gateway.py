@@ -1,16 +1,15 @@
-"""The OpenRouter gateway: one pooled async HTTP client per process, attribution headers, per-operation
-time-outs, a retry policy that re-sends only what is safe, and streaming chat with errors detected
-wherever they arrive (status, 200 body, or mid-stream event)."""
+"""The OpenRouter gateway: one pooled async HTTP client per process (`httpx2`, chosen for its connection
+pool under hundreds of calls in flight: decision 13), attribution headers, per-operation time-outs, a retry
+policy that re-sends only what is safe, and chat, streamed or as one answer, with errors detected wherever
+they arrive (status, 200 body, or mid-stream event)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
-import json
 import logging
 import random
-import sys
+import re
 import time
 import urllib.request
 import zlib
@@ -18,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, NoReturn, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 import orjson
 
 from ..config import Settings
@@ -46,28 +45,17 @@ class _NamedResult(Protocol):
 _Named = TypeVar("_Named", bound=_NamedResult)
 
 
-def _remember_sniffio_is_missing() -> None:
-    """httpcore runs `import sniffio` several times for every request (to tell asyncio from trio) and falls
-    back to asyncio when that fails. Without sniffio installed, each failed import searches every folder
-    on sys.path again, about 40 us, four times a request. Looking once and remembering the answer in
-    sys.modules (where None means "not importable") gives the same fallback at no cost."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
-_remember_sniffio_is_missing()
-
 # How long a cancelled call keeps listening for OpenRouter to name its generation.
 CANCEL_GRACE_S = 5.0
 
 
-class _Bearer(httpx.Auth):
+class _Bearer(httpx2.Auth):
     """Sends each request with the key `key()` names as it leaves (none when that is empty)."""
 
     def __init__(self, key: Callable[[], str]) -> None:
         self._key = key
 
-    def auth_flow(self, request: httpx.Request) -> Any:
+    def auth_flow(self, request: httpx2.Request) -> Any:
         if key := self._key():
             request.headers["Authorization"] = f"Bearer {key}"
         yield request
@@ -83,8 +71,8 @@ class Gateway:
         self._server_key = settings.api_key.get() if settings.api_key else ""
         self._callers_keys = callers_keys
         self._auth = _Bearer(lambda: self._key)
-        self._client: httpx.AsyncClient | None = None
-        self._transport: httpx.AsyncHTTPTransport | None = None
+        self._client: httpx2.AsyncClient | None = None
+        self._transport: httpx2.AsyncHTTPTransport | None = None
 
     @property
     def _key(self) -> str:
@@ -95,20 +83,20 @@ class Gateway:
         return self._server_key
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> httpx2.AsyncClient:
         if self._client is None:
             s = self._settings
             headers = {"HTTP-Referer": s.http_referer, "X-Title": s.app_title, "X-OpenRouter-Title": s.app_title, "User-Agent": "openrouter-mcp"}
             # Every request goes to one host, so one transport (one connection pool) serves them all, through
             # the proxy the environment names for that host, if any. Streamed chat talks to it directly.
-            self._transport = httpx.AsyncHTTPTransport(
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=60), proxy=proxy_for(s.base_url)
+            self._transport = httpx2.AsyncHTTPTransport(
+                limits=httpx2.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=60), proxy=proxy_for(s.base_url)
             )
-            self._client = httpx.AsyncClient(
+            self._client = httpx2.AsyncClient(
                 base_url=s.base_url + "/",
                 headers=headers,
                 auth=self._auth,
-                timeout=httpx.Timeout(connect=s.connect_timeout_s, read=s.request_timeout_s, write=60.0, pool=60.0),
+                timeout=httpx2.Timeout(connect=s.connect_timeout_s, read=s.request_timeout_s, write=60.0, pool=60.0),
                 transport=self._transport,
                 follow_redirects=False,
             )
@@ -155,7 +143,7 @@ class Gateway:
         """A JSON request and its JSON answer, retried only where that is safe: a GET after any refusal,
         time-out or connection failure; a POST only when refused before any work (408/429/502/503) or
         never connected, since a POST that timed out may be running, and billed."""
-        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        content = None if body is None else orjson.dumps(body)
         headers = None if content is None else {"Content-Type": "application/json"}
         repeatable = method == "GET"
         attempt = 0
@@ -163,13 +151,13 @@ class Gateway:
         while True:
             try:
                 resp = await self.client.request(method, path.lstrip("/"), params=params, content=content, headers=headers, timeout=timeout_s)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
                 failure = transport_failure("connect", type(exc).__name__)
-            except httpx.TimeoutException as exc:
+            except httpx2.TimeoutException as exc:
                 if not repeatable:
                     raise transport_failure("timeout", type(exc).__name__) from None
                 failure = transport_failure("timeout", type(exc).__name__)
-            except httpx.TransportError as exc:
+            except httpx2.TransportError as exc:
                 if not repeatable:
                     raise bad_response(f"a broken response ({type(exc).__name__})") from None
                 failure = transport_failure("connect", type(exc).__name__)
@@ -199,8 +187,10 @@ class Gateway:
         on_start: StartFn | None = None,
         retry_rate_limited: bool = True,
         headers: dict[str, str] | None = None,
+        stream: bool = True,
     ) -> ChatResult:
-        """Send a chat completion as a stream and gather it. Re-sent only when OpenRouter refused it before
+        """Send a chat completion and gather its answer: as a stream with `stream=True`, else as one plain
+        request whose whole answer comes back at once (cheaper, when nobody reads the reply as it comes). Re-sent only when OpenRouter refused it before
         generating (408/429/502/503) or the connection was never made; never after a token arrived. A
         streamed upload (`StreamedBody`, which must set `stream: true` itself) is re-sent only when the
         connection was never made: a refusal may come after part of a large file went out. With
@@ -208,13 +198,15 @@ class Gateway:
         `on_progress` hears the count of pieces (content and reasoning) so far and the reply text that
         arrived since it was last called, so a caller can show the reply as it streams. `headers` go with
         the request (response caching is asked for with headers)."""
-        # An event stream gains nothing from compression and would wait on the compressor's buffer.
-        headers = {**(headers or {}), "Content-Type": "application/json", "Accept-Encoding": "identity"}
+        # An event stream gains nothing from compression and would wait on the compressor's buffer; a whole
+        # answer may come gzipped (the one encoding besides identity that `_body` reads, with deflate).
+        headers = {**(headers or {}), "Content-Type": "application/json", "Accept-Encoding": "identity" if stream else "gzip"}
         routing = None
         if isinstance(body, StreamedBody):
             headers["Content-Length"] = str(body.length)
         else:
-            payload = json.dumps({**body, "stream": True}, separators=(",", ":")).encode()
+            wire = {**body, "stream": True} if stream else {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+            payload = orjson.dumps(wire)
             routing = body.get("provider")
         attempt = 0
         waited = 0.0
@@ -242,12 +234,12 @@ class Gateway:
                 status, failure = answer
                 if status not in RETRYABLE_STATUSES or isinstance(body, StreamedBody) or (status == 429 and not retry_rate_limited):
                     raise failure
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
                 failure = transport_failure("connect", type(exc).__name__)
-            except httpx.TimeoutException as exc:
+            except httpx2.TimeoutException as exc:
                 # The request reached OpenRouter and may be generating (and billing): never re-send.
                 raise transport_failure("timeout", type(exc).__name__) from None
-            except httpx.TransportError as exc:
+            except httpx2.TransportError as exc:
                 raise bad_response(f"a broken response ({type(exc).__name__})") from None
             waited = await self._pause(attempt, waited, failure, "chat")
             attempt += 1
@@ -295,7 +287,7 @@ class Gateway:
         with contextlib.suppress(BaseException):
             await sending
 
-    async def _read_stream(self, resp: httpx.Response, started: float, on_progress: ProgressFn | None, on_start: StartFn | None) -> ChatResult:
+    async def _read_stream(self, resp: httpx2.Response, started: float, on_progress: ProgressFn | None, on_start: StartFn | None) -> ChatResult:
         events = _Events(started, self._key, on_start)
         # The generation id may come as a header before any token (the simulator sends one); otherwise it
         # arrives with the first event. Either way the ledger learns it before the reply can be billed.
@@ -309,6 +301,10 @@ class Gateway:
             try:
                 whole = orjson.loads(raw)
             except orjson.JSONDecodeError:
+                # Cut short, the answer still names its generation in its first field: the ledger settles
+                # the call by that id (it was billed) instead of leaving its cost unknown.
+                if (found := _LEADING_ID.match(raw)) is not None:
+                    events.named(found.group(1).decode())
                 raise bad_response("a response that is not valid JSON") from None
             events.take(whole)
             events.done = True
@@ -342,7 +338,7 @@ def proxy_for(url: str) -> str | None:
     return None if not proxy else proxy if "://" in proxy else f"http://{proxy}"
 
 
-def _body(resp: httpx.Response) -> AsyncIterator[bytes]:
+def _body(resp: httpx2.Response) -> AsyncIterator[bytes]:
     """The body's bytes as they arrive. A chat request asks for no compression; a server that compresses
     anyway with gzip or deflate is decoded, and any other encoding is refused."""
     stream: AsyncIterator[bytes] = resp.stream.__aiter__()  # type: ignore[union-attr]
@@ -359,6 +355,10 @@ async def _inflated(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     async for piece in stream:
         yield inflate.decompress(piece)
     yield inflate.flush()
+
+
+# The generation id at the start of a whole answer, `{"id": "gen-...", ...`, read when the rest is unreadable.
+_LEADING_ID = re.compile(rb'\s*\{\s*"id"\s*:\s*"([A-Za-z0-9_.:-]{1,200})"')
 
 
 class _Events:

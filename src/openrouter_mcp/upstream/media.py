@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-import httpx
+import httpx2
 
 from ..errors import ErrorCode, ToolFailure
 from .errors import bad_response, error_object, failure_from_body, transport_failure
@@ -48,12 +48,12 @@ class Speech:
 
 async def _send_once(
     gateway: Gateway, method: str, path: str, *, json_body: dict[str, Any], max_bytes: int, timeout_s: float | None = None
-) -> tuple[httpx.Response, bytes]:
+) -> tuple[httpx2.Response, bytes]:
     """Send a request that starts a paid generation; re-sent only after a failure to connect. The answer
     is read as it arrives and refused (TOO_LARGE) once it passes `max_bytes`, before it is all in memory."""
     for attempt in range(CONNECT_RETRIES + 1):
         try:
-            request = gateway.client.build_request(method, path, json=json_body, timeout=timeout_s or httpx.USE_CLIENT_DEFAULT)
+            request = gateway.client.build_request(method, path, json=json_body, timeout=timeout_s or httpx2.USE_CLIENT_DEFAULT)
             resp = await gateway.client.send(request, stream=True)
             try:
                 chunks: list[bytes] = []
@@ -66,19 +66,19 @@ async def _send_once(
             finally:
                 await resp.aclose()
             return resp, b"".join(chunks)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
             if attempt == CONNECT_RETRIES:
                 raise transport_failure("connect", type(exc).__name__) from None
             await asyncio.sleep(0.5 * 2**attempt)
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             # The request may have reached OpenRouter and started a paid generation: never re-send.
             raise transport_failure("timeout", type(exc).__name__) from None
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise bad_response(f"a broken response ({type(exc).__name__})") from None
     raise AssertionError("unreachable")
 
 
-def _json(resp: httpx.Response, raw: bytes, gateway: Gateway) -> dict[str, Any]:
+def _json(resp: httpx2.Response, raw: bytes, gateway: Gateway) -> dict[str, Any]:
     try:
         payload = json.loads(raw)
     except ValueError:
@@ -175,9 +175,9 @@ async def download_video(gateway: Gateway, video_id: str, sink: BinaryIO, *, max
                     await asyncio.to_thread(sink.write, chunk)
                 content_type: str | None = resp.headers.get("content-type")
                 return content_type
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
+        except (httpx2.TimeoutException, httpx2.TransportError) as exc:
             if attempt == CONNECT_RETRIES:
-                raise transport_failure("timeout" if isinstance(exc, httpx.TimeoutException) else "connect", type(exc).__name__) from None
+                raise transport_failure("timeout" if isinstance(exc, httpx2.TimeoutException) else "connect", type(exc).__name__) from None
             await asyncio.sleep(0.5 * 2**attempt)
     raise AssertionError("unreachable")
 

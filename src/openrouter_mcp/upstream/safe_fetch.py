@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import httpx
+import httpx2
 
 from ..errors import ErrorCode, ToolFailure, invalid, too_large
 
@@ -189,9 +189,9 @@ class SafeFetcher:
             ) from None
 
     async def _fetch(self, url: str, field: str, max_bytes: int) -> Fetched:
-        timeout = httpx.Timeout(self._timeout_s, connect=self._connect_timeout_s)
+        timeout = httpx2.Timeout(self._timeout_s, connect=self._connect_timeout_s)
         # trust_env=False: a proxy from the environment would resolve the name itself, undoing the pin.
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        async with httpx2.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             for _hop in range(MAX_REDIRECTS + 1):
                 checked = check_url(url, field, self._allowed)
                 ip = await self._pin(checked, field)
@@ -212,16 +212,16 @@ class SafeFetcher:
                         if resp.status_code != 200:
                             raise invalid(field, f"{url[:200]} answered HTTP {resp.status_code}", "Check that the URL is public and points at the file")
                         return await _read_capped(resp, url, field, max_bytes)
-                except httpx.TimeoutException:
+                except httpx2.TimeoutException:
                     raise invalid(field, f"{url[:200]} did not answer in time", "Try again, or put the file in the input folder") from None
-                except httpx.HTTPError as exc:
+                except httpx2.HTTPError as exc:
                     raise invalid(
                         field, f"{url[:200]} could not be fetched ({type(exc).__name__})", "Check the URL, or put the file in the input folder"
                     ) from None
         raise unsafe_url(field, url, f"it redirected more than {MAX_REDIRECTS} times")
 
 
-async def _read_capped(resp: httpx.Response, url: str, field: str, max_bytes: int) -> Fetched:
+async def _read_capped(resp: httpx2.Response, url: str, field: str, max_bytes: int) -> Fetched:
     declared = resp.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise too_large(field, int(declared), max_bytes)
@@ -231,5 +231,3 @@ async def _read_capped(resp: httpx.Response, url: str, field: str, max_bytes: in
         if len(data) > max_bytes:
             raise too_large(field, len(data), max_bytes)
     return Fetched(bytes(data), resp.headers.get("content-type"), url)
-
-

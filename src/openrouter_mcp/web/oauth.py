@@ -10,7 +10,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 import jwt
 from pydantic import AnyHttpUrl
 from starlette.routing import Route
@@ -54,11 +54,11 @@ def _same_issuer(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
 
 
-async def _get_json(client: httpx.AsyncClient, url: str) -> Any:
+async def _get_json(client: httpx2.AsyncClient, url: str) -> Any:
     """The JSON at `url`, None when it is not there (a 4xx); IssuerUnreachable when it cannot be read."""
     try:
         response = await client.get(url, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise IssuerUnreachable(f"{url}: {type(exc).__name__}: {exc}") from None
     if 400 <= response.status_code < 500:
         return None
@@ -136,7 +136,7 @@ class JwtVerifier:
             return self._keys
 
     async def _fetch(self) -> list[dict[str, Any]]:
-        async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False) as client:
+        async with httpx2.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False) as client:
             if self._jwks_url is None:
                 self._jwks_url = await self._discover(client)
             document = await _get_json(client, self._jwks_url)
@@ -145,7 +145,7 @@ class JwtVerifier:
             raise IssuerUnreachable(f"{self._jwks_url}: not a JWK set (no `keys` list)")
         return [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"]
 
-    async def _discover(self, client: httpx.AsyncClient) -> str:
+    async def _discover(self, client: httpx2.AsyncClient) -> str:
         """The issuer's `jwks_uri`, from the first metadata document whose `issuer` is ours (RFC 8414 §3.3:
         a document naming another issuer must not be used)."""
         for url in metadata_urls(self.issuer):

@@ -386,7 +386,7 @@ async def free_chat(
             args["models"] = batch
         request = build_request(args, app.settings)
         try:
-            result = await run_chat(app, request.body, tool="free_chat", retry_rate_limited=False)
+            result = await run_chat(app, request.body, tool="free_chat", retry_rate_limited=False, stream=True)  # its speed stats need the first token's time
         except ToolFailure as failure:
             tried += batch
             if failure.code is not ErrorCode.RATE_LIMITED:
