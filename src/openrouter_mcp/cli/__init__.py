@@ -51,6 +51,9 @@ def _run(command: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+# The commands build_parser declares itself.
+BUILT_IN_COMMANDS = ("serve", "demo", "simulate", "doctor", "usage")
+
 # The commands whose modules declare their own arguments (`add_arguments`), with their help lines.
 COMMANDS_WITH_ARGUMENTS: dict[str, str] = {
     "bench": "benchmark models on a suite or JSONL prompts: speed, cost, quality",
@@ -73,7 +76,10 @@ def _days(raw: str) -> int:
     return days
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `command`, the arguments of only that command are read from its module (the
+    others are listed with their help lines), so `serve` starts without importing what `bench` or `models`
+    need to declare theirs."""
     parser = argparse.ArgumentParser(prog="openrouter-mcp", description="Every OpenRouter model as MCP tools.")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -106,10 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--plot", metavar="FILE.png", help="also write a bar chart of cost to this PNG file")
     usage.add_argument("--simulate", action="store_true", help="the simulator's own ledger (under <home>/simulated) instead of the real one")
     usage.set_defaults(func=cmd_usage)
-    for command, help_line in COMMANDS_WITH_ARGUMENTS.items():
-        declared = sub.add_parser(command, help=help_line)
-        importlib.import_module(f"{__package__}.{command}").add_arguments(declared)
-        declared.set_defaults(func=_run(command))
+    for name, help_line in COMMANDS_WITH_ARGUMENTS.items():
+        declared = sub.add_parser(name, help=help_line)
+        if command is None or command == name:
+            importlib.import_module(f"{__package__}.{name}").add_arguments(declared)
+        declared.set_defaults(func=_run(name))
     return parser
 
 
@@ -120,8 +127,11 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    named = next((w for w in words if not w.startswith("-")), None)
+    # Only the command being run declares its arguments; with none named (or --help), all are declared.
+    parser = build_parser(named if named in COMMANDS_WITH_ARGUMENTS or named in BUILT_IN_COMMANDS else None)
+    args = parser.parse_args(words)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from ..core.progress import Progress, progress
 from ..core.results import ok
+from ..core.templates import add_templates_by_extension
 from ..errors import ErrorCode, ToolFailure
 from ..services import files as saved_files
 from ..services import media
@@ -216,7 +217,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description="Generate n images in parallel (input_images to edit); saved and returned as resource links with a preview.",
+        description="Generate n images in parallel (input_images to edit); saved as resource links, with a preview.",
     )
     async def generate_image(
         prompt: str,
@@ -269,7 +270,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description="Text to speech, or spoken replies from audio chat models; saved and returned as a resource link.",
+        description="Text to speech, or spoken replies from audio chat models; saved as a resource link.",
     )
     async def generate_audio(
         prompt: Annotated[str, Field(description="The text to speak.")],
@@ -365,25 +366,26 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     # Saved outputs as resources: one template per extension, so each carries its MIME type. A save_path's
     # own extension is kept when it fits the bytes (cat.jpeg), so the other spellings are served too.
-    for fmt in FORMATS:
-        if fmt.medium != "document":
-            for ext in (fmt.ext, *fmt.aliases):
-                register_output_resource(server, app, ext, fmt.mime)
+    kinds = [(ext, fmt.mime) for fmt in FORMATS if fmt.medium != "document" for ext in (fmt.ext, *fmt.aliases)]
+
+    async def read_output(path: str, ext: str) -> bytes:
+        return await _read_output(app, path, ext)
+
+    add_templates_by_extension(
+        server, uri_prefix=media_output.URI_PREFIX, kinds=kinds, name="saved-{ext}", description="A saved .{ext} output", read=read_output
+    )
 
 
-def register_output_resource(server: MCPServer[Any], app: App, ext: str, mime: str) -> None:
-    @server.resource(f"{media_output.URI_PREFIX}{{+path}}.{ext}", name=f"saved-{ext}", description=f"A saved .{ext} output", mime_type=mime)
-    async def read_output(path: str) -> bytes:
-        try:
-            real = media_output.resolve_uri_path(f"{path}.{ext}", app.settings)
-        except ToolFailure as failure:
-            # Saved through another replica: its bytes are in the shared database.
-            if failure.code == ErrorCode.INVALID_INPUT and (kept := await saved_files.read(app, f"{media_output.URI_PREFIX}{path}.{ext}")) is not None:
-                return kept
-            raise ResourceError(failure.message) from None
-        size = real.stat().st_size
-        if size > app.settings.media.max_resource_bytes:
-            raise ResourceError(
-                f"{real.name} is {size / 1e6:.0f} MB, over the {app.settings.media.max_resource_bytes / 1e6:g} MB resource cap; open it at {real}."
-            )
-        return real.read_bytes()
+async def _read_output(app: App, path: str, ext: str) -> bytes:
+    """A saved output, read through the saved-<ext> templates: from this machine's output folder, else from the shared database."""
+    try:
+        real = media_output.resolve_uri_path(f"{path}.{ext}", app.settings)
+    except ToolFailure as failure:
+        # Saved through another replica: its bytes are in the shared database.
+        if failure.code == ErrorCode.INVALID_INPUT and (kept := await saved_files.read(app, f"{media_output.URI_PREFIX}{path}.{ext}")) is not None:
+            return kept
+        raise ResourceError(failure.message) from None
+    size = real.stat().st_size
+    if size > app.settings.media.max_resource_bytes:
+        raise ResourceError(f"{real.name} is {size / 1e6:.0f} MB, over the {app.settings.media.max_resource_bytes / 1e6:g} MB resource cap; open it at {real}.")
+    return real.read_bytes()
