@@ -106,6 +106,7 @@ async def run_doctor(*, simulate: bool) -> int:
         _line(why is None, label, f"{folder}" + (f": {why}; set another folder in the environment" if why else note))
     _line(True, "database", (settings.database_url.split("@")[-1] if "@" in settings.database_url else settings.database_url) + own)
     _line(True, "state", state_line(settings))
+    problems += await check_budget_totals(settings)
 
     from ..upstream import Gateway
 
@@ -130,6 +131,33 @@ async def run_doctor(*, simulate: bool) -> int:
         await gateway.aclose()
     print(("All checks passed." if not problems else f"{problems} problem(s) to fix."), file=sys.stdout)
     return 0 if not problems else 1
+
+
+async def check_budget_totals(settings: Settings) -> int:
+    """The budgets' running totals of today and this month against a fresh sum of the ledger rows, repaired
+    where they disagree; 1 if the database cannot be read."""
+    if settings.database_url.startswith("sqlite:///") and not Path(settings.database_url.removeprefix("sqlite://")).exists():
+        _line(True, "budgets", "no ledger yet")
+        return 0
+    from datetime import UTC, datetime
+
+    from ..storage import open_storage
+
+    try:
+        storage = await open_storage(settings.database_url)
+        try:
+            repaired = await storage.verify_budget_totals(now=datetime.now(UTC), repair=True)
+        finally:
+            await storage.close()
+    except Exception as exc:
+        _line(False, "budgets", f"cannot read the ledger ({type(exc).__name__}: {exc}); check OPENROUTER_MCP_DATABASE_URL")
+        return 1
+    if not repaired:
+        _line(True, "budgets", "running totals of today and this month match the ledger")
+    for m in repaired:
+        whose = f"{m.user_name}'s" if m.scope == "user" else "the server's"
+        _line(True, "budgets", f"repaired {whose} total for {m.period}: ${m.stored_usd:f} stored, ${m.rows_usd:f} in the ledger rows")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,11 +15,13 @@ from pathlib import Path
 
 from .base import SQLStorage
 from .models import (
+    BudgetedCall,
     BudgetRefused,
     JobRow,
     LedgerOutcome,
     LedgerReservation,
     LedgerRow,
+    TotalsMismatch,
     UsageBucket,
 )
 
@@ -28,11 +30,13 @@ Storage = SQLStorage
 
 __all__ = [
     "BudgetRefused",
+    "BudgetedCall",
     "JobRow",
     "LedgerOutcome",
     "LedgerReservation",
     "LedgerRow",
     "Storage",
+    "TotalsMismatch",
     "UsageBucket",
     "connect",
     "open_storage",

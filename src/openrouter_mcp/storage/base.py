@@ -118,6 +118,34 @@ class SQLStorage(LedgerQueries, UserQueries, FileQueries):
             rows = await conn.fetch(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = $1", job_id)
         return self._job_row(rows[0]) if rows else None
 
+    async def recent_jobs(self, *, limit: int, user: str | None = None) -> list[JobRow]:
+        """The `limit` newest jobs (of one user, or everyone's), running ones first."""
+        where, args = ("", []) if user is None else (" WHERE user_name = $1", [user])
+        sql = f"SELECT {_JOB_COLUMNS} FROM jobs{where} ORDER BY CASE WHEN status = 'running' THEN 0 ELSE 1 END, created_at DESC, job_id LIMIT ${len(args) + 1}"
+        async with self.connection() as conn:
+            rows = await conn.fetch(sql, *args, limit)
+        return [self._job_row(row) for row in rows]
+
+    async def list_jobs(self, user_name: str, *, limit: int, before: tuple[datetime, str] | None = None) -> list[JobRow]:
+        """A user's jobs, newest first, at most `limit`; `before` (created_at, job_id) continues a listing
+        after its last row."""
+        async with self.connection() as conn:
+            if before is None:
+                rows = await conn.fetch(
+                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE user_name = $1 ORDER BY created_at DESC, job_id DESC LIMIT $2", user_name, limit
+                )
+            else:
+                at = self.dialect.encode_ts(utc(before[0]))
+                rows = await conn.fetch(
+                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE user_name = $1 AND (created_at < $2 OR (created_at = $2 AND job_id < $3))"
+                    " ORDER BY created_at DESC, job_id DESC LIMIT $4",
+                    user_name,
+                    at,
+                    before[1],
+                    limit,
+                )
+        return [self._job_row(r) for r in rows]
+
     async def request_cancel(self, job_id: str) -> JobRow | None:
         """Flag a running job for cancellation; returns the job as it now is, or None if there is none."""
         async with self.transaction() as conn:

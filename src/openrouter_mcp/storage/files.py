@@ -46,3 +46,11 @@ class FileQueries(SQLBase):
         row = rows[0]
         content = row["content"]
         return StoredFile(row["uri"], row["user_name"], row["mime_type"], int(row["size_bytes"]), None if content is None else bytes(content))
+
+    async def list_files(self, *, user_name: str, limit: int) -> list[tuple[str, str | None, int]]:
+        """A user's saved files as (uri, mime type, size in bytes), newest first, at most `limit`."""
+        async with self.connection() as conn:
+            rows = await conn.fetch(
+                "SELECT uri, mime_type, size_bytes FROM files WHERE user_name = $1 ORDER BY created_at DESC, uri LIMIT $2", user_name, limit
+            )
+        return [(row["uri"], row["mime_type"], int(row["size_bytes"])) for row in rows]

@@ -1,15 +1,32 @@
 """The ledger's queries: reserving a call's worst case against the budgets (atomically across processes),
-settling it exactly once, filling in costs, and the sums that usage and budgets read."""
+settling it exactly once, filling in costs, and the sums that usage and budgets read.
+
+Budgets are checked against running totals per UTC day and month (the server's and each user's, in
+`budget_totals`), which triggers on the ledger keep in the same transaction as every write (migration 6);
+a window's total is summed from its rows the first time it is needed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from .models import SETTLED_STATUSES, BudgetRefused, BudgetScope, BudgetWindow, LedgerOutcome, LedgerReservation, LedgerRow, UsageBucket, UserCaps
-from .sql import Connection, Lock, Row, SQLBase, _month_start, _next_month, from_units, to_units, utc
+from .models import (
+    SETTLED_STATUSES,
+    BudgetedCall,
+    BudgetRefused,
+    BudgetScope,
+    BudgetWindow,
+    LedgerOutcome,
+    LedgerReservation,
+    LedgerRow,
+    TotalsMismatch,
+    UsageBucket,
+    UserCaps,
+)
+from .sql import Connection, Lock, Row, SQLBase, _next_month, from_units, to_units, utc
 
 _LEDGER_COLUMNS = (
     "call_id, tool, model_requested, caller, estimate_e10, created_at, status, settled_at, model_used, provider,"
@@ -35,6 +52,89 @@ _INSERT_PENDING_SQL = (
 )
 
 
+_TOTALS_SQL = "SELECT scope, user_name, period, spent_e10 FROM budget_totals WHERE "
+_PUT_TOTAL_SQL = (
+    "INSERT INTO budget_totals (scope, user_name, period, spent_e10, built_at) VALUES ($1, $2, $3, $4, $5)"
+    " ON CONFLICT (scope, user_name, period) DO UPDATE SET spent_e10 = excluded.spent_e10, built_at = excluded.built_at"
+)
+# Rows in one multi-row INSERT of pending calls: 8 parameters each, well under SQLite's 32,766.
+_INSERT_CHUNK = 500
+
+# A budget window's running total: (scope, user_name or "" for the server, "YYYY-MM" or "YYYY-MM-DD").
+TotalsKey = tuple[BudgetScope, str, str]
+
+
+class _Window(NamedTuple):
+    scope: BudgetScope
+    window: BudgetWindow
+    cap_usd: Decimal
+    cap: int  # cap_usd in units
+    key: TotalsKey
+
+
+def _period(moment: datetime, window: BudgetWindow) -> str:
+    # Spelt out: strftime costs ten times as much, and every reservation asks for four of these.
+    if window == "monthly":
+        return f"{moment.year:04d}-{moment.month:02d}"
+    return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+
+
+def _bounds(period: str) -> tuple[datetime, datetime]:
+    """The UTC [start, end) of a totals period, as `reserve` has always drawn it."""
+    if len(period) == 7:
+        start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
+        return start, _next_month(start)
+    start = datetime.strptime(period, "%Y-%m-%d").replace(tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def _windows(call: BudgetedCall) -> list[_Window]:
+    """The capped windows of a reservation, in the order they are checked: the user's own budgets go first
+    (the narrower answer), then the server's; within each, the monthly window goes first because its
+    refusal is the one that waiting until tomorrow won't lift."""
+    now = utc(call.now)
+    scopes: list[tuple[BudgetScope, str, Decimal | None, Decimal | None]] = []
+    if call.user is not None:
+        scopes.append(("user", call.user.user_name, call.user.monthly_cap_usd, call.user.daily_cap_usd))
+    scopes.append(("server", "", call.monthly_cap_usd, call.daily_cap_usd))
+    windows: list[_Window] = []
+    for scope, user_name, monthly, daily in scopes:
+        if monthly is not None:
+            windows.append(_Window(scope, "monthly", monthly, to_units(monthly), (scope, user_name, _period(now, "monthly"))))
+        if daily is not None:
+            windows.append(_Window(scope, "daily", daily, to_units(daily), (scope, user_name, _period(now, "daily"))))
+    return windows
+
+
+def _counted_in(call: LedgerReservation) -> list[TotalsKey]:
+    """The totals a new pending row counts in: those of its own creation time, as the triggers file it."""
+    at = utc(call.created_at)
+    scopes: tuple[tuple[BudgetScope, str], ...] = (("server", ""), ("user", call.user_name))
+    windows: tuple[BudgetWindow, ...] = ("monthly", "daily")
+    return [(scope, user_name, _period(at, window)) for scope, user_name in scopes for window in windows]
+
+
+class _Planned(NamedTuple):
+    """A reservation, worked out before its transaction."""
+
+    item: BudgetedCall
+    units: int
+    windows: list[_Window]
+    counted_in: list[TotalsKey]
+    pending_args: tuple[Any, ...]
+
+
+@lru_cache(maxsize=64)
+def _insert_pending_rows_sql(n: int) -> str:
+    values = ", ".join(
+        f"(${8 * i + 1}, ${8 * i + 2}, ${8 * i + 3}, ${8 * i + 4}, ${8 * i + 5}, ${8 * i + 6}, 'pending', ${8 * i + 7}, ${8 * i + 8})" for i in range(n)
+    )
+    return (
+        "INSERT INTO ledger (call_id, tool, model_requested, caller, estimate_e10, created_at, status, owner, user_name)"
+        f" VALUES {values} ON CONFLICT (call_id) DO NOTHING RETURNING call_id"
+    )
+
+
 class LedgerQueries(SQLBase):
     async def reserve(
         self,
@@ -50,47 +150,148 @@ class LedgerQueries(SQLBase):
         over that user's rows, then the server's, over every row): then raise `BudgetRefused` and record
         nothing. Spend is the sum of cost (or, while pending, the estimate) over rows that are pending or
         have a known cost. Raises ValueError if the call_id is already in the ledger."""
-        async with self.transaction(lock=Lock.BUDGET) as conn:
-            await self._refuse_over_budget(conn, call.estimate_usd, daily_cap_usd, monthly_cap_usd, now, user)
-            if not await self._insert_pending(conn, call, to_units(call.estimate_usd)):
-                raise ValueError(f"call_id {call.call_id!r} is already in the ledger")
+        [result] = await self.reserve_many([BudgetedCall(call, daily_cap_usd, monthly_cap_usd, now, user)])
+        if result is not None:
+            raise result
+
+    async def reserve_many(self, calls: Sequence[BudgetedCall]) -> list[Exception | None]:
+        """`reserve` for many calls in one transaction, in order, each seeing the ones before it: for each,
+        None (written ahead as pending), or the `BudgetRefused`, ValueError or TypeError `reserve` would
+        have raised (nothing written for it). Spend is read from the windows' running totals, so the cost
+        does not grow with the ledger."""
+        if not calls:
+            return []
+        # Everything but the statements is worked out here, before the transaction: on SQLite the
+        # transaction runs on the database thread, where Python work would contend for the GIL with the
+        # event loop.
+        plans: list[_Planned | Exception] = []
+        for item in calls:
+            try:
+                units = to_units(item.call.estimate_usd)
+                plans.append(_Planned(item, units, _windows(item), _counted_in(item.call), self._pending_args(item.call, units)))
+            except (TypeError, ValueError) as exc:
+                plans.append(exc)
+        keys = {w.key for plan in plans if isinstance(plan, _Planned) for w in plan.windows}
+        return await self.run_transaction(lambda conn: self._reserve_in(conn, plans, keys), lock=Lock.BUDGET)
+
+    async def _reserve_in(self, conn: Connection, plans: Sequence[_Planned | Exception], keys: set[TotalsKey]) -> list[Exception | None]:
+        totals = await self._totals(conn, keys)
+        results: list[Exception | None] = []
+        accepted: list[_Planned] = []
+        taken: set[str] = set()
+        for plan in plans:
+            if isinstance(plan, Exception):
+                results.append(plan)
+                continue
+            call_id = plan.item.call.call_id
+            if call_id in taken:
+                results.append(ValueError(f"call_id {call_id!r} is already in the ledger"))
+                continue
+            refused = next((w for w in plan.windows if totals[w.key] + plan.units > w.cap), None)
+            if refused is not None:
+                results.append(
+                    BudgetRefused(
+                        window=refused.window,
+                        cap_usd=refused.cap_usd,
+                        spent_usd=from_units(totals[refused.key]),
+                        estimate_usd=plan.item.call.estimate_usd,
+                        scope=refused.scope,
+                        user_name=refused.key[1] if refused.scope == "user" else None,
+                    )
+                )
+                continue
+            results.append(None)
+            accepted.append(plan)
+            taken.add(call_id)
+            for key in plan.counted_in:
+                if key in totals:
+                    totals[key] += plan.units
+        # A call_id already in the ledger (never, but for a bug) was counted above: that errs towards refusing.
+        written = await self._insert_pending_rows(conn, [plan.pending_args for plan in accepted])
+        for i, plan in enumerate(plans):
+            if results[i] is None and isinstance(plan, _Planned) and plan.item.call.call_id not in written:
+                results[i] = ValueError(f"call_id {plan.item.call.call_id!r} is already in the ledger")
+        return results
 
     async def check_budget(
         self, estimate_usd: Decimal, *, daily_cap_usd: Decimal | None, monthly_cap_usd: Decimal | None, now: datetime, user: UserCaps | None = None
     ) -> None:
         """Raise `BudgetRefused` where `reserve` would, reserving nothing (for a whole run's worst case)."""
-        async with self.connection() as conn:
-            await self._refuse_over_budget(conn, estimate_usd, daily_cap_usd, monthly_cap_usd, now, user)
-
-    async def _refuse_over_budget(
-        self,
-        conn: Connection,
-        estimate_usd: Decimal,
-        daily_cap_usd: Decimal | None,
-        monthly_cap_usd: Decimal | None,
-        now: datetime,
-        user: UserCaps | None = None,
-    ) -> None:
         estimate = to_units(estimate_usd)
-        day_start = utc(now).replace(hour=0, minute=0, second=0, microsecond=0)
-        month_start = _month_start(day_start)
-        # The user's own budgets go first (the narrower answer), then the server's; within each, the
-        # monthly window goes first because its refusal is the one that waiting until tomorrow won't lift.
-        windows: list[tuple[BudgetScope, BudgetWindow, Decimal, datetime, datetime]] = []
-        scopes: list[tuple[BudgetScope, Decimal | None, Decimal | None]] = []
-        if user is not None:
-            scopes.append(("user", user.monthly_cap_usd, user.daily_cap_usd))
-        scopes.append(("server", monthly_cap_usd, daily_cap_usd))
-        for scope, monthly, daily in scopes:
-            if monthly is not None:
-                windows.append((scope, "monthly", monthly, month_start, _next_month(month_start)))
-            if daily is not None:
-                windows.append((scope, "daily", daily, day_start, day_start + timedelta(days=1)))
-        for scope, window, cap, start, end in windows:
-            user_name = user.user_name if scope == "user" and user is not None else None
-            spent = await self._spent(conn, start, end, user_name)
-            if spent + estimate > to_units(cap):
-                raise BudgetRefused(window=window, cap_usd=cap, spent_usd=from_units(spent), estimate_usd=estimate_usd, scope=scope, user_name=user_name)
+        item = BudgetedCall(
+            LedgerReservation(call_id="", tool="", model_requested="", estimate_usd=estimate_usd, caller=None, created_at=now),
+            daily_cap_usd,
+            monthly_cap_usd,
+            now,
+            user,
+        )
+        windows = _windows(item)
+        if not windows:
+            return
+        totals = await self.run_transaction(lambda conn: self._totals(conn, {w.key for w in windows}), lock=Lock.BUDGET)
+        for window in windows:
+            if totals[window.key] + estimate > window.cap:
+                raise BudgetRefused(
+                    window=window.window,
+                    cap_usd=window.cap_usd,
+                    spent_usd=from_units(totals[window.key]),
+                    estimate_usd=estimate_usd,
+                    scope=window.scope,
+                    user_name=window.key[1] if window.scope == "user" else None,
+                )
+
+    async def _totals(self, conn: Connection, keys: set[TotalsKey]) -> dict[TotalsKey, int]:
+        """The running totals of these windows, in units. A window without one (never checked before, or its
+        row lost) or with an impossible one (negative) is summed from its rows once and stored; from then
+        on the ledger's triggers keep it. Called under the budget lock."""
+        if not keys:
+            return {}
+        ordered = sorted(keys)
+        where = " OR ".join(f"(scope = ${3 * i + 1} AND user_name = ${3 * i + 2} AND period = ${3 * i + 3})" for i in range(len(ordered)))
+        rows = await conn.fetch(_TOTALS_SQL + where, *(part for key in ordered for part in key))
+        found: dict[TotalsKey, int] = {(r["scope"], r["user_name"], r["period"]): int(r["spent_e10"]) for r in rows if int(r["spent_e10"]) >= 0}
+        missing = [key for key in ordered if key not in found]
+        if missing:
+            found.update(await self._build_totals(conn, missing))
+        return found
+
+    async def _build_totals(self, conn: Connection, keys: Sequence[TotalsKey]) -> dict[TotalsKey, int]:
+        """Sum these windows from the ledger rows and store the sums as their running totals."""
+        if self.dialect.freeze_ledger:
+            await conn.execute(self.dialect.freeze_ledger)
+        built: dict[TotalsKey, int] = {}
+        at = self.dialect.encode_ts(datetime.now(UTC))
+        for key in keys:
+            scope, user_name, period = key
+            start, end = _bounds(period)
+            built[key] = await self._spent(conn, start, end, user_name if scope == "user" else None)
+            await conn.execute(_PUT_TOTAL_SQL, scope, user_name, period, built[key], at)
+        return built
+
+    async def verify_budget_totals(self, *, now: datetime, repair: bool = False) -> list[TotalsMismatch]:
+        """Compare the running totals of the UTC day and month of `now` (the server's and every user's)
+        with a fresh sum of their ledger rows; with `repair`, store the fresh sums. Returns the mismatches.
+        Ledger writes wait while the sums run (on PostgreSQL); budget checks wait too."""
+        moment = utc(now)
+        periods = (_period(moment, "daily"), _period(moment, "monthly"))
+
+        async def body(conn: Connection) -> list[TotalsMismatch]:
+            if self.dialect.freeze_ledger:
+                await conn.execute(self.dialect.freeze_ledger)
+            rows = await conn.fetch(_TOTALS_SQL + "period IN ($1, $2) ORDER BY scope, user_name, period", *periods)
+            mismatches: list[TotalsMismatch] = []
+            at = self.dialect.encode_ts(datetime.now(UTC))
+            for row in rows:
+                start, end = _bounds(row["period"])
+                user_name = row["user_name"] if row["scope"] == "user" else None
+                actual, stored = await self._spent(conn, start, end, user_name), int(row["spent_e10"])
+                if actual != stored:
+                    mismatches.append(TotalsMismatch(row["scope"], user_name, row["period"], from_units(stored), from_units(actual)))
+                    if repair:
+                        await conn.execute(_PUT_TOTAL_SQL, row["scope"], row["user_name"], row["period"], actual, at)
+            return mismatches
+
+        return await self.run_transaction(body, lock=Lock.BUDGET)
 
     async def settle(self, call_id: str, outcome: LedgerOutcome) -> bool:
         """Record how a pending call went. False, changing nothing, if it was already settled or never reserved."""
@@ -154,7 +355,9 @@ class LedgerQueries(SQLBase):
         crashed): one with a generation id as an INTERRUPTED error whose cost the reconciler reads; one
         without as `unknown` (its estimate keeps counting against the budgets). Returns how many."""
         stale, at = self.dialect.encode_ts(utc(stale_before)), self.dialect.encode_ts(utc(now))
-        async with self.connection() as conn:
+        # Under the budget lock, like every other write of many rows at once: their triggers then take the
+        # running totals' row locks one transaction at a time (docs/decisions/0018-budget-running-totals.md).
+        async with self.transaction(lock=Lock.BUDGET) as conn:
             return await conn.execute(
                 "UPDATE ledger SET status = CASE WHEN generation_id IS NULL THEN 'unknown' ELSE 'error' END,"
                 " error_code = 'INTERRUPTED', settled_at = $2, next_reconcile_at = $2"
@@ -231,6 +434,15 @@ class LedgerQueries(SQLBase):
             rows = await conn.fetch(sql + " ORDER BY created_at, call_id", *args)
         return [self._ledger_row(row) for row in rows]
 
+    async def latest_calls(self, *, start: datetime, end: datetime, limit: int, offset: int = 0, user: str | None = None) -> list[LedgerRow]:
+        """Rows created in [start, end) (of one user's calls, or all), newest first, `limit` from `offset`."""
+        sql = f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE created_at >= $1 AND created_at < $2"
+        sql, args = _for_user(sql, [self.dialect.encode_ts(utc(start)), self.dialect.encode_ts(utc(end))], user)
+        sql += f" ORDER BY created_at DESC, call_id LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}"
+        async with self.connection() as conn:
+            rows = await conn.fetch(sql, *args, limit, offset)
+        return [self._ledger_row(row) for row in rows]
+
     async def usage_rollup(self, *, start: datetime, end: datetime, user: str | None = None) -> list[UsageBucket]:
         """Rows created in [start, end) (of one user's calls, or all), summed per UTC day, tool, model used and provider."""
         where, args = _for_user(
@@ -299,6 +511,15 @@ class LedgerQueries(SQLBase):
         sql, args = _for_user(_SPENT_SQL + " AND created_at >= $1 AND created_at < $2", [self.dialect.encode_ts(start), self.dialect.encode_ts(end)], user)
         rows = await conn.fetch(sql, *args)
         return int(rows[0]["spent"])
+
+    async def _insert_pending_rows(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+        """Insert pending calls (as `_pending_args` gives them) in as few statements as fit; the call_ids written."""
+        written: set[str] = set()
+        for first in range(0, len(rows), _INSERT_CHUNK):
+            chunk = rows[first : first + _INSERT_CHUNK]
+            fetched = await conn.fetch(_insert_pending_rows_sql(len(chunk)), *(arg for row in chunk for arg in row))
+            written.update(row["call_id"] for row in fetched)
+        return written
 
     async def _insert_pending(self, conn: Connection, call: LedgerReservation, estimate: int) -> bool:
         return await conn.execute(_INSERT_PENDING_SQL, *self._pending_args(call, estimate)) == 1

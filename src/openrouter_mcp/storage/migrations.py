@@ -155,6 +155,77 @@ async def m005_users(db: Connection, d: Dialect) -> None:
     )
 
 
+# What a ledger row counts against the budgets (the rule of `ledger._COUNTS_AGAINST_BUDGET`, spelled for
+# the trigger's OLD or NEW row), and the totals rows it counts in: the server's and its user's, of its UTC
+# month and UTC day. Month before day, server before user: every writer takes the totals' row locks in
+# this one order (see docs/decisions/0018-budget-running-totals.md).
+def _counted(r: str) -> str:
+    return (
+        f"(CASE WHEN {r}.status IN ('pending', 'unknown') OR {r}.cost_e10 IS NOT NULL OR {r}.generation_id IS NOT NULL"
+        f" THEN COALESCE({r}.cost_e10, {r}.estimate_e10) ELSE 0 END)"
+    )
+
+
+def _totals_keys(d: Dialect, r: str) -> list[tuple[str, str, str]]:
+    if d.name == "sqlite":
+        month, day = f"substr({r}.created_at, 1, 7)", f"substr({r}.created_at, 1, 10)"
+    else:
+        month = f"to_char({r}.created_at AT TIME ZONE 'UTC', 'YYYY-MM')"
+        day = f"to_char({r}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    return [("'server'", "''", month), ("'server'", "''", day), ("'user'", f"{r}.user_name", month), ("'user'", f"{r}.user_name", day)]
+
+
+def _add_to_totals(d: Dialect, r: str, amount: str) -> str:
+    return "".join(
+        f" UPDATE budget_totals SET spent_e10 = spent_e10 + {amount} WHERE scope = {scope} AND user_name = {user} AND period = {period};"
+        for scope, user, period in _totals_keys(d, r)
+    )
+
+
+@_migration
+async def m006_budget_totals(db: Connection, d: Dialect) -> None:
+    # Running totals of what counts against the budgets, per UTC month and day, for the server and for each
+    # user, so a budget check reads a few rows whatever the size of the ledger. A totals row is built from
+    # the ledger rows the first time its window is checked (`ledger.LedgerQueries`); from then on the
+    # triggers below keep it exact in the same transaction as every ledger write. A window without a
+    # totals row is left alone by the triggers: it is summed from the rows when first needed.
+    await db.execute(
+        f"""CREATE TABLE budget_totals (
+            scope TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            period TEXT NOT NULL,
+            spent_e10 BIGINT NOT NULL,
+            built_at {d.timestamp_type} NOT NULL,
+            PRIMARY KEY (scope, user_name, period)
+        )"""
+    )
+    same_keys = "OLD.created_at = NEW.created_at AND OLD.user_name = NEW.user_name"
+    old, new = _counted("OLD"), _counted("NEW")
+    add_new, delta = _add_to_totals(d, "NEW", new), _add_to_totals(d, "NEW", f"({new} - {old})")
+    take_old = _add_to_totals(d, "OLD", f"-{old}")
+    if d.name == "sqlite":
+        await db.execute(f"CREATE TRIGGER ledger_totals_insert AFTER INSERT ON ledger WHEN {new} <> 0 BEGIN{add_new} END")
+        await db.execute(
+            "CREATE TRIGGER ledger_totals_update AFTER UPDATE OF status, cost_e10, generation_id, estimate_e10 ON ledger"
+            f" WHEN {same_keys} AND {old} <> {new} BEGIN{delta} END"
+        )
+        await db.execute(
+            f"CREATE TRIGGER ledger_totals_move AFTER UPDATE OF created_at, user_name ON ledger WHEN NOT ({same_keys}) BEGIN{take_old}{add_new} END"
+        )
+        await db.execute(f"CREATE TRIGGER ledger_totals_delete AFTER DELETE ON ledger BEGIN{take_old} END")
+        return
+    await db.execute(
+        "CREATE FUNCTION ledger_budget_totals() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN"
+        f" IF TG_OP = 'INSERT' THEN{add_new} ELSIF TG_OP = 'DELETE' THEN{take_old}"
+        f" ELSIF {same_keys} THEN{delta} ELSE{take_old}{add_new} END IF; RETURN NULL; END $body$"
+    )
+    await db.execute(f"CREATE TRIGGER ledger_totals_insert AFTER INSERT ON ledger FOR EACH ROW WHEN ({new} <> 0) EXECUTE FUNCTION ledger_budget_totals()")
+    await db.execute(
+        f"CREATE TRIGGER ledger_totals_update AFTER UPDATE ON ledger FOR EACH ROW WHEN (NOT ({same_keys}) OR {old} <> {new}) EXECUTE FUNCTION ledger_budget_totals()"
+    )
+    await db.execute("CREATE TRIGGER ledger_totals_delete AFTER DELETE ON ledger FOR EACH ROW EXECUTE FUNCTION ledger_budget_totals()")
+
+
 async def migrate(storage: SQLStorage, *, target: int | None = None) -> list[int]:
     """Apply the migrations not yet recorded, up to `target` (all by default), in one transaction that
     holds the migration lock, so a second process starting at the same time waits and then finds nothing

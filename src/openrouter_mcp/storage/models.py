@@ -85,6 +85,28 @@ class UserCaps:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetedCall:
+    """One reservation to check against the budgets of the UTC day and month of `now` and write ahead."""
+
+    call: LedgerReservation
+    daily_cap_usd: Decimal | None
+    monthly_cap_usd: Decimal | None
+    now: datetime
+    user: UserCaps | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsMismatch:
+    """A running total of a budget window that disagreed with the sum of its ledger rows."""
+
+    scope: BudgetScope
+    user_name: str | None
+    period: str  # "YYYY-MM-DD" (a UTC day) or "YYYY-MM" (a UTC month)
+    stored_usd: Decimal
+    rows_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class UsageBucket:
     """Ledger rows of one UTC day, tool, model and provider, summed. `cost_usd` sums known costs only."""
 

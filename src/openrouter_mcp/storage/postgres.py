@@ -23,6 +23,8 @@ class PostgresDialect:
     timestamp_type = "TIMESTAMPTZ"
     json_type = "JSONB"
     blob_type = "BYTEA"
+    # SHARE conflicts with the ROW EXCLUSIVE lock every INSERT, UPDATE and DELETE takes until its commit.
+    freeze_ledger: str | None = "LOCK TABLE ledger IN SHARE MODE"
 
     def encode_ts(self, moment: datetime) -> datetime:
         return moment

@@ -4,13 +4,15 @@ the dialect each backend supplies, PostgreSQL's advisory lock keys, and the abst
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 # Money is stored as an integer count of 1e-10 USD: see the package docstring for why.
@@ -69,6 +71,11 @@ class Dialect(Protocol):
         """An SQL expression giving the 'YYYY-MM-DD' UTC date of a timestamp column."""
         ...
 
+    # A statement that, inside a transaction, waits for every ledger write under way and holds off new ones
+    # until commit, so a sum over the rows cannot miss a write whose trigger found no totals row yet. None
+    # where a write transaction already excludes every other writer (SQLite).
+    freeze_ledger: str | None
+
 
 def _month_start(moment: datetime) -> datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -88,6 +95,12 @@ class SQLBase(ABC):
     def transaction(self, *, lock: Lock | None = None) -> AbstractAsyncContextManager[Connection]:
         """A write transaction, committed on clean exit. SQLite takes the database write lock up front
         (BEGIN IMMEDIATE); PostgreSQL takes `lock`, if given, as a transaction-scoped advisory lock."""
+
+    async def run_transaction(self, body: Callable[[Connection], Awaitable[T]], *, lock: Lock | None = None) -> T:
+        """Run `body` in a write transaction (see `transaction`) and return what it returns. `body` may only
+        await the connection's own methods: a backend may run it in one trip to its database thread."""
+        async with self.transaction(lock=lock) as conn:
+            return await body(conn)
 
     @abstractmethod
     def connection(self) -> AbstractAsyncContextManager[Connection]:

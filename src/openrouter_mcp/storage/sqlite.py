@@ -7,13 +7,13 @@ import asyncio
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .base import Connection, Lock, Row, SQLStorage, utc
 
@@ -29,6 +29,7 @@ class SQLiteDialect:
     timestamp_type = "TEXT"
     json_type = "TEXT"
     blob_type = "BLOB"
+    freeze_ledger: str | None = None  # BEGIN IMMEDIATE already holds the database's one write lock
 
     def encode_ts(self, moment: datetime) -> str:
         return utc(moment).isoformat(timespec="microseconds")
@@ -49,7 +50,9 @@ def _qmark(sql: str) -> str:
 def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE), never implicitly by the module.
-    con = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+    # check_same_thread=False: the storage's lock lets one user at a time hold it, from the worker thread or,
+    # for a write that finds the worker idle and the database free, from the event loop's thread.
+    con = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     try:
         con.row_factory = sqlite3.Row
         _enable_wal(con)
@@ -94,6 +97,40 @@ class _SQLiteConnection:
         return await self._storage.run(_fetch, self._storage.con, sql, args)
 
 
+class _InlineConnection:
+    """The connection as seen from inside the worker thread: statements run at once."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con = con
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return _execute(self._con, sql, args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return _fetch(self._con, sql, args)
+
+
+def _run_inline(awaitable: Awaitable[T]) -> T:
+    steps = awaitable.__await__()
+    try:
+        steps.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    steps.close()
+    raise RuntimeError("a transaction run in one trip awaited something other than its connection")
+
+
+def _finish(con: sqlite3.Connection, body: Callable[[], T]) -> T:
+    """The rest of a transaction begun on `con`: `body`, then commit, or roll back if anything failed."""
+    try:
+        result = body()
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return result
+
+
 class SQLiteStorage(SQLStorage):
     def __init__(self, executor: ThreadPoolExecutor, con: sqlite3.Connection) -> None:
         super().__init__(SQLiteDialect())
@@ -103,6 +140,7 @@ class SQLiteStorage(SQLStorage):
         self._lock = asyncio.Lock()
         self._conn = _SQLiteConnection(self)
         self._closed = False
+        self._in_worker = 0  # jobs of this connection queued or running in the worker thread
 
     @classmethod
     async def connect(cls, path: Path) -> SQLiteStorage:
@@ -115,7 +153,41 @@ class SQLiteStorage(SQLStorage):
         return cls(executor, con)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        self._in_worker += 1
+        future = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        future.add_done_callback(self._worker_done)
+        return await future
+
+    def _worker_done(self, _: Any) -> None:
+        self._in_worker -= 1
+
+    async def _write(self, body: Callable[[], T]) -> T:
+        """Run `body` in one write transaction; the caller holds `_lock`. A trip to the worker thread costs the
+        event loop a wake-up and a hand-over of the GIL on both sides, several times what a small write costs
+        SQLite itself (tens of microseconds in WAL mode); so when the worker is idle (nothing of this
+        connection in flight there) and no other process holds the write lock right now, the transaction runs
+        here at once, on the loop's thread. If the database is busy, it goes to the worker, which waits for
+        the lock with the busy timeout without holding up the loop."""
+        if self._in_worker == 0 and not self._closed:
+            con = self.con
+            con.execute("PRAGMA busy_timeout = 0")
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                began = True
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise
+                began = False
+            finally:
+                con.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+            if began:
+                return _finish(con, body)
+
+        def work() -> T:
+            self.con.execute("BEGIN IMMEDIATE")
+            return _finish(self.con, body)
+
+        return await asyncio.shield(self.run(work))
 
     @asynccontextmanager
     async def transaction(self, *, lock: Lock | None = None) -> AsyncIterator[Connection]:
@@ -131,20 +203,22 @@ class SQLiteStorage(SQLStorage):
                 raise
 
     async def write_batch(self, statements: Sequence[tuple[str, Sequence[Any]]], *, lock: Lock | None = Lock.BUDGET) -> None:
-        # One trip to the worker thread for the whole batch: each trip costs the event loop a wake-up and
-        # a hand-over of the GIL, which on a busy server shows up as latency on every request.
+        # One transaction for the whole batch, in one step (see _write).
         def write() -> None:
-            self.con.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, args in statements:
-                    _execute(self.con, sql, tuple(args))
-                self.con.commit()
-            except BaseException:
-                self.con.rollback()
-                raise
+            for sql, args in statements:
+                _execute(self.con, sql, tuple(args))
 
         async with self._lock:
-            await asyncio.shield(self.run(write))
+            await self._write(write)
+
+    async def run_transaction(self, body: Callable[[Connection], Awaitable[T]], *, lock: Lock | None = None) -> T:
+        # One trip to the worker thread for the whole transaction, as in write_batch: `body` only awaits
+        # this inline connection, whose methods never suspend, so its coroutine runs to the end in one step.
+        def work() -> T:
+            return _run_inline(body(_InlineConnection(self.con)))
+
+        async with self._lock:
+            return await self._write(work)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:

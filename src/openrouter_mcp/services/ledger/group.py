@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -15,8 +15,14 @@ log = logging.getLogger("openrouter_mcp.ledger")
 
 
 class GroupCommit(Generic[T]):
-    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
+    """`write` commits a batch; it may return, item by item, an exception that failed that item alone
+    (None for the items that went in): a budget refusal fails one reservation, not its batch."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[Sequence[BaseException | None] | None]], *, gather_s: float = 0.0) -> None:
+        """`gather_s`: how long a batch gathers before it is written (0: at the next turn of the event loop),
+        for writes nobody waits for, which then stay off the path of the reply that caused them."""
         self._write = write
+        self._gather_s = gather_s
         self._queue: list[tuple[T, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -30,14 +36,20 @@ class GroupCommit(Generic[T]):
 
     async def _drain(self) -> None:
         while self._queue:
+            if self._gather_s:
+                await asyncio.sleep(self._gather_s)
             batch, self._queue = self._queue, []
             try:
-                await self._write([item for item, _ in batch])
+                failed = await self._write([item for item, _ in batch])
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
-            for _, done in batch:
-                if not done.done():
+            for i, (_, done) in enumerate(batch):
+                if done.done():
+                    continue
+                if failed is not None and (refused := failed[i]) is not None:
+                    done.set_exception(refused)
+                else:
                     done.set_result(None)

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 
 from ...core.identity import current_user
 from ...errors import ErrorCode, ToolFailure
-from ...storage import BudgetRefused, LedgerOutcome, LedgerReservation, Storage
+from ...storage import BudgetedCall, BudgetRefused, LedgerOutcome, LedgerReservation, Storage
 from ...storage.models import SettledStatus, UserCaps
+from ..confirm import confirm_spend
 from .caller import CALLER
 from .group import GroupCommit
 from .reconcile import Reconciler
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("openrouter_mcp.ledger")
 
 WRITE_GATHER_S = 0.1
+# How long generation ids gather before they are written: a few milliseconds, the time a reply takes to leave.
+ID_GATHER_S = 0.005
 
 
 def usd(value: Decimal) -> str:
@@ -162,7 +165,11 @@ class Ledger:
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.reconciler = Reconciler(core, self.owner)
         self._ahead: GroupCommit[LedgerReservation] = GroupCommit(self._write_ahead)
-        self._ids: GroupCommit[tuple[str, str]] = GroupCommit(self._write_ids)
+        # Budgeted calls that start together are checked and written ahead in one transaction, against the
+        # running totals of their windows: each still sees the ones before it, so none passes a cap.
+        self._reserving: GroupCommit[BudgetedCall] = GroupCommit(self._reserve_batch)
+        # Generation ids gather for a moment, so that the reply that named them leaves first.
+        self._ids: GroupCommit[tuple[str, str]] = GroupCommit(self._write_ids, gather_s=ID_GATHER_S)
         self._queue: list[tuple[str, LedgerOutcome]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -199,31 +206,34 @@ class Ledger:
         if max_cost_usd is not None and estimate_usd > (cap := Decimal(repr(max_cost_usd))):
             raise budget_failure("call", cap, Decimal(0), estimate_usd, subject=subject, advice=advice)
 
-    async def check_run(self, total_usd: Decimal, max_cost_usd: float | None, *, subject: str, advice: str = CALL_ADVICE) -> None:
+    async def check_run(self, total_usd: Decimal, max_cost_usd: float | None, *, subject: str, advice: str = CALL_ADVICE, model: str | None = None) -> None:
         """Refuse a whole run of calls (a fan-out, a benchmark) before the first is sent when its worst case
-        passes max_cost_usd or what is left of the daily or monthly budget. Each call still reserves its
-        own share as it starts, which is what keeps concurrent runs inside the budgets."""
+        passes max_cost_usd or what is left of the daily or monthly budget; then, above the confirmation
+        threshold, ask the person once for the whole run. Each call still reserves its own share as it
+        starts, which is what keeps concurrent runs inside the budgets."""
         self.check_call_cap(total_usd, max_cost_usd, subject=subject, advice=advice)
         settings = self._core.settings
         caps = user_caps()
-        if settings.daily_budget_usd is None and settings.monthly_budget_usd is None and caps is None:
-            return
-        await self.flush()
-        storage = await self._core.storage()
-        try:
-            await storage.check_budget(
-                total_usd, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=datetime.now(UTC), user=caps
-            )
-        except BudgetRefused as refused:
-            raise refusal(refused, subject=subject, advice=advice) from None
+        if settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None or caps is not None:
+            await self.flush()
+            storage = await self._core.storage()
+            try:
+                await storage.check_budget(
+                    total_usd, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=datetime.now(UTC), user=caps
+                )
+            except BudgetRefused as refused:
+                raise refusal(refused, subject=subject, advice=advice) from None
+        await confirm_spend(settings.confirm_above_usd, total_usd, model=model, subject=subject)
 
     @asynccontextmanager
     async def paid_call(self, *, tool: str, model: str, estimate_usd: Decimal, max_cost_usd: float | None = None) -> AsyncIterator[PaidCall]:
-        """Reserve the worst case against the caps (atomically across processes), run the block, and
-        settle the ledger row exactly once however the block ends: success, failure or cancellation."""
+        """Ask the person when the worst case is above the confirmation threshold (services/confirm.py),
+        reserve it against the caps (atomically across processes), run the block, and settle the ledger
+        row exactly once however the block ends: success, failure or cancellation."""
         self.check_call_cap(estimate_usd, max_cost_usd)
         settings = self._core.settings
-        storage = await self._core.storage()
+        # Asked before the row is written: a declined call leaves no trace in the ledger.
+        await confirm_spend(settings.confirm_above_usd, estimate_usd, model=model)
         call = PaidCall(call_id=uuid.uuid4().hex)
         user = current_user()
         caps = user_caps()
@@ -240,11 +250,7 @@ class Ledger:
         # Written ahead, durably, before anything is sent: a process killed from here on leaves a pending
         # row (with the generation id as soon as it is known) that any replica settles.
         if settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None or caps is not None:
-            writing: asyncio.Future[None] = asyncio.ensure_future(
-                storage.reserve(
-                    reservation, daily_cap_usd=settings.daily_budget_usd, monthly_cap_usd=settings.monthly_budget_usd, now=reservation.created_at, user=caps
-                )
-            )
+            writing = self._reserving.submit(BudgetedCall(reservation, settings.daily_budget_usd, settings.monthly_budget_usd, reservation.created_at, caps))
         else:
             writing = self._ahead.submit(reservation)
         try:
@@ -310,6 +316,9 @@ class Ledger:
         # Not awaited: the stream goes on while the id is committed (in a batch with the other calls'
         # ids). The settled row carries the id too; this write guards the time until then.
         self._ids.submit((call_id, generation_id)).add_done_callback(_log_failed_id_write)
+
+    async def _reserve_batch(self, calls: list[BudgetedCall]) -> list[Exception | None]:
+        return await (await self._core.storage()).reserve_many(calls)
 
     async def _write_ahead(self, calls: list[LedgerReservation]) -> None:
         await (await self._core.storage()).insert_pending_many(calls)
