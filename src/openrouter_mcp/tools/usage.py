@@ -7,13 +7,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
 from ..core.identity import User, current_user
 from ..core.results import ok
 from ..errors import invalid
+from ..render import views
+from ..render.apps import TOOL_META, with_view
 from ..services.usage import date_range, usage_stats
 from ..shapes import Shape
 from ._common import READ_ONLY_LOCAL, READ_ONLY_REMOTE
@@ -72,11 +74,16 @@ class Generation(Shape):
 
 
 def register(server: MCPServer[Any], app: App) -> None:
-    @server.tool(annotations=READ_ONLY_LOCAL, description="Spend and tokens from this server's ledger (default: last 30 days) by day, model, tool, provider.")
+    @server.tool(
+        annotations=READ_ONLY_LOCAL,
+        meta=TOOL_META,
+        description="Spend and tokens from this server's ledger (default: last 30 days) by day, model, tool, provider.",
+    )
     async def get_usage_stats(
         start_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive.")] = None,
         end_date: Annotated[str | None, Field(description="YYYY-MM-DD (UTC), inclusive; default today.")] = None,
         user: Annotated[str | None, Field(max_length=200, description="Team admins: one user's (default: everyone's)")] = None,
+        ctx: Context | None = None,
     ) -> Annotated[CallToolResult, UsageStats]:
         span = date_range(start_date, end_date)
         me = current_user()
@@ -93,10 +100,15 @@ def register(server: MCPServer[Any], app: App) -> None:
             text += f" (+ {n} call{'s' if n != 1 else ''} of unknown cost, at most ${s['unknown_cost_at_most']:.6f})"
         if stats.by_model:
             text += "\n" + "\n".join(f"  {g['model']}: {g['requests']} call{'' if g['requests'] == 1 else 's'}, ${g['cost']:.6f}" for g in stats.by_model[:5])
-        return ok(stats, text)
+        # The daily budget that applies to the spend shown: the caller's own, or the server's for everyone's.
+        daily = app.settings.daily_budget_usd if whose is None or (whose == me.name and not me.team) else me.daily_budget_usd if whose == me.name else None
+        lines = [("daily budget", float(daily))] if daily is not None else []
+        return with_view(ok(stats, text), ctx, lambda data: f"<h1>Spend, {span.start} to {span.end}</h1>" + views.usage(data, lines=lines))
 
-    @server.tool(annotations=READ_ONLY_REMOTE, description="The key's limit, remaining credit and usage (day/week/month), and this server's budgets.")
-    async def get_account() -> Annotated[CallToolResult, Account]:
+    @server.tool(
+        annotations=READ_ONLY_REMOTE, meta=TOOL_META, description="The key's limit, remaining credit and usage (day/week/month), and this server's budgets."
+    )
+    async def get_account(ctx: Context | None = None) -> Annotated[CallToolResult, Account]:
         from ..upstream import account
 
         me = current_user()
@@ -108,7 +120,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         if not me.admin:
             # A team user sees their own key (when they have one) and their own spend and budgets, never
             # the server key's usage or the server's spend: both would tell them what the others spent.
-            return ok(*await _personal_account(app, me, storage, day))
+            return with_view(ok(*await _personal_account(app, me, storage, day)), ctx, views.account)
         key = await account.key_info(app.gateway)
         creds = await account.credits(app.gateway)
         spent_today, spent_month = await storage.spent_since((day, day.replace(day=1)))
@@ -134,7 +146,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         text = f"Key {out.label}: {_limit_text(out)}; used ${out.usage_usd['daily']:.4f} today, ${out.usage_usd['monthly']:.4f} this month."
         if out.credits:
             text += f" Credits: ${out.credits['remaining']:.2f} of ${out.credits['total']:.2f}."
-        return ok(out, text)
+        return with_view(ok(out, text), ctx, views.account)
 
     @server.tool(annotations=READ_ONLY_REMOTE, description="OpenRouter's full record of one generation: model, provider, tokens, cost, timings.")
     async def get_generation(
@@ -187,9 +199,7 @@ async def _personal_account(app: App, me: User, storage: Storage, day: datetime)
         limit_remaining_usd=key.get("limit_remaining"),
         limit_reset=key.get("limit_reset"),
         usage_usd=(
-            _key_usage(key)
-            if key
-            else {"total": float(spent_total), "daily": float(spent_today), "weekly": float(spent_week), "monthly": float(spent_month)}
+            _key_usage(key) if key else {"total": float(spent_total), "daily": float(spent_today), "weekly": float(spent_week), "monthly": float(spent_month)}
         ),
         is_free_tier=key.get("is_free_tier"),
         free_daily_requests=key.get("free_model_daily_requests"),

@@ -198,3 +198,32 @@ def protected_resource_routes(resource: AnyHttpUrl, issuer: str) -> list[Route]:
     if suffixed.path == METADATA_PATH:
         return routes
     return [suffixed, Route(METADATA_PATH, endpoint=suffixed.endpoint, methods=["GET", "OPTIONS"])]
+
+
+async def issuer_metadata(issuer: str) -> dict[str, Any]:
+    """The first metadata document of `issuer` that names it (RFC 8414 §3.3), for its authorization and
+    token endpoints; IssuerUnreachable when there is none."""
+    async with httpx2.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False) as client:
+        for url in metadata_urls(issuer):
+            document = await _get_json(client, url)
+            if isinstance(document, dict) and _same_issuer(str(document.get("issuer", "")), issuer):
+                return document
+    raise IssuerUnreachable(f"no metadata for issuer {issuer} at {', '.join(metadata_urls(issuer))}")
+
+
+async def redeem_code(token_endpoint: str, form: dict[str, str]) -> str | None:
+    """The access token a token endpoint gives for an authorization code (RFC 6749 §4.1.3, with PKCE's
+    code_verifier), or None when it refuses the code."""
+    async with httpx2.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False) as client:
+        try:
+            response = await client.post(token_endpoint, data=form, headers={"Accept": "application/json"})
+        except httpx2.HTTPError as exc:
+            raise IssuerUnreachable(f"{token_endpoint}: {type(exc).__name__}: {exc}") from None
+    if response.status_code != 200:
+        log.info("the identity provider refused a dashboard sign-in code (HTTP %s)", response.status_code)
+        return None
+    try:
+        token = response.json().get("access_token")
+    except (ValueError, AttributeError):
+        return None
+    return token if isinstance(token, str) and token else None

@@ -1,5 +1,6 @@
 """The HTTP application of `serve --http`: the MCP SDK's Streamable HTTP app inside this package's layers,
-outermost first: network edges (Host, Origin, client address), authentication, the per-user stream cap."""
+outermost first: network edges (Host, Origin, client address), the web dashboard (its own sign-in),
+authentication, the per-user stream cap."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp
 
 from .access import Access
+from .dashboard import Dashboard
 from .edges import EdgeMiddleware, Edges
 from .gate import AuthGate
 from .oauth import JwtVerifier, protected_resource_routes, resource_url
@@ -36,6 +38,9 @@ def build_http_app(server: MCPServer[Any], core: App, access: Access) -> ASGIApp
         inner.router.routes.extend(protected_resource_routes(resource, team.oauth_issuer))
         metadata_url = build_resource_metadata_url(resource)
         oauth = JwtVerifier(issuer=team.oauth_issuer, audience=team.oauth_audience, jwks_url=team.oauth_jwks_url)
+    verifier = TeamTokenVerifier(core, oauth)
     app: ASGIApp = StreamCap(inner, team.max_streams_per_user)
-    app = AuthGate(app, core=core, verifier=TeamTokenVerifier(core, oauth), open_when_empty=access.open_when_empty, resource_metadata_url=metadata_url)
+    app = AuthGate(app, core=core, verifier=verifier, open_when_empty=access.open_when_empty, resource_metadata_url=metadata_url)
+    # /dashboard signs people in with the same tokens, through a cookie (see dashboard.py).
+    app = Dashboard(app, core=core, verifier=verifier, open_when_empty=access.open_when_empty)
     return EdgeMiddleware(app, Edges.from_settings(team))

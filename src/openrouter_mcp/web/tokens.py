@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from ..app import App
 
 
-
 class TeamTokenVerifier:
     def __init__(self, app: App, oauth: JwtVerifier | None) -> None:
         self.app = app

@@ -1,13 +1,13 @@
 """Benchmark reports: the summary table (shared by the CLI and Markdown), and the Markdown, CSV, JSON and
 self-contained HTML (inline SVG charts: latency per call for each model, cost per call vs quality)
-renderings of a stored run, written only under OPENROUTER_OUTPUT_DIR."""
+renderings of a stored run, written only under OPENROUTER_OUTPUT_DIR. The charts and the page come from
+the shared rendering layer (`openrouter_mcp.render`)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import math
 import os
 import secrets
 from decimal import Decimal
@@ -15,6 +15,10 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...render import charts, page
+from ...render.charts import LATENCY_BG as LATENCY_BG
+from ...render.charts import PALETTE as PALETTE
+from ...render.charts import SCATTER_BG as SCATTER_BG
 from .runner import inside, load
 from .stats import Sample, percentile
 
@@ -22,10 +26,6 @@ if TYPE_CHECKING:
     from ...app import App
 
 FORMATS = {"markdown": "md", "csv": "csv", "json": "json", "html": "html"}
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
-# The plot areas' fills: plain colours a screenshot test can find the charts by.
-LATENCY_BG = "#eef3fa"
-SCATTER_BG = "#faf3e8"
 MAX_RESOURCE_BYTES = 5_000_000
 HEADERS = ("rank", "model", "score", "TTFT p50/p90 ms", "latency p50/p90 ms", "tok/s p50", "ok", "quality", "$/call", "cost")
 
@@ -160,139 +160,43 @@ def json_text(record: dict[str, Any], samples: list[Sample]) -> str:
 # ---------- HTML ----------
 
 
-def _ticks(top: float, count: int = 5) -> list[float]:
-    """Round tick values from 0 to at least `top`."""
-    if top <= 0:
-        return [0.0, 1.0]
-    raw = top / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    n = int(top / step + 0.999999)
-    return [round(i * step, 12) for i in range(n + 1)]
-
-
 def _latency_svg(record: dict[str, Any], samples: list[Sample], colors: dict[str, str]) -> str:
-    models = [s["model"] for s in record["models"]]
-    by_model = {m: sorted(x.latency_ms for x in samples if x.model == m and x.ok and x.latency_ms is not None) for m in models}
-    top = max((v[-1] for v in by_model.values() if v), default=1.0)
-    ticks = _ticks(top)
-    left, width, row_h, top_pad = 210, 480, 34, 18
-    height = top_pad + row_h * len(models) + 34
-    scale = width / ticks[-1]
-    parts = [
-        f'<svg id="latency-chart" width="{left + width + 30}" height="{height}" role="img" aria-label="Latency per call, by model">',
-        f'<rect x="{left}" y="{top_pad}" width="{width}" height="{row_h * len(models)}" fill="{LATENCY_BG}"/>',
-    ]
-    for t in ticks:
-        x = left + t * scale
-        parts.append(f'<line x1="{x:.1f}" y1="{top_pad}" x2="{x:.1f}" y2="{top_pad + row_h * len(models)}" stroke="#c9d3e0" stroke-width="1"/>')
-        parts.append(f'<text x="{x:.1f}" y="{height - 16}" font-size="11" text-anchor="middle" fill="#444">{t:g}</text>')
-    parts.append(f'<text x="{left + width / 2}" y="{height - 2}" font-size="11" text-anchor="middle" fill="#444">latency per call (ms)</text>')
-    for i, m in enumerate(models):
-        y = top_pad + row_h * i + row_h / 2
-        color = colors[m]
-        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="12" text-anchor="end" fill="#222">{escape(m)}</text>')
-        values = by_model[m]
-        if not values:
-            parts.append(f'<text x="{left + 8}" y="{y + 4:.1f}" font-size="11" fill="#a00">no successful calls</text>')
-            continue
-        p25, p50, p75, p90 = (percentile(values, q) for q in (25, 50, 75, 90))
-        parts.append(
-            f'<line x1="{left + values[0] * scale:.1f}" y1="{y:.1f}" x2="{left + values[-1] * scale:.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"/>'
-        )
-        parts.append(
-            f'<rect x="{left + p25 * scale:.1f}" y="{y - 10:.1f}" width="{max(2.0, (p75 - p25) * scale):.1f}" height="20" fill="{color}" fill-opacity="0.35" stroke="{color}" stroke-width="1.5"/>'
-        )
-        parts.append(
-            f'<line x1="{left + p50 * scale:.1f}" y1="{y - 12:.1f}" x2="{left + p50 * scale:.1f}" y2="{y + 12:.1f}" stroke="{color}" stroke-width="4"/>'
-        )
-        parts.append(f'<path d="M{left + p90 * scale:.1f},{y - 15:.1f} l-5,-6 h10 z" fill="{color}"><title>p90 {p90:.0f} ms</title></path>')
-        for j, v in enumerate(values):
-            jitter = ((j * 7) % 11 - 5) * 1.2
-            parts.append(f'<circle cx="{left + v * scale:.1f}" cy="{y + jitter:.1f}" r="3" fill="{color}"><title>{v:.0f} ms</title></circle>')
-    parts.append("</svg>")
-    return "".join(parts)
+    rows: list[tuple[str, list[float], charts.Box | None]] = []
+    for s in record["models"]:
+        values = sorted(x.latency_ms for x in samples if x.model == s["model"] and x.ok and x.latency_ms is not None)
+        box = (percentile(values, 25), percentile(values, 50), percentile(values, 75), percentile(values, 90)) if values else None
+        rows.append((s["model"], values, box))
+    return charts.latency(rows, colors)
 
 
 def _scatter_svg(record: dict[str, Any], colors: dict[str, str]) -> str:
-    left, top_pad, width, height = 70, 12, 560, 280
-    full_w, full_h = left + width + 200, top_pad + height + 46
     points = [
         (float(s["cost_per_call_usd"]), float(s["quality"]["mean"]), s["model"])
         for s in record["models"]
         if s.get("cost_per_call_usd") is not None and s.get("quality") and s["quality"]["mean"] is not None
     ]
-    parts = [
-        f'<svg id="cost-quality-chart" width="{full_w}" height="{full_h}" role="img" aria-label="Cost per call against quality">',
-        f'<rect x="{left}" y="{top_pad}" width="{width}" height="{height}" fill="{SCATTER_BG}"/>',
-    ]
-    if not points:
-        parts.append(
-            f'<text x="{left + width / 2}" y="{top_pad + height / 2}" font-size="13" text-anchor="middle" fill="#555">No quality checks in this run\'s prompts.</text></svg>'
-        )
-        return "".join(parts)
-    xticks = _ticks(max(p[0] for p in points) * 1.1 or 1.0)
-    sx, sy = width / xticks[-1], height
-
-    def at(cost: float, quality: float) -> tuple[float, float]:
-        return left + cost * sx, top_pad + height - quality * sy
-
-    for t in xticks:
-        x = left + t * sx
-        parts.append(f'<line x1="{x:.1f}" y1="{top_pad}" x2="{x:.1f}" y2="{top_pad + height}" stroke="#e3d5bf"/>')
-        parts.append(f'<text x="{x:.1f}" y="{top_pad + height + 16}" font-size="10" text-anchor="middle" fill="#444">{t:.8g}</text>')
-    for q in (0, 0.25, 0.5, 0.75, 1.0):
-        y = top_pad + height - q * sy
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + width}" y2="{y:.1f}" stroke="#e3d5bf"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end" fill="#444">{q:g}</text>')
-    parts.append(f'<text x="{left + width / 2}" y="{full_h - 4}" font-size="11" text-anchor="middle" fill="#444">cost per call (USD)</text>')
-    parts.append(
-        f'<text x="14" y="{top_pad + height / 2}" font-size="11" text-anchor="middle" fill="#444" transform="rotate(-90 14 {top_pad + height / 2})">quality (0..1)</text>'
+    return charts.scatter(
+        points,
+        record.get("pareto_front") or [],
+        colors,
+        x_label="cost per call (USD)",
+        y_label="quality (0..1)",
+        describe=lambda c, q, m: f"{m}: {money(Decimal(str(c)))} per call, quality {q:.2f}",
+        empty="No quality checks in this run's prompts.",
     )
-    front = record.get("pareto_front") or []
-    front_points = sorted((c, q) for c, q, m in points if m in front)
-    if len(front_points) > 1:
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (at(c, q) for c, q in front_points))
-        parts.append(f'<polyline points="{path}" fill="none" stroke="#555" stroke-width="1.5" stroke-dasharray="5 4"/>')
-    for c, q, m in points:
-        x, y = at(c, q)
-        ring = ' stroke="#222" stroke-width="2"' if m in front else ""
-        parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="{colors[m]}"{ring}><title>{escape(m)}: {money(Decimal(str(c)))} per call, quality {q:.2f}</title></circle>'
-        )
-        parts.append(f'<text x="{x + 11:.1f}" y="{y + 4:.1f}" font-size="11" fill="#222">{escape(m)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
 
 
-def html(record: dict[str, Any], samples: list[Sample]) -> str:
-    """One self-contained page (no scripts, no external resources)."""
-    colors = {s["model"]: PALETTE[i % len(PALETTE)] for i, s in enumerate(sorted(record["models"], key=lambda s: record["config"]["models"].index(s["model"])))}
+def body(record: dict[str, Any], samples: list[Sample]) -> str:
+    """The report without its page: facts, both charts, the ranking and the errors (the MCP Apps view of a
+    run shows the same)."""
+    colors = charts.colors_for(sorted((s["model"] for s in record["models"]), key=record["config"]["models"].index))
     facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in _describe(record))
-    head = "".join(f"<th>{escape(h)}</th>" for h in HEADERS)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td{' class=m' if i == 1 else ''}>{'<span class=sw style=background:' + colors[row[1]] + '></span>' if i == 1 else ''}{escape(c)}</td>"
-            for i, c in enumerate(row)
-        )
-        + "</tr>"
+    rows = [
+        [f'<span class="sw" style="background:{colors[row[1]]}"></span>{escape(c)}' if i == 1 else escape(c) for i, c in enumerate(row)]
         for row in summary_rows(record)
-    )
+    ]
     errors = "".join(f"<li>{escape(e)}</li>" for e in _errors(record))
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>Benchmark {escape(record["id"])}</title>
-<style>
-body{{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:24px;max-width:1000px}}
-h1{{font-size:20px;margin:0 0 8px}} h2{{font-size:16px;margin:22px 0 6px}}
-dl{{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}} dt{{color:#666}} dd{{margin:0}}
-table{{border-collapse:collapse;margin-top:8px}} th,td{{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}}
-td.m,th:nth-child(2){{text-align:left}} .sw{{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}}
-.note{{color:#666;font-size:12px}}
-</style></head><body>
-<h1>Benchmark {escape(record["id"])}</h1>
+    return f"""<h1>Benchmark {escape(record["id"])}</h1>
 <dl>{facts}</dl>
 <h2>Latency per call</h2>
 <p class="note">Box: p25 to p75; thick line: median; triangle: p90; dots: each successful measured call.</p>
@@ -301,11 +205,14 @@ td.m,th:nth-child(2){{text-align:left}} .sw{{display:inline-block;width:10px;hei
 <p class="note">Ringed points are the Pareto front: no other model is both cheaper and better.</p>
 {_scatter_svg(record, colors)}
 <h2>Ranking</h2>
-<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+{page.table(HEADERS, rows, left=(1,), table_id="ranking")}
 <p class="note">Medians and p90s are over each model's successful measured calls; score is 0..1 under the weights, times the success rate.</p>
-{"<h2>Errors</h2><ul>" + errors + "</ul>" if errors else ""}
-</body></html>
-"""
+{"<h2>Errors</h2><ul>" + errors + "</ul>" if errors else ""}"""
+
+
+def html(record: dict[str, Any], samples: list[Sample]) -> str:
+    """One self-contained page (no scripts, no external resources)."""
+    return page.document(f"Benchmark {record['id']}", body(record, samples))
 
 
 def render(record: dict[str, Any], samples: list[Sample], fmt: str) -> str:
