@@ -1,17 +1,16 @@
-"""The baseline every server benchmark is a ratio against: a ten-line MCPServer whose one tool makes one
-plain HTTP POST to the simulator. Run: python benchmarks/baseline_server.py [--http PORT]"""
+"""The reference every server benchmark is a ratio against, and independent of this project's code: a
+ten-line MCPServer whose one tool makes one plain (non-streaming) POST with httpx2, the HTTP client the MCP
+SDK itself installs, its pool unbounded. Run: python benchmarks/baseline_server.py [--http PORT]"""
 
-import logging
 import os
 import sys
 
-import httpx
+import httpx2
 from mcp.server.mcpserver import MCPServer
 
-logging.getLogger("httpx").setLevel(logging.WARNING)
-
-server = MCPServer("baseline")
-client = httpx.AsyncClient(base_url=os.environ["OPENROUTER_BASE_URL"], headers={"Authorization": "Bearer " + os.environ["OPENROUTER_API_KEY"]})
+server = MCPServer("baseline", log_level="WARNING")
+limits = httpx2.Limits(max_connections=None, max_keepalive_connections=None)
+client = httpx2.AsyncClient(base_url=os.environ["OPENROUTER_BASE_URL"], headers={"Authorization": "Bearer " + os.environ["OPENROUTER_API_KEY"]}, limits=limits)
 
 
 @server.tool()

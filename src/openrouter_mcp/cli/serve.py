@@ -64,6 +64,8 @@ async def _serve_http(app: App, http_app: ASGIApp, access: Access, sock: socket.
     print(f"openrouter-mcp: Streamable HTTP on {url}", file=sys.stderr)
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; the edge
     # middleware decides which proxies are trusted (OPENROUTER_MCP_TRUSTED_PROXIES).
-    config = uvicorn.Config(http_app, log_level=app.settings.log_level.lower(), timeout_keep_alive=30, proxy_headers=False)
+    # One access-log line per request costs every call a formatted write to stderr: written at debug level only.
+    level = app.settings.log_level.lower()
+    config = uvicorn.Config(http_app, log_level=level, access_log=level == "debug", timeout_keep_alive=30, proxy_headers=False)
     await uvicorn.Server(config).serve(sockets=[sock])
     return 0

@@ -45,6 +45,10 @@ class _NamedResult(Protocol):
 _Named = TypeVar("_Named", bound=_NamedResult)
 
 
+# Connections to OpenRouter, at most: as many calls in flight as a busy team server has (each call holds one
+# while it runs), all kept alive for reuse; an idle connection closes after a minute.
+POOL_CONNECTIONS = 1000
+
 # How long a cancelled call keeps listening for OpenRouter to name its generation.
 CANCEL_GRACE_S = 5.0
 
@@ -90,7 +94,7 @@ class Gateway:
             # Every request goes to one host, so one transport (one connection pool) serves them all, through
             # the proxy the environment names for that host, if any. Streamed chat talks to it directly.
             self._transport = httpx2.AsyncHTTPTransport(
-                limits=httpx2.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=60), proxy=proxy_for(s.base_url)
+                limits=httpx2.Limits(max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_CONNECTIONS, keepalive_expiry=60), proxy=proxy_for(s.base_url)
             )
             self._client = httpx2.AsyncClient(
                 base_url=s.base_url + "/",
