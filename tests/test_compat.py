@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from openrouter_mcp.config import load_settings
 from openrouter_mcp.server import build_server
@@ -109,8 +111,10 @@ async def test_compat_alone_serves_the_seeds_own_tools_on_its_own_engine(simulat
         assert completion_shape(reply) == []
         (sent,) = sim_log.chats(mark)
         assert sent["body"]["temperature"] == 0.7  # physics91's default
-        error = error_of(await client.call_tool("chat_completion", {"messages": [{"role": "user", "content": "Hello"}]}))
-        assert error["code"] == "INVALID_INPUT" and "no tool named" in error["message"]
+        # A tool this server does not offer is a protocol error (-32602), as the MCP spec says.
+        with pytest.raises(MCPError) as unknown:
+            await client.call_tool("chat_completion", {"messages": [{"role": "user", "content": "Hello"}]})
+        assert unknown.value.code == INVALID_PARAMS and "Unknown tool: 'chat_completion'" in unknown.value.message
 
 
 # ---------- the seeds' own examples ----------

@@ -12,6 +12,7 @@ import json
 import math
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,11 +170,15 @@ async def test_no_list_is_refused_for_a_length_its_schema_does_not_state(tight_c
     assert probes >= 25, probes
 
 
-async def test_the_default_tools_list_averages_at_most_1200_bytes_a_tool(tight_client: Client) -> None:
+@pytest.mark.parametrize("era", ["2026-07-28", "legacy"])
+async def test_the_default_tools_list_averages_at_most_1200_bytes_a_tool(era: str, simulator: RunningSimulator, tmp_path: Path) -> None:
     """Every client puts tools/list into the model's context on every turn: the whole list, as sent on the
-    wire (the same measure as figure (d) of benchmarks/server_overhead.py), stays at 1.2 KB a tool or less."""
-    result = await tight_client.list_tools()
+    wire (the same measure as figure (d) of benchmarks/server_overhead.py), stays at 1.2 KB a tool or less, in
+    both protocol eras (a 2025-11-25 listing also says which tools run as tasks, `execution.taskSupport`)."""
+    params = StdioServerParameters(command=sys.executable, args=["-m", "openrouter_mcp", "serve"], env=server_env(simulator, tmp_path))
+    async with Client(params, mode=era) as client:  # type: ignore[arg-type]
+        result = await client.list_tools()
     wire = json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":")).encode()
     per_tool = len(wire) / len(result.tools)
-    print(f"tools/list: {len(wire)} bytes, {len(result.tools)} tools, {per_tool:.0f} bytes a tool")
+    print(f"tools/list ({era}): {len(wire)} bytes, {len(result.tools)} tools, {per_tool:.0f} bytes a tool")
     assert per_tool <= 1200, f"{len(wire)} bytes for {len(result.tools)} tools: {per_tool:.0f} a tool"

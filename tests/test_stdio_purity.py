@@ -17,10 +17,13 @@ def test_only_json_rpc_reaches_stdout(tmp_path: Path) -> None:
     requests = [
         {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        # The server's log records then go to the client too: as JSON-RPC notifications, never as text.
+        {"jsonrpc": "2.0", "id": 6, "method": "logging/setLevel", "params": {"level": "debug"}},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
         {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "chat_completion", "arguments": {"messages": [{"role": "user", "content": "hi"}]}}},
         {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "chat_completion", "arguments": {"model": "sim/internal-error", "messages": [{"role": "user", "content": "hi"}]}}},
         {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "chat_completion", "arguments": {"temperature": "hot", "messages": []}}},
+        {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "chat_completion", "arguments": {"model": "sim/server-error-once", "messages": [{"role": "user", "content": "hi"}]}}},
     ]
     proc = subprocess.Popen(
         [sys.executable, "-m", "openrouter_mcp", "serve", "--simulate"],
@@ -49,3 +52,6 @@ def test_only_json_rpc_reaches_stdout(tmp_path: Path) -> None:
     assert answers[4]["result"]["isError"] is True  # type: ignore[index]
     assert answers[5]["result"]["structuredContent"]["error"]["code"] == "INVALID_INPUT"  # type: ignore[index]
     assert b"simulator listening" in stderr  # logs went to stderr
+    assert answers[6]["result"] == {}
+    notes = [json.loads(line) for line in lines if b'"notifications/message"' in line]
+    assert any("retrying" in str(n["params"]["data"]) for n in notes), notes  # and to the client that asked

@@ -248,7 +248,6 @@ class NumberGuard:
             details={"field": fields[0], "fields": fields},
         )
 
-
     def _unknown(self, unknown: list[str]) -> ToolFailure:
         """INVALID_INPUT for arguments the tool does not take, each with the closest one it does."""
         import difflib
@@ -301,4 +300,3 @@ def _walk_free(value: Any, path: str, problems: list[tuple[str, str]]) -> None:
             problems.append((sub, f"{sub}: {_show(member)} is not a finite number; use a finite JSON number"))
         elif type(member) in (dict, list):
             _walk_free(member, sub, problems)
-

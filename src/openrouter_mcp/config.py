@@ -79,6 +79,8 @@ class Settings:
     retry_max_wait_s: float = DEFAULT_RETRY_MAX_WAIT_S
     daily_budget_usd: Decimal | None = None
     monthly_budget_usd: Decimal | None = None
+    # A paid call whose worst case is above this asks the person first (elicitation); None: never asks.
+    confirm_above_usd: Decimal | None = None
     reconcile_interval_s: float = 5.0
     # After this long, a call whose cost OpenRouter never reported is marked unreconciled (it keeps
     # counting at its estimate) and no longer asked about.
@@ -419,6 +421,7 @@ class TeamSettings:
     oauth_issuer: str | None = None
     oauth_audience: str | None = None
     oauth_jwks_url: str | None = None  # else read from the issuer's metadata
+    oauth_client_id: str | None = None  # the dashboard signs people in through the issuer as this public (PKCE) client
     public_url: str | None = None  # the URL clients use to reach /mcp's server (behind a proxy)
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
@@ -442,7 +445,7 @@ def _url(name: str, raw: str) -> str:
 
 
 def team_settings_from_env(env: Mapping[str, str]) -> TeamSettings:
-    """OPENROUTER_MCP_OAUTH_{ISSUER,AUDIENCE,JWKS_URL}, OPENROUTER_MCP_PUBLIC_URL,
+    """OPENROUTER_MCP_OAUTH_{ISSUER,AUDIENCE,JWKS_URL,CLIENT_ID}, OPENROUTER_MCP_PUBLIC_URL,
     OPENROUTER_MCP_ALLOWED_{HOSTS,ORIGINS}, OPENROUTER_MCP_TRUSTED_PROXIES, OPENROUTER_PROVISIONING_KEY,
     OPENROUTER_MCP_SECRET_KEY, OPENROUTER_MCP_MAX_STREAMS_PER_USER and OPENROUTER_MCP_MAX_STORED_FILE_BYTES."""
     import ipaddress
@@ -457,10 +460,14 @@ def team_settings_from_env(env: Mapping[str, str]) -> TeamSettings:
             changes[name] = _url(var, raw)
     if raw := env.get("OPENROUTER_MCP_OAUTH_AUDIENCE", "").strip():
         changes["oauth_audience"] = raw
+    if raw := env.get("OPENROUTER_MCP_OAUTH_CLIENT_ID", "").strip():
+        changes["oauth_client_id"] = raw
     if changes.get("oauth_issuer") and not changes.get("oauth_audience"):
-        raise ConfigError("OPENROUTER_MCP_OAUTH_ISSUER is set but OPENROUTER_MCP_OAUTH_AUDIENCE is not: set it to the audience your identity provider puts in this server's tokens")
-    if (changes.get("oauth_audience") or changes.get("oauth_jwks_url")) and not changes.get("oauth_issuer"):
-        raise ConfigError("OPENROUTER_MCP_OAUTH_AUDIENCE/_JWKS_URL need OPENROUTER_MCP_OAUTH_ISSUER (your identity provider's issuer URL)")
+        raise ConfigError(
+            "OPENROUTER_MCP_OAUTH_ISSUER is set but OPENROUTER_MCP_OAUTH_AUDIENCE is not: set it to the audience your identity provider puts in this server's tokens"
+        )
+    if (changes.get("oauth_audience") or changes.get("oauth_jwks_url") or changes.get("oauth_client_id")) and not changes.get("oauth_issuer"):
+        raise ConfigError("OPENROUTER_MCP_OAUTH_AUDIENCE/_JWKS_URL/_CLIENT_ID need OPENROUTER_MCP_OAUTH_ISSUER (your identity provider's issuer URL)")
     if changes.get("oauth_issuer") and not changes.get("public_url"):
         raise ConfigError("OAuth needs OPENROUTER_MCP_PUBLIC_URL: the URL clients use to reach this server (e.g. https://mcp.example.com)")
     for var, name in (("OPENROUTER_MCP_ALLOWED_HOSTS", "allowed_hosts"), ("OPENROUTER_MCP_ALLOWED_ORIGINS", "allowed_origins")):
@@ -483,7 +490,7 @@ def team_settings_from_env(env: Mapping[str, str]) -> TeamSettings:
     if changes.get("provisioning_key") and not changes.get("secret_key"):
         raise ConfigError(
             "OPENROUTER_PROVISIONING_KEY is set but OPENROUTER_MCP_SECRET_KEY is not: per-user OpenRouter keys are stored "
-            "encrypted with it. Make one with `python -c \"import secrets; print(secrets.token_urlsafe(32))\"` and keep it safe"
+            'encrypted with it. Make one with `python -c "import secrets; print(secrets.token_urlsafe(32))"` and keep it safe'
         )
     if raw := env.get("OPENROUTER_MCP_MAX_STREAMS_PER_USER", "").strip():
         changes["max_streams_per_user"] = _positive_int("OPENROUTER_MCP_MAX_STREAMS_PER_USER", raw)
@@ -564,6 +571,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = T
         retry_max_wait_s=_seconds(env, "OPENROUTER_MCP_RETRY_MAX_WAIT_S", DEFAULT_RETRY_MAX_WAIT_S),
         daily_budget_usd=_budget(env, "OPENROUTER_MCP_DAILY_BUDGET_USD"),
         monthly_budget_usd=_budget(env, "OPENROUTER_MCP_MONTHLY_BUDGET_USD"),
+        confirm_above_usd=_budget(env, "OPENROUTER_MCP_CONFIRM_ABOVE_USD"),
         reconcile_interval_s=_seconds(env, "OPENROUTER_MCP_RECONCILE_INTERVAL_S", 5.0),
         reconcile_give_up_s=_seconds(env, "OPENROUTER_MCP_RECONCILE_GIVE_UP_S", 86400.0),
         catalog_ttl_s=_seconds(env, "OPENROUTER_MCP_CATALOG_TTL_S", 3600.0),
@@ -578,7 +586,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_key: bool = T
         settings = settings.with_overrides(**overrides)
     if settings.api_key is None and not settings.simulate and require_key:
         raise ConfigError(
-            "OPENROUTER_API_KEY is not set: get a key at https://openrouter.ai/keys and export it, "
-            "or run with --simulate to use the built-in simulator"
+            "OPENROUTER_API_KEY is not set: get a key at https://openrouter.ai/keys and export it, or run with --simulate to use the built-in simulator"
         )
     return settings

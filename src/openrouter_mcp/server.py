@@ -15,18 +15,25 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, Icon, TextContent, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
-from . import __version__
+from . import __version__, prompts, resources
 from .app import App
 from .argcheck import NumberGuard
 from .config import Settings
+from .consent import InputNeeded, consent_for
+from .core import client_log, protocol_errors
 from .core.identity import CURRENT_USER, LOCAL_USER, PEER_SCOPE_KEY, User, user_of_scope
 from .core.results import failed
 from .errors import ErrorCode, ToolFailure
+from .render import apps as apps_views
+from .services.confirm import SPEND_CONSENT
+from .services.events import make_bus
 from .services.ledger.caller import CALLER
+from .tasks import Tasks, TasksExtension, execution_of
 
 log = logging.getLogger("openrouter_mcp")
 
@@ -307,21 +314,52 @@ class OpenRouterMCP(MCPServer[Any]):
             for tool in tools:  # output schemas are outlines already
                 # Unknown arguments are refused (see argcheck), and the schema says so.
                 tool.input_schema = {**compact_schema(inline_refs(tool.input_schema), optional_null=True), "additionalProperties": False}
+                tool.execution = execution_of(tool.name)  # execution.taskSupport of the tools that run as tasks (tasks.py)
             self._listed = tools
         return self._listed
 
     async def read_resource(self, uri: Any, context: Context[Any, Any] | None = None) -> Any:
         # A saved file or report is read as its owner only: another user's link answers "not found".
         CURRENT_USER.set(user_of(context))
-        return await super().read_resource(uri, context)
+        try:
+            return await super().read_resource(uri, context)
+        except ResourceNotFoundError as exc:  # the spec's "Resource not found" (core/protocol_errors.py)
+            version = getattr(request_context_of(context), "protocol_version", None)
+            raise protocol_errors.resource_not_found(str(uri), version, str(exc) if isinstance(exc, protocol_errors.SavedResourceNotFound) else None) from None
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None) -> Any:
+        # Unknown prompt, missing or invalid arguments: JSON-RPC -32602 (prompts.mdx "Error Handling").
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            raise protocol_errors.unknown_prompt(name)
+        missing = {a.name for a in prompt.arguments or () if a.required} - set(arguments or {})
+        if missing:
+            raise protocol_errors.missing_prompt_arguments(name, missing)
+        CURRENT_USER.set(user_of(context))
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except MCPError:
+            raise
+        except Exception as exc:
+            if (answer := protocol_errors.prompt_failure(name, exc)) is not None:
+                raise answer from None
+            log.exception("prompt %s failed unexpectedly", name)
+            raise protocol_errors.internal_prompt_error(name) from None
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         CALLER.set(caller_of(context) if context is not None else None)
         CURRENT_USER.set(user_of(context))
+        if self._tool_manager.get_tool(name) is None:  # a protocol error, not a tool result (tools.mdx "Error Handling")
+            raise protocol_errors.unknown_tool(name)
         # Numbers are numbers: refused here, before pydantic's lax mode reads "1.5" or true as one.
         guard = self._guard(name)
         if guard is not None and (failure := guard.check(arguments)) is not None:
             return failed(failure)
+        # Asking the person before an expensive call (services/confirm.py): how, and whether this tool's
+        # max_cost_usd can carry their consent.
+        listed = self._tool_manager.get_tool(name)
+        consent = consent_for(context, arguments, takes_cap=listed is not None and "max_cost_usd" in listed.parameters.get("properties", {}))
+        SPEND_CONSENT.set(consent)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -329,12 +367,14 @@ class OpenRouterMCP(MCPServer[Any]):
             # The arguments' model is "<tool>Arguments"; any other model that failed is the tool's own output.
             if isinstance(cause, ValidationError) and cause.title.endswith("Arguments"):
                 return failed(validation_failure(cause))
+            if (asked := protocol_errors.cause_of(exc, InputNeeded)) is not None:  # 2026-07-28: the question goes back as input_required
+                return asked.result()
             if (failure := _failure_in(exc)) is not None:
                 return failed(failure)
-            if self._tool_manager.get_tool(name) is None:
-                return failed(ToolFailure(ErrorCode.INVALID_INPUT, f"There is no tool named {name!r}; list the tools to see what this server offers."))
             log.exception("tool %s failed unexpectedly", name)
             return failed(ToolFailure(ErrorCode.INTERNAL, f"{name} failed unexpectedly; the server log has the details. Please report it."))
+        finally:
+            consent.open = False  # work going on as a job can no longer ask
 
 
 # How a result of a server on the simulator (`serve --simulate`, `demo`) says so: in `_meta` for programs
@@ -366,6 +406,9 @@ class SimulatedOpenRouterMCP(OpenRouterMCP):
 
 def build_server(settings: Settings, app: App | None = None) -> tuple[OpenRouterMCP, App]:
     app = app or App(settings)
+    # Task status and list-changed events reach the listeners of every replica (services/events.py).
+    bus = make_bus(settings.database_url)
+    tasks = Tasks(app, bus)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[None]:
@@ -374,6 +417,7 @@ def build_server(settings: Settings, app: App | None = None) -> tuple[OpenRouter
             yield None
         finally:
             await app.aclose()
+            await bus.aclose()
 
     server = (SimulatedOpenRouterMCP if settings.simulate else OpenRouterMCP)(
         name="openrouter-mcp",
@@ -382,7 +426,16 @@ def build_server(settings: Settings, app: App | None = None) -> tuple[OpenRouter
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]
+        # MCP Apps: the view of get_usage_stats, get_account and the benchmark tools (see render/apps.py).
+        extensions=[*([apps_views.extension()] if {"usage", "bench"} & set(settings.toolsets) else []), TasksExtension(tasks)],
+        subscriptions=bus,
     )
+    tasks.install(server)  # tasks of both protocol eras (tasks.py)
     for toolset in settings.toolsets:
         importlib.import_module(f".tools.{TOOLSET_MODULES[toolset]}", __package__).register(server, app)
+    # Prompts, resources and completions (prompts.py, resources.py): none of them adds to tools/list.
+    prompts.register(server, app)
+    resources.register(server, app)
+    # logging/setLevel and notifications/message for the clients that ask (core/client_log.py).
+    client_log.install(server, settings)
     return server, app

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import secrets
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,14 @@ Work = Callable[[Progress], Coroutine[Any, Any, CallToolResult]]
 
 HEARTBEAT_S = 2.0
 
+# A task's whole result (every content block) is kept with its row up to this size; past it, its text and
+# structured output only, as for a job.
+MAX_KEPT_CONTENT_BYTES = 256 * 1024
+
+# Called with a job id after its status changed (created, finished, cancelled): how task status
+# notifications learn of it.
+Watcher = Callable[[str], Awaitable[None]]
+
 
 class Jobs:
     def __init__(self, core: Core) -> None:
@@ -43,6 +53,14 @@ class Jobs:
         self._tasks: dict[str, asyncio.Task[CallToolResult]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._finishing: set[asyncio.Future[None]] = set()
+        self.watchers: list[Watcher] = []
+
+    async def _changed(self, job_id: str) -> None:
+        for watcher in list(self.watchers):
+            try:
+                await watcher(job_id)
+            except Exception:  # a status notification that could not go out must not fail the work
+                log.warning("status watcher failed for %s", job_id, exc_info=True)
 
     def _stale_before(self) -> datetime:
         return datetime.now(UTC) - timedelta(seconds=self._core.settings.job_stale_after_s)
@@ -87,6 +105,7 @@ class Jobs:
         storage = await self._core.storage()
         await storage.create_job(job_id, tool=tool, arguments=_jsonable(arguments), owner=self.owner, user_name=current_user().name)
         self._adopt(job_id, task, prog)
+        await self._changed(job_id)
         return failed(
             ToolFailure(
                 ErrorCode.JOB_PENDING,
@@ -95,6 +114,45 @@ class Jobs:
                 details={"job_id": job_id, "tool": tool},
             )
         )
+
+    async def start_task(
+        self, *, tool: str, arguments: dict[str, Any], user_name: str, wait_seconds: float, work: Callable[[], Coroutine[Any, Any, CallToolResult]]
+    ) -> CallToolResult | str:
+        """Run a whole tool call (`work`) for the tasks protocol: its result if it is done within
+        `wait_seconds` (0: never, the task is created at once), else the id of the job row written for it
+        (durably, before this returns) while the call goes on; `get_job`, `cancel_job` and the tasks
+        methods all read that row."""
+        task = asyncio.create_task(work())
+        if wait_seconds > 0:
+            try:
+                done, _ = await asyncio.wait({task}, timeout=wait_seconds)
+            except asyncio.CancelledError:
+                task.cancel()
+                raise
+            if done:
+                return task.result()
+        job_id = "job-" + secrets.token_hex(16)  # unguessable: a task id is also a handle to its result
+        storage = await self._core.storage()
+        try:
+            await storage.create_job(job_id, tool=tool, arguments=_jsonable(arguments), owner=self.owner, user_name=user_name)
+        except BaseException:
+            task.cancel()
+            raise
+        self._adopt(job_id, task, Progress(None))
+        await self._changed(job_id)
+        return job_id
+
+    async def cancel(self, job_id: str) -> bool:
+        """Cancel a running job from any replica: stop it here if it runs here, flag it for its owner (which
+        stops it at its next heartbeat, or at once when told through the event bus), and mark it cancelled
+        now. False if it was not running (finished before the request)."""
+        self.cancel_local(job_id)
+        storage = await self._core.storage()
+        await storage.request_cancel(job_id)
+        changed = await storage.finish_job(job_id, status="cancelled", error={"code": ErrorCode.JOB_FAILED.value, "message": "cancelled by request"})
+        if changed:
+            await self._changed(job_id)
+        return changed
 
     def _adopt(self, job_id: str, task: asyncio.Task[CallToolResult], prog: Progress) -> None:
         self._tasks[job_id] = task
@@ -119,19 +177,21 @@ class Jobs:
         self._tasks.pop(job_id, None)
         storage = await self._core.storage()
         if task.cancelled():
-            await storage.finish_job(job_id, status="cancelled", error={"code": ErrorCode.JOB_FAILED.value, "message": "cancelled by request"})
-            return
-        exc = task.exception()
-        if exc is not None:
+            changed = await storage.finish_job(job_id, status="cancelled", error={"code": ErrorCode.JOB_FAILED.value, "message": "cancelled by request"})
+        elif (exc := task.exception()) is not None:
             log.error("job %s failed", job_id, exc_info=exc)
-            await storage.finish_job(job_id, status="failed", error={"code": ErrorCode.INTERNAL.value, "message": "the job failed unexpectedly"})
-            return
-        result = task.result()
-        if result.is_error:
+            changed = await storage.finish_job(job_id, status="failed", error={"code": ErrorCode.INTERNAL.value, "message": "the job failed unexpectedly"})
+        elif (result := task.result()).is_error:
             error = (result.structured_content or {}).get("error") or {"code": ErrorCode.JOB_FAILED.value, "message": "failed"}
-            await storage.finish_job(job_id, status="failed", error=error)
+            changed = await storage.finish_job(job_id, status="failed", error=error)
         else:
-            await storage.finish_job(job_id, status="succeeded", result={"structured": result.structured_content, "text": _text(result)})
+            kept: dict[str, Any] = {"structured": result.structured_content, "text": _text(result)}
+            content = [c.model_dump(by_alias=True, mode="json", exclude_none=True) for c in result.content]
+            if len(json.dumps(content)) <= MAX_KEPT_CONTENT_BYTES:
+                kept["content"] = content
+            changed = await storage.finish_job(job_id, status="succeeded", result=kept)
+        if changed:  # not when a cancel request already marked it cancelled
+            await self._changed(job_id)
 
     async def _heartbeat_loop(self) -> None:
         storage = await self._core.storage()
@@ -167,6 +227,4 @@ def _text(result: CallToolResult) -> str:
 
 
 def _jsonable(arguments: dict[str, Any]) -> dict[str, Any]:
-    import json
-
     return dict(json.loads(json.dumps(arguments, default=str)))

@@ -31,7 +31,12 @@ async def estimate_chat_usd(app: App, body: dict[str, Any], *, extra_prompt_toke
         if info is None:
             continue
         prompt_price, completion_price = await catalog.worst_prices(info)
-        completion_cap = body.get("max_tokens") or body.get("max_completion_tokens") or info.max_completion_tokens or min(DEFAULT_COMPLETION_CAP, info.context_length or DEFAULT_COMPLETION_CAP)
+        completion_cap = (
+            body.get("max_tokens")
+            or body.get("max_completion_tokens")
+            or info.max_completion_tokens
+            or min(DEFAULT_COMPLETION_CAP, info.context_length or DEFAULT_COMPLETION_CAP)
+        )
         cost = prompt_tokens * prompt_price + int(completion_cap) * completion_price + (info.request_price or 0)
         if web or model_id.endswith(":online"):
             cost += WEB_RESULTS_ASSUMED * (info.web_search_price or Decimal("0.004"))

@@ -103,7 +103,9 @@ def make_plan(model_id: str, model: dict[str, Any], body: dict[str, Any], messag
             wanted = (choice.get("function") or {}).get("name")
             chosen = next((t for t in function_tools if (t.get("function") or {}).get("name") == wanted), chosen)
         name = (chosen.get("function") or {}).get("name", "tool")
-        tool_calls = [{"id": f"call_{stable_int(model_id, name) % 10**12:012d}", "type": "function", "function": {"name": name, "arguments": tool_arguments(chosen)}}]
+        tool_calls = [
+            {"id": f"call_{stable_int(model_id, name) % 10**12:012d}", "type": "function", "function": {"name": name, "arguments": tool_arguments(chosen)}}
+        ]
 
     content: str | None
     fmt = body.get("response_format") if isinstance(body.get("response_format"), dict) else None

@@ -23,7 +23,10 @@ class ControlRoutes:
 
     async def generations_log(self, request: Request) -> Response:
         with self.sim.state.lock:
-            gens = [{"id": g.id, "model": g.model, "cost": str(g.cost), "cancelled": g.cancelled, "finish_reason": g.finish_reason} for g in self.sim.state.generations.values()]
+            gens = [
+                {"id": g.id, "model": g.model, "cost": str(g.cost), "cancelled": g.cancelled, "finish_reason": g.finish_reason}
+                for g in self.sim.state.generations.values()
+            ]
             return JSONResponse({"data": gens, "usage_usd": str(self.sim.state.usage_usd)})
 
     async def reset(self, request: Request) -> Response:

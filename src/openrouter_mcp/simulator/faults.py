@@ -75,7 +75,12 @@ def request_fault(fault: Fault | None, attempt: int) -> Response | None:
         case "rate-limit":
             return error(429, "Rate limit exceeded: try again in 2 s", None, {"Retry-After": "2"})
         case "free-rate-limited:free":
-            return error(429, "sim/free-rate-limited:free is temporarily rate-limited upstream. Please retry shortly.", {"provider_name": "Simulator"}, {"Retry-After": "5"})
+            return error(
+                429,
+                "sim/free-rate-limited:free is temporarily rate-limited upstream. Please retry shortly.",
+                {"provider_name": "Simulator"},
+                {"Retry-After": "5"},
+            )
         case "server-error-once" if attempt == 1:
             return error(502, "Provider returned error (simulated once)")
         case "unavailable":
@@ -87,7 +92,11 @@ def request_fault(fault: Fault | None, attempt: int) -> Response | None:
         case "no-credits":
             return error(402, "Insufficient credits. Add more at https://openrouter.ai/settings/credits")
         case "moderation":
-            return error(403, "Input was flagged by moderation", {"reasons": ["harassment"], "flagged_input": "…", "provider_name": "OpenAI", "model_slug": "sim/moderation"})
+            return error(
+                403,
+                "Input was flagged by moderation",
+                {"reasons": ["harassment"], "flagged_input": "…", "provider_name": "OpenAI", "model_slug": "sim/moderation"},
+            )
     return None
 
 

@@ -24,6 +24,7 @@ READ_ONLY_REMOTE = ToolAnnotations(read_only_hint=True)
 PAID_CALL = ToolAnnotations(destructive_hint=False)
 WRITES_LOCAL = ToolAnnotations(destructive_hint=False, open_world_hint=False)
 
+
 def run_job(
     app: App,
     tool: str,

@@ -6,13 +6,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ResourceLink, ToolAnnotations
 from pydantic import Field
 
 from ..core.progress import ProgressFn
+from ..core.protocol_errors import resource_failure
 from ..core.results import ok, tool_args
+from ..core.templates import add_templates_by_extension
 from ..errors import ToolFailure
+from ..render.apps import TOOL_META, wants_view, with_view
 from ..services import files as saved_files
 from ..services.bench import report as bench_report
 from ..services.bench import runner as bench
@@ -160,9 +162,9 @@ def summary_text(record: dict[str, Any]) -> str:
 def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
+        meta=TOOL_META,
         description=(
-            "Benchmark 2-10 models on your prompts or a suite (reasoning, json, coding): TTFT, latency, tokens/s, "
-            "success, cost, quality, ranked by your weights."
+            "Benchmark 2-10 models on prompts or a suite (reasoning, json, coding): TTFT, latency, tokens/s, success, cost, quality; ranked by weights."
         ),
     )
     async def benchmark_models(
@@ -190,7 +192,7 @@ def register(server: MCPServer[Any], app: App) -> None:
             record = await bench.run_benchmark(app, plan, on_progress=progress)
             return bench_output(record), summary_text(record)
 
-        return await run_job(app, "benchmark_models", args, wait_seconds, ctx, run)
+        return await _with_report_view(app, ctx, await run_job(app, "benchmark_models", args, wait_seconds, ctx, run))
 
     @server.tool(annotations=READ_ONLY_LOCAL, description="Stored benchmark runs, newest first, by model, suite and date.")
     async def get_benchmark_history(
@@ -221,31 +223,45 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=WRITES_REPORT,
+        meta=TOOL_META,
         description="Write a benchmark as markdown, csv, json or html (charts) to the output folder, as a resource_link.",
     )
     async def export_benchmark_report(
         benchmark_id: str,
         format: Annotated[str, Field(description="markdown, csv, json or html.")] = "html",
         save_path: Annotated[str | None, Field(description="Default benchmarks/<id>.<ext>")] = None,
+        ctx: Context | None = None,
     ) -> Annotated[CallToolResult, ExportOutput]:
         path, size, record = await bench_report.export(app, benchmark_id, format, save_path)
         out = ExportOutput(benchmark_id=record["id"], format=format, path=str(path), uri=bench_report.uri_of(path, app.settings.output_dir), bytes=size)
         result = ok(out, f"Wrote the {format} report of {record['id']} to {path} ({size} bytes).")
         result.content.append(ResourceLink(type="resource_link", uri=out.uri, name=path.name, mime_type=MIME[format], size=size))
         await saved_files.keep(app, out.uri, path, MIME[format])
+        return await _with_report_view(app, ctx, result)
+
+    async def read_report(path: str, ext: str) -> str:
+        return await _read_report(app, path, ext)
+
+    kinds = [(ext, MIME[fmt]) for fmt, ext in bench_report.FORMATS.items()]
+    add_templates_by_extension(
+        server, uri_prefix=bench_report.URI_PREFIX, kinds=kinds, name="benchmark-report-{ext}", description="A benchmark report (.{ext})", read=read_report
+    )
+
+
+async def _with_report_view(app: App, ctx: Context | None, result: CallToolResult) -> CallToolResult:
+    """The result with the run's report (charts and ranking) as its MCP Apps view; a job still running has none."""
+    if not wants_view(result, ctx) or "benchmark_id" not in (result.structured_content or {}):
         return result
+    record, samples = await bench.load(app, (result.structured_content or {})["benchmark_id"])
+    return with_view(result, ctx, lambda _: bench_report.body(record, samples))
 
-    for fmt, ext in bench_report.FORMATS.items():
-        _register_report_resource(server, app, ext, MIME[fmt])
 
-
-def _register_report_resource(server: MCPServer[Any], app: App, ext: str, mime: str) -> None:
-    @server.resource(f"{bench_report.URI_PREFIX}{{+path}}.{ext}", name=f"benchmark-report-{ext}", description=f"A benchmark report (.{ext})", mime_type=mime)
-    async def read_report(path: str) -> str:
-        try:
-            return bench_report.read_report(f"{path}.{ext}", app.settings.output_dir)
-        except ToolFailure as failure:
-            # Exported through another replica: its text is in the shared database.
-            if (kept := await saved_files.read(app, f"{bench_report.URI_PREFIX}{path}.{ext}")) is not None:
-                return kept.decode("utf-8", errors="replace")
-            raise ResourceError(failure.message) from None
+async def _read_report(app: App, path: str, ext: str) -> str:
+    """An exported report, read through the benchmark-report-<ext> templates."""
+    try:
+        return bench_report.read_report(f"{path}.{ext}", app.settings.output_dir)
+    except ToolFailure as failure:
+        # Exported through another replica: its text is in the shared database.
+        if (kept := await saved_files.read(app, f"{bench_report.URI_PREFIX}{path}.{ext}")) is not None:
+            return kept.decode("utf-8", errors="replace")
+        raise resource_failure(failure) from None  # "Resource not found" for a missing or outside path

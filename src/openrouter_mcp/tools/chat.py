@@ -129,7 +129,8 @@ def register(server: MCPServer[Any], app: App) -> None:
         tool_choice: str | Json | None = None,
         # The nested ranges services/chat.py enforces, stated in the schema (its checks stay the authority).
         reasoning: Annotated[
-            Json | None, Field(description="{effort} | {max_tokens}; exclude", json_schema_extra={"properties": {"max_tokens": {"type": "integer", "minimum": 1}}})
+            Json | None,
+            Field(description="{effort} | {max_tokens}; exclude", json_schema_extra={"properties": {"max_tokens": {"type": "integer", "minimum": 1}}}),
         ] = None,
         provider: Annotated[
             Json | None,
@@ -139,7 +140,8 @@ def register(server: MCPServer[Any], app: App) -> None:
             ),
         ] = None,
         web_search: Annotated[
-            bool | Json | None, Field(description="true | {max_results}", json_schema_extra={"properties": {"max_results": {"type": "integer", "minimum": 1, "maximum": 25}}})
+            bool | Json | None,
+            Field(description="true | {max_results}", json_schema_extra={"properties": {"max_results": {"type": "integer", "minimum": 1, "maximum": 25}}}),
         ] = None,
         plugins: list[Json] | None = None,
         # The rest of OpenRouter's chat parameters (services/chat.py names the documents), with their ranges.
@@ -160,7 +162,10 @@ def register(server: MCPServer[Any], app: App) -> None:
         session_id: Annotated[str | None, Field(max_length=MAX_SESSION_ID)] = None,
         cache: Annotated[
             bool | Json | None,
-            Field(description="true | {ttl_s, clear}", json_schema_extra={"properties": {"ttl_s": {"type": "integer", "minimum": CACHE_TTL_S[0], "maximum": CACHE_TTL_S[1]}}}),
+            Field(
+                description="true | {ttl_s, clear}",
+                json_schema_extra={"properties": {"ttl_s": {"type": "integer", "minimum": CACHE_TTL_S[0], "maximum": CACHE_TTL_S[1]}}},
+            ),
         ] = None,
         max_cost_usd: Annotated[float | None, Field(gt=0)] = None,
         wait_seconds: Annotated[float | None, Field(ge=0)] = None,

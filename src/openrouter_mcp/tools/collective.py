@@ -59,18 +59,17 @@ def _job(
 def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
-        description=(
-            "Ask several models (or samples of one) in parallel: the consensus with agreement, each answer, failures. "
-            "Stops early once decided."
-        ),
+        description=("Ask several models (or samples of one) in parallel: consensus with agreement, each answer, failures. Stops early once decided."),
     )
     async def collective_chat_completion(
-        prompt: Annotated[str, Field(description="Every model answers this")],
+        prompt: str,
         models: Models = None,
         strategy: Literal["majority_vote", "weighted", "synthesis"] | None = None,
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
-        weights: Annotated[dict[str, Annotated[float, Field(gt=0, le=1_000_000)]] | None, Field(description="{model: weight}; default: measured accuracy")] = None,
+        weights: Annotated[
+            dict[str, Annotated[float, Field(gt=0, le=1_000_000)]] | None, Field(description="{model: weight}; default: measured accuracy")
+        ] = None,
         aggregator: Annotated[str | None, Field(description="synthesis: writes the answer")] = None,
         answer_type: AnswerType = None,
         early_stop: Annotated[bool | None, Field(description="Default true")] = None,
@@ -93,13 +92,10 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description=(
-            "Mixture-of-Agents: proposers answer in layers, an aggregator synthesizes. self_moa samples the best "
-            "model; decompose plans dependent subtasks first."
-        ),
+        description=("Mixture-of-Agents: proposers answer in layers, an aggregator synthesizes."),
     )
     async def ensemble_reasoning(
-        problem: Annotated[str, Field(description="The problem to solve.")],
+        problem: str,
         models: Models = None,
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
@@ -108,7 +104,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         layers: Annotated[int | None, Field(ge=1, le=3)] = None,
         self_moa: Annotated[bool | None, Field(description="Sample the best model instead")] = None,
         samples: Annotated[int | None, Field(ge=2, le=16)] = None,
-        decompose: Annotated[bool | None, Field(description="Plan subtasks first")] = None,
+        decompose: Annotated[bool | None, Field(description="Plan dependent subtasks first")] = None,
         max_subtasks: Annotated[int | None, Field(ge=1, le=8)] = None,
         answer_type: AnswerType = None,
         max_tokens: MaxTokens = None,
@@ -130,12 +126,11 @@ def register(server: MCPServer[Any], app: App) -> None:
     @server.tool(
         annotations=PAID_CALL,
         description=(
-            "A jury from other model families than the author's judges content against criteria: VALID/INVALID, "
-            "scores per criterion, disagreements, issues."
+            "A jury from other model families than the author's judges content against criteria: VALID/INVALID, scores per criterion, disagreements, issues."
         ),
     )
     async def cross_model_validation(
-        content: Annotated[str, Field(description="The text to validate.")],
+        content: str,
         criteria: Annotated[list[str] | None, Field(min_length=1, max_length=10, description="Default: correctness, completeness, clarity")] = None,
         models: Annotated[list[str] | None, Field(min_length=1, max_length=16, description="Judges")] = None,
         max_cost_usd: MaxCost = None,
@@ -160,13 +155,10 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=PAID_CALL,
-        description=(
-            "Debate: models propose, critique each other's latest answers and revise until they agree or "
-            "max_rounds; the answer and trajectory."
-        ),
+        description=("Debate: models propose, critique each other's latest answers and revise until they agree or max_rounds; answer and trajectory."),
     )
     async def collaborative_problem_solving(
-        problem: Annotated[str, Field(description="The problem to solve.")],
+        problem: str,
         models: Annotated[list[str] | None, Field(min_length=2, max_length=16)] = None,
         max_cost_usd: MaxCost = None,
         wait_seconds: Wait = None,
@@ -191,10 +183,7 @@ def register(server: MCPServer[Any], app: App) -> None:
 
     @server.tool(
         annotations=READ_ONLY_LOCAL,
-        description=(
-            "Recommend models for a task from the catalog and this server's measured latency, success, quality; "
-            "says why. Free."
-        ),
+        description=("Recommend models for a task from the catalog and this server's measured latency, success, quality; says why. Free."),
     )
     async def adaptive_model_selection(
         task: str,

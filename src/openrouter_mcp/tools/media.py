@@ -15,6 +15,7 @@ from mcp_types import CallToolResult, ImageContent, ResourceLink, ToolAnnotation
 from pydantic import Field
 
 from ..core.progress import Progress, progress
+from ..core.protocol_errors import resource_failure
 from ..core.results import ok
 from ..core.templates import add_templates_by_extension
 from ..errors import ErrorCode, ToolFailure
@@ -384,7 +385,7 @@ async def _read_output(app: App, path: str, ext: str) -> bytes:
         # Saved through another replica: its bytes are in the shared database.
         if failure.code == ErrorCode.INVALID_INPUT and (kept := await saved_files.read(app, f"{media_output.URI_PREFIX}{path}.{ext}")) is not None:
             return kept
-        raise ResourceError(failure.message) from None
+        raise resource_failure(failure) from None  # "Resource not found" for a missing or outside path
     size = real.stat().st_size
     if size > app.settings.media.max_resource_bytes:
         raise ResourceError(f"{real.name} is {size / 1e6:.0f} MB, over the {app.settings.media.max_resource_bytes / 1e6:g} MB resource cap; open it at {real}.")

@@ -97,7 +97,8 @@ async def generate_images(
     if seed is not None:
         body["seed"] = seed
     estimate = await estimate_chat_usd(app, body)
-    app.ledger.check_call_cap(estimate * n, max_cost_usd)
+    # The n calls are checked, and asked about, as one: the person is asked once, not once per image.
+    await app.ledger.check_run(estimate * n, max_cost_usd, subject="This call" if n == 1 else f"These {n} images", model=info.id)
     await report(0, f"generating {n} image{'s' if n > 1 else ''}", n)
     done = 0
 
