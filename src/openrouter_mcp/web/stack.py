@@ -15,6 +15,7 @@ from .dashboard import Dashboard
 from .edges import EdgeMiddleware, Edges
 from .gate import AuthGate
 from .oauth import JwtVerifier, protected_resource_routes, resource_url
+from .sessions import StatelessSessions
 from .streams import StreamCap
 from .tokens import TeamTokenVerifier
 
@@ -39,7 +40,7 @@ def build_http_app(server: MCPServer[Any], core: App, access: Access) -> ASGIApp
         metadata_url = build_resource_metadata_url(resource)
         oauth = JwtVerifier(issuer=team.oauth_issuer, audience=team.oauth_audience, jwks_url=team.oauth_jwks_url)
     verifier = TeamTokenVerifier(core, oauth)
-    app: ASGIApp = StreamCap(inner, team.max_streams_per_user)
+    app: ASGIApp = StreamCap(StatelessSessions(inner), team.max_streams_per_user)
     app = AuthGate(app, core=core, verifier=verifier, open_when_empty=access.open_when_empty, resource_metadata_url=metadata_url)
     # /dashboard signs people in with the same tokens, through a cookie (see dashboard.py).
     app = Dashboard(app, core=core, verifier=verifier, open_when_empty=access.open_when_empty)
