@@ -213,3 +213,32 @@ async def loopback_api(handle: Callable[[asyncio.StreamReader, asyncio.StreamWri
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def only_ledger_row_once_costed(database_url: str) -> Any:
+    """The ledger's one row, once its cost is known (a cancelled generation's cost comes from the reconciler,
+    a moment after the cancel): waits up to 10 s, then returns the row as it is."""
+    from datetime import UTC, datetime, timedelta
+
+    from openrouter_mcp.storage import open_storage
+
+    storage = await open_storage(database_url)
+    try:
+        for _ in range(50):
+            (row,) = await storage.ledger(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime.now(UTC) + timedelta(days=1))
+            if row.cost_usd is not None:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await storage.close()
+    return row
+
+
+def send_json(handler: Any, status: int, body: Any) -> None:
+    """Answer a `BaseHTTPRequestHandler` request with `body` as JSON (the tests' small stand-in servers)."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

@@ -26,7 +26,7 @@ from jwt.algorithms import RSAAlgorithm
 from openrouter_mcp.simulator.server import RunningSimulator
 
 from . import conftest
-from .conftest import HttpServer, server_env
+from .conftest import HttpServer, send_json, server_env
 from .test_dashboard_chromium import Browser, artifacts_dir, need_chromium
 
 pytestmark = pytest.mark.timeout(300)
@@ -94,12 +94,7 @@ class Provider:
                 self.reply(200, {"access_token": jwt.encode(claims, provider.key, algorithm="RS256", headers={"kid": "k1"}), "token_type": "Bearer"})
 
             def reply(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body)
 
             def log_message(self, *args: Any) -> None:
                 pass

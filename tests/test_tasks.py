@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -42,9 +41,8 @@ from mcp_types import (
 from pydantic import BaseModel, ConfigDict
 
 from openrouter_mcp.simulator.server import RunningSimulator
-from openrouter_mcp.storage import open_storage
 
-from .conftest import ClientHolder, HttpServer, SimLog, server_env
+from .conftest import ClientHolder, HttpServer, SimLog, only_ledger_row_once_costed, server_env
 
 TASKS = "io.modelcontextprotocol/tasks"
 
@@ -210,15 +208,8 @@ async def test_cancelling_a_task_stops_it_and_nothing_more_is_billed(legacy: tup
     with pytest.raises(MCPError) as again:
         await cancel(client, task.task_id)
     assert again.value.error.code == -32602 and "terminal" in again.value.error.message
-    storage = await open_storage(f"sqlite:///{home}/openrouter-mcp.db")
-    try:
-        for _ in range(50):  # the generation had started: its cost (nothing was generated) comes from the reconciler
-            (row,) = await storage.ledger(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime.now(UTC) + timedelta(days=1))
-            if row.cost_usd is not None:
-                break
-            await asyncio.sleep(0.2)
-    finally:
-        await storage.close()
+    # The generation had started: its cost (nothing was generated) comes from the reconciler.
+    row = await only_ledger_row_once_costed(f"sqlite:///{home}/openrouter-mcp.db")
     assert row.status == "cancelled" and row.cost_usd == Decimal(0)
     assert len(sim_log.chats(mark)) == 1, "no further upstream call after the cancel"
 

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,9 +30,8 @@ from mcp_types import (
 
 from openrouter_mcp.services.events import PostgresBus, TaskStatus
 from openrouter_mcp.simulator.server import RunningSimulator
-from openrouter_mcp.storage import open_storage
 
-from .conftest import HttpServer, SimLog, server_env
+from .conftest import HttpServer, SimLog, only_ledger_row_once_costed, server_env
 from .pg import schema_url
 from .test_tasks import ANY_DICT, ModernTasks, TaskHandle, cancel, chat, create, get, list_tasks, result, until
 from .test_team_isolation import team_server
@@ -87,15 +85,7 @@ async def test_a_task_cancelled_on_the_other_replica_stops_and_bills_nothing_mor
         cancelled = await cancel(b, task.task_id)
         assert cancelled.status == "cancelled"
         assert (await get(a, task.task_id)).status == "cancelled"
-        storage = await open_storage(url)
-        try:
-            for _ in range(50):  # A learns of the cancel through the database's NOTIFY and stops its call
-                (row,) = await storage.ledger(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime.now(UTC) + timedelta(days=1))
-                if row.cost_usd is not None:
-                    break
-                await asyncio.sleep(0.2)
-        finally:
-            await storage.close()
+        row = await only_ledger_row_once_costed(url)  # A learns of the cancel through the database's NOTIFY and stops its call
         assert row.status == "cancelled" and row.cost_usd == Decimal(0)
         assert len(sim_log.chats(mark)) == 1, "no further upstream call after the cancel"
         with pytest.raises(MCPError) as again:

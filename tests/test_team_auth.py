@@ -37,7 +37,7 @@ from openrouter_mcp.simulator.server import RunningSimulator
 from openrouter_mcp.web.oauth import JWKS_MIN_REFRESH_S, JwtVerifier
 from openrouter_mcp.web.tokens import TeamTokenVerifier
 
-from .conftest import HttpServer, SimLog, free_port, server_env
+from .conftest import HttpServer, SimLog, free_port, send_json, server_env
 
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 CHAT_ARGS = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Say hi."}]}
@@ -48,7 +48,6 @@ PUBLIC_URL = "https://mcp.example.com"
 
 
 # --- helpers shared with test_team_edges ---------------------------------------------------------------
-
 
 
 def users_cli(env: dict[str, str], *args: str) -> str:
@@ -166,12 +165,7 @@ class Issuer:
                 else:
                     self.send_error(404)
                     return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, 200, body)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -21,7 +21,7 @@ from mcp.client.stdio import StdioServerParameters
 from openrouter_mcp.simulator.server import RunningSimulator
 from openrouter_mcp.storage import open_storage
 
-from .conftest import ClientHolder, HttpServer, error_of, server_env
+from .conftest import ClientHolder, HttpServer, error_of, only_ledger_row_once_costed, server_env
 
 
 def data(result: Any) -> dict[str, Any]:
@@ -41,7 +41,9 @@ async def own_server(simulator: RunningSimulator, tmp_path: Path) -> AsyncIterat
 
 async def test_usage_stats_match_the_ledger_for_every_breakdown(own_server: tuple[Client, Path]) -> None:
     client, home = own_server
-    for i, model in enumerate(["openai/gpt-4o-mini", "openai/gpt-4o-mini", "anthropic/claude-3.5-haiku", "google/gemini-2.5-flash", "sim/internal-error", "sim/mid-stream-error"]):
+    for i, model in enumerate(
+        ["openai/gpt-4o-mini", "openai/gpt-4o-mini", "anthropic/claude-3.5-haiku", "google/gemini-2.5-flash", "sim/internal-error", "sim/mid-stream-error"]
+    ):
         await client.call_tool("chat_completion", {"model": model, "messages": [{"role": "user", "content": f"usage {i}"}]})
     data(await client.call_tool("get_usage_stats", {}))  # flushes this server's queued ledger rows
     storage = await open_storage(f"sqlite:///{home}/openrouter-mcp.db")
@@ -117,20 +119,15 @@ async def test_unknown_job_is_invalid_input(stdio_client: Client) -> None:
 
 async def test_cancel_job_stops_the_work(own_server: tuple[Client, Path]) -> None:
     client, home = own_server
-    pending = error_of(await client.call_tool("chat_completion", {"model": "sim/slow-180s", "wait_seconds": 1, "messages": [{"role": "user", "content": "cancel me"}]}))
+    pending = error_of(
+        await client.call_tool("chat_completion", {"model": "sim/slow-180s", "wait_seconds": 1, "messages": [{"role": "user", "content": "cancel me"}]})
+    )
     assert pending["code"] == "JOB_PENDING"
     job_id = pending["details"]["job_id"]
     cancelled = data(await client.call_tool("cancel_job", {"job_id": job_id}))
     assert cancelled["status"] == "cancelled" and cancelled["cancel_requested"] is True
-    storage = await open_storage(f"sqlite:///{home}/openrouter-mcp.db")
-    try:
-        for _ in range(50):  # the generation had started: its cost (nothing was generated) comes from the reconciler
-            (row,) = await storage.ledger(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime.now(UTC) + timedelta(days=1))
-            if row.cost_usd is not None:
-                break
-            await asyncio.sleep(0.2)
-    finally:
-        await storage.close()
+    # The generation had started: its cost (nothing was generated) comes from the reconciler.
+    row = await only_ledger_row_once_costed(f"sqlite:///{home}/openrouter-mcp.db")
     assert row.status == "cancelled" and row.cost_usd == Decimal(0)
 
 
@@ -139,7 +136,9 @@ async def test_job_of_a_stopped_server_is_failed_not_left_running(simulator: Run
     first = HttpServer(env, tmp_path / "first.log")
     try:
         async with ClientHolder(first.url) as client:
-            pending = error_of(await client.call_tool("chat_completion", {"model": "sim/slow-180s", "wait_seconds": 0.5, "messages": [{"role": "user", "content": "orphan"}]}))
+            pending = error_of(
+                await client.call_tool("chat_completion", {"model": "sim/slow-180s", "wait_seconds": 0.5, "messages": [{"role": "user", "content": "orphan"}]})
+            )
     finally:
         os.kill(first.proc.pid, signal.SIGKILL)  # no clean shutdown: the job's owner just vanishes
         first.stop()
@@ -197,7 +196,13 @@ async def test_usage_cli_prints_a_table_and_writes_a_chart(own_server: tuple[Cli
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
     env["OPENROUTER_MCP_HOME"] = str(home)
     chart = home / "charts" / "usage.png"
-    out = subprocess.run([sys.executable, "-m", "openrouter_mcp", "usage", "--days", "7", "--by", "model", "--plot", str(chart)], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "openrouter_mcp", "usage", "--days", "7", "--by", "model", "--plot", str(chart)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "anthropic/claude-3.5-haiku" in out.stdout and "openai/gpt-4o-mini" in out.stdout
     haiku = next(line for line in out.stdout.splitlines() if line.startswith("anthropic/claude-3.5-haiku"))
     want = next(g for g in stats["by_model"] if g["model"] == "anthropic/claude-3.5-haiku")
