@@ -51,9 +51,6 @@ def _run(command: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
-# The commands build_parser declares itself.
-BUILT_IN_COMMANDS = ("serve", "demo", "simulate", "doctor", "usage")
-
 # The commands whose modules declare their own arguments (`add_arguments`), with their help lines.
 COMMANDS_WITH_ARGUMENTS: dict[str, str] = {
     "bench": "benchmark models on a suite or JSONL prompts: speed, cost, quality",
@@ -129,8 +126,8 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     named = next((w for w in words if not w.startswith("-")), None)
-    # Only the command being run declares its arguments; with none named (or --help), all are declared.
-    parser = build_parser(named if named in COMMANDS_WITH_ARGUMENTS or named in BUILT_IN_COMMANDS else None)
+    # Only the command being run declares its arguments; with none named (--help, --version), all do.
+    parser = build_parser(named)
     args = parser.parse_args(words)
     if args.command is None:
         parser.print_help(sys.stderr)
