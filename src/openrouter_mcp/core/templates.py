@@ -16,12 +16,11 @@ from mcp.shared.uri_template import UriTemplate
 Reader = Callable[[str, str], Awaitable[Any]]  # (path without its extension, extension) -> the resource's content
 
 
-def add_templates_by_extension(server: MCPServer[Any], *, uri_prefix: str, kinds: Iterable[tuple[str, str]], name: str, description: str, read: Reader) -> int:
+def add_templates_by_extension(server: MCPServer[Any], *, uri_prefix: str, kinds: Iterable[tuple[str, str]], name: str, description: str, read: Reader) -> None:
     """One template `<uri_prefix>{+path}.<ext>` per (ext, mime) in `kinds`, read by `read(path, ext)`; `name` and
-    `description` may name `{ext}`. Returns how many were added."""
+    `description` may name `{ext}`."""
     manager = server._resource_manager
     first = None
-    count = 0
     for ext, mime in kinds:
         uri = f"{uri_prefix}{{+path}}.{ext}"
         fn = _reader_for(read, ext)
@@ -30,8 +29,6 @@ def add_templates_by_extension(server: MCPServer[Any], *, uri_prefix: str, kinds
         else:
             update = {"uri_template": uri, "name": name.format(ext=ext), "description": description.format(ext=ext), "mime_type": mime}
             manager._templates[uri] = first.model_copy(update={**update, "fn": fn, "parsed_template": UriTemplate.parse(uri)})
-        count += 1
-    return count
 
 
 def _reader_for(read: Reader, ext: str) -> Callable[[str], Awaitable[Any]]:
