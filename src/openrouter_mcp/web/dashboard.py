@@ -7,7 +7,6 @@ Content-Security-Policy says so) and run no script. See docs/dashboard.md."""
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -21,13 +20,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..core.identity import LOCAL_USER, USER_CLAIM, User
 from ..errors import ToolFailure
 from ..render import page
+from ..services.team.keys import fernet_for
 from .dashboard_oauth import OAuthSignIn
 from .dashboard_pages import PAGES, benchmarks, calls, frame, jobs, read_query, report, spend
 from .dashboard_pages import PATH as PATH
 
 if TYPE_CHECKING:
-    from cryptography.fernet import Fernet
-
     from ..app import App
     from .tokens import TeamTokenVerifier
 
@@ -51,14 +49,6 @@ HEADERS = {
 _HKDF_INFO = b"openrouter-mcp: dashboard session cookies"
 
 
-def _fernet(secret: bytes) -> Fernet:
-    from cryptography.fernet import Fernet
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    return Fernet(base64.urlsafe_b64encode(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(secret)))
-
-
 class Dashboard:
     """Answers /dashboard and the paths below it; passes every other request on unchanged."""
 
@@ -71,7 +61,7 @@ class Dashboard:
         # Every replica derives the same cookie key from a secret they share (so a session works on any of
         # them); a server with neither secret makes one that lasts as long as the process.
         shared = team.secret_key or core.settings.api_key
-        self.sessions = _fernet(shared.get().encode("utf-8") if shared else os.urandom(32))
+        self.sessions = fernet_for(shared.get().encode("utf-8") if shared else os.urandom(32), _HKDF_INFO)
         self.secure = bool(team.public_url and team.public_url.startswith("https://"))
         self.oauth = OAuthSignIn(team, self.sessions, path=PATH, secure=self.secure) if team.oauth_issuer and team.oauth_client_id else None
 

@@ -22,14 +22,19 @@ class SecretKeyError(ConfigError):
     """A stored OpenRouter key cannot be read with the configured OPENROUTER_MCP_SECRET_KEY."""
 
 
-def _fernet(secret_key: Secret) -> Fernet:
-    # Imported here: only a call with a per-user key, or the `users` command, needs the cryptography library.
+def fernet_for(secret: bytes, purpose: bytes) -> Fernet:
+    """A Fernet key derived from `secret` for one `purpose` (HKDF-SHA256 with `purpose` as its info), so one
+    secret serves several uses without one's tokens opening another's."""
+    # Imported here: only a call with a per-user key, the `users` command or the dashboard needs the library.
     from cryptography.fernet import Fernet
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(secret_key.get().encode("utf-8"))
-    return Fernet(base64.urlsafe_b64encode(derived))
+    return Fernet(base64.urlsafe_b64encode(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)))
+
+
+def _fernet(secret_key: Secret) -> Fernet:
+    return fernet_for(secret_key.get().encode("utf-8"), _HKDF_INFO)
 
 
 def encrypt(secret_key: Secret, plaintext: str) -> str:
