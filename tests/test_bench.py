@@ -353,7 +353,7 @@ def _rgb(hex_color: str) -> tuple[int, int, int]:
 async def test_the_html_report_renders_its_charts_in_chromium(bench_client: Client, measured: dict[str, Any], tmp_path: Path) -> None:
     from PIL import Image
 
-    from openrouter_mcp.services.bench.report import LATENCY_BG, PALETTE, SCATTER_BG
+    from openrouter_mcp.render.charts import LATENCY_BG, PALETTE, SCATTER_BG
 
     exported = await bench_client.call_tool(
         "export_benchmark_report", {"benchmark_id": measured["out"]["benchmark_id"], "format": "html", "save_path": "charts.html"}

@@ -232,12 +232,12 @@ def register(server: MCPServer[Any], app: App) -> None:
         save_path: Annotated[str | None, Field(description="Default benchmarks/<id>.<ext>")] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, ExportOutput]:
-        path, size, record = await bench_report.export(app, benchmark_id, format, save_path)
+        path, size, record, samples = await bench_report.export(app, benchmark_id, format, save_path)
         out = ExportOutput(benchmark_id=record["id"], format=format, path=str(path), uri=bench_report.uri_of(path, app.settings.output_dir), bytes=size)
         result = ok(out, f"Wrote the {format} report of {record['id']} to {path} ({size} bytes).")
         result.content.append(ResourceLink(type="resource_link", uri=out.uri, name=path.name, mime_type=MIME[format], size=size))
         await saved_files.keep(app, out.uri, path, MIME[format])
-        return await _with_report_view(app, ctx, result)
+        return with_view(result, ctx, lambda _: bench_report.body(record, samples))
 
     async def read_report(path: str, ext: str) -> str:
         return await _read_report(app, path, ext)

@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...render import charts, page
-from ...render.charts import LATENCY_BG as LATENCY_BG
-from ...render.charts import PALETTE as PALETTE
-from ...render.charts import SCATTER_BG as SCATTER_BG
 from .runner import inside, load
 from .stats import Sample, percentile
 
@@ -263,8 +260,8 @@ def write_file(path: Path, text: str) -> int:
     return len(data)
 
 
-async def export(app: App, benchmark_id: Any, fmt: str, save_path: str | None) -> tuple[Path, int, dict[str, Any]]:
-    """Render a stored run and save it under the output folder; returns (path, bytes, record)."""
+async def export(app: App, benchmark_id: Any, fmt: str, save_path: str | None) -> tuple[Path, int, dict[str, Any], list[Sample]]:
+    """Render a stored run and save it under the output folder; returns (path, bytes, record, samples)."""
     from ...errors import invalid
 
     if fmt not in FORMATS:
@@ -287,4 +284,4 @@ async def export(app: App, benchmark_id: Any, fmt: str, save_path: str | None) -
         size = write_file(path, text)
     except OSError as exc:  # a race or a permission: the run is stored, so exporting again loses nothing
         raise invalid("save_path", f"{path} could not be written ({exc.strerror or type(exc).__name__})", "Pick another save_path, or leave it out") from None
-    return path, size, record
+    return path, size, record, samples
