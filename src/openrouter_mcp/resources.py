@@ -99,12 +99,13 @@ def register(server: MCPServer[Any], app: App) -> None:
     async def complete(ref: PromptReference | ResourceTemplateReference, argument: Any, context: Any) -> Completion | None:
         # Each prompt and template completes its own model arguments; a name the server does not have is invalid params.
         if isinstance(ref, PromptReference):
-            found = next((p for p in await server.list_prompts() if p.name == ref.name), None)
+            # The managers themselves: prompts/list's and resources/templates/list's whole answers are not built for every keystroke.
+            found = server._prompt_manager.get_prompt(ref.name)
             if found is None:
                 raise MCPError(INVALID_PARAMS, f"Unknown prompt: {ref.name[:200]!r}; list the prompts (prompts/list) to see what this server offers.")
             names = {a.name for a in found.arguments or []}
         else:
-            if ref.uri not in {t.uri_template for t in await server.list_resource_templates()}:
+            if all(t.uri_template != ref.uri for t in server._resource_manager.list_templates()):
                 raise MCPError(INVALID_PARAMS, f"Unknown resource template: {ref.uri[:200]!r}; list them with resources/templates/list.")
             names = {argument.name}
         if argument.name not in MODEL_ARGUMENTS or argument.name not in names:

@@ -349,7 +349,8 @@ class OpenRouterMCP(MCPServer[Any]):
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         CALLER.set(caller_of(context) if context is not None else None)
         CURRENT_USER.set(user_of(context))
-        if self._tool_manager.get_tool(name) is None:  # a protocol error, not a tool result (tools.mdx "Error Handling")
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:  # a protocol error, not a tool result (tools.mdx "Error Handling")
             raise protocol_errors.unknown_tool(name)
         # Numbers are numbers: refused here, before pydantic's lax mode reads "1.5" or true as one.
         guard = self._guard(name)
@@ -357,8 +358,7 @@ class OpenRouterMCP(MCPServer[Any]):
             return failed(failure)
         # Asking the person before an expensive call (services/confirm.py): how, and whether this tool's
         # max_cost_usd can carry their consent.
-        listed = self._tool_manager.get_tool(name)
-        consent = consent_for(context, arguments, takes_cap=listed is not None and "max_cost_usd" in listed.parameters.get("properties", {}))
+        consent = consent_for(context, arguments, takes_cap="max_cost_usd" in tool.parameters.get("properties", {}))
         SPEND_CONSENT.set(consent)
         try:
             return await super().call_tool(name, arguments, context)
