@@ -37,6 +37,8 @@ _ROUTED_PARAMETERS = {
 # The provider option each routing filter reads, as `availability.excluded_by` names the filter.
 _FILTER_FIELDS = {"allowed_providers": "only", "quantization": "quantizations", "require_parameters": "require_parameters", "max_price": "max_price"}
 _CACHE_TTL_S = 300
+# The provider's failure after a few words (sim/mid-stream-error), streamed or in one answer.
+_MID_STREAM_ERROR = {"code": 502, "message": "Provider disconnected mid-stream", "metadata": {"error_type": "provider_error"}}
 
 
 @dataclass
@@ -68,12 +70,6 @@ class Cached:
             "X-OpenRouter-Cache-TTL": str(max(0, self.ttl_s - age)),
             "X-OpenRouter-Cache-Source-Id": self.hit[0],
         }
-
-
-def _price(model: dict[str, Any], key: str) -> Decimal:
-    raw = (model.get("pricing") or {}).get(key) or "0"
-    value = Decimal(str(raw))
-    return value if value > 0 else Decimal(0)
 
 
 class ChatRoutes:
@@ -285,12 +281,8 @@ class ChatRoutes:
             # "error" with the error object beside it, billed for what was generated (as the stream is).
             partial = " ".join((plan.content or "").split()[:3])
             self._finish(gen, model, plan, 3, 0, "error", started)
-            error_body = {"code": 502, "message": "Provider disconnected mid-stream", "metadata": {"error_type": "provider_error"}}
-            failed_choice = {"index": 0, "message": {"role": "assistant", "content": partial}, "finish_reason": "error", "native_finish_reason": "error", "error": error_body}
-            return JSONResponse(
-                {"id": gen.id, "object": "chat.completion", "created": int(gen.created_at), "model": model_id, "provider": provider, "choices": [failed_choice], "usage": _usage_wire(gen)},
-                headers={"X-Generation-Id": gen.id, **headers},
-            )
+            failed = {"role": "assistant", "content": partial}
+            return _whole(gen, {"index": 0, "message": failed, "finish_reason": "error", "native_finish_reason": "error", "error": _MID_STREAM_ERROR}, headers)
         self._finish(gen, model, plan, plan.completion_tokens, plan.reasoning_tokens, plan.finish_reason, started)
         message: dict[str, Any] = {"role": "assistant", "content": plan.content, **media.message_fields(plan.media_out)}
         if plan.reasoning is not None and not plan.exclude_reasoning:
@@ -301,19 +293,7 @@ class ChatRoutes:
         if plan.annotations:
             message["annotations"] = plan.annotations
         choice = {"index": 0, "message": message, "finish_reason": plan.finish_reason, "native_finish_reason": plan.finish_reason}
-        return JSONResponse(
-            {
-                "id": gen.id,
-                "object": "chat.completion",
-                "created": int(gen.created_at),
-                "model": model_id,
-                "provider": provider,
-                "system_fingerprint": None,
-                "choices": [{**choice, "logprobs": plan.logprobs(model_id, plan.content or "")}],
-                "usage": _usage_wire(gen),
-            },
-            headers={"X-Generation-Id": gen.id, **headers},
-        )
+        return _whole(gen, {**choice, "logprobs": plan.logprobs(model_id, plan.content or "")}, headers, system_fingerprint=None)
 
     async def _record_abandoned(self, gen: Generation) -> None:
         """A client that left before the stream's first event still saw the generation id (a header): the
@@ -342,13 +322,13 @@ class ChatRoutes:
         gen.reasoning_tokens = reasoning
         gen.finish_reason = finish
         gen.cancelled = cancelled
-        prompt_price = _price(model, "prompt")
-        cache_price = _price(model, "input_cache_read") or prompt_price / 4
+        prompt_price = media.price(model, "prompt")
+        cache_price = media.price(model, "input_cache_read") or prompt_price / 4
         gen.cost = (
             (
                 (gen.prompt_tokens - gen.cached_tokens) * prompt_price
                 + gen.cached_tokens * cache_price
-                + gen.completion_tokens * _price(model, "completion")
+                + gen.completion_tokens * media.price(model, "completion")
                 + gen.search_results * _WEB_RESULT_PRICE
                 + media.extra_cost(plan.media_out)
             ).quantize(Decimal("0.000000001"))
@@ -411,11 +391,7 @@ class ChatRoutes:
                 if kind == "mid-stream-error" and sent_content >= 3:
                     self._finish(gen, model, plan, sent_content, sent_reasoning, "error", started)
                     finished = True
-                    yield chunk(
-                        {"content": ""},
-                        "error",
-                        error={"code": 502, "message": "Provider disconnected mid-stream", "metadata": {"error_type": "provider_error"}},
-                    )
+                    yield chunk({"content": ""}, "error", error=_MID_STREAM_ERROR)
                     yield b"data: [DONE]\n\n"
                     return
             for i, call in enumerate(plan.tool_calls):
@@ -479,6 +455,12 @@ def _altered_reasoning(messages: list[Any]) -> Response | None:
             if signature is not None and signature != reasoning_signature(str(detail.get("text") or "")):
                 return error(400, "Invalid signature in reasoning_details: send the reasoning blocks back exactly as they were returned")
     return None
+
+
+def _whole(gen: Generation, choice: dict[str, Any], headers: dict[str, str], **extra: Any) -> JSONResponse:
+    """A completion as one JSON body (the answer to a request that is not streamed), with its one choice."""
+    body = {"id": gen.id, "object": "chat.completion", "created": int(gen.created_at), "model": gen.model, "provider": gen.provider, **extra}
+    return JSONResponse({**body, "choices": [choice], "usage": _usage_wire(gen)}, headers={"X-Generation-Id": gen.id, **headers})
 
 
 def _usage_wire(gen: Generation) -> dict[str, Any]:

@@ -123,7 +123,8 @@ class ChatMedia:
     cost: Decimal = Decimal(0)
 
 
-def _price(model: dict[str, Any], key: str) -> Decimal:
+def price(model: dict[str, Any], key: str) -> Decimal:
+    """The model's price for `key` (a `pricing` field), 0 when absent or negative."""
     value = Decimal(str((model.get("pricing") or {}).get(key) or "0"))
     return max(value, Decimal(0))
 
@@ -147,7 +148,7 @@ def chat_outputs(model_id: str, model: dict[str, Any], body: dict[str, Any]) -> 
         else:
             url = "data:image/png;base64," + base64.b64encode(png_bytes(width, height, seed)).decode()
         media.images.append({"type": "image_url", "image_url": {"url": url}})
-        media.cost += _price(model, "request") or _price(model, "image_output") * _TOKENS_PER_IMAGE
+        media.cost += price(model, "request") or price(model, "image_output") * _TOKENS_PER_IMAGE
     if "audio" in wanted:
         if not body.get("stream"):
             return error(400, "Audio output requires stream: true")
@@ -167,7 +168,7 @@ def chat_outputs(model_id: str, model: dict[str, Any], body: dict[str, Any]) -> 
             index = i // step
             part["transcript"] = " ".join(words[index * len(words) // pieces : (index + 1) * len(words) // pieces]) + " "
             media.audio.append(part)
-        media.cost += _price(model, "audio_output") * int(seconds * _AUDIO_TOKENS_PER_S)
+        media.cost += price(model, "audio_output") * int(seconds * _AUDIO_TOKENS_PER_S)
     return media
 
 
@@ -254,7 +255,7 @@ class MediaRoutes:
             return error(400, "duration must be a whole number of seconds from 1 to 20")
         job_id = f"gen-vid-{int(time.time())}-{uuid.uuid4().hex[:20]}"
         takes = 60.0 if model_id == "sim/video-slow" else 1.0
-        cost = _price(model, "request") or Decimal("0.5")
+        cost = price(model, "request") or Decimal("0.5")
         job = VideoJob(job_id, str(model_id), str(body.get("prompt", "")), duration, time.time(), takes, cost)
         with self.lock:
             self.jobs[job_id] = job
@@ -359,7 +360,7 @@ class MediaRoutes:
             streamed=False,
             prompt_tokens=tokens,
         )
-        gen.cost = (tokens * _price(model, "prompt")).quantize(Decimal("0.000000001"))
+        gen.cost = (tokens * price(model, "prompt")).quantize(Decimal("0.000000001"))
         gen.finish_reason = "stop"
         self.sim.state.bill(gen)
         return Response(data, media_type=mime, headers={"X-Generation-Id": gen.id})

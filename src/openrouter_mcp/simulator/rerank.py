@@ -17,15 +17,11 @@ from starlette.responses import JSONResponse, Response
 from . import catalog
 from .embeddings import embed
 from .faults import before_answer, fault_for, request_fault
+from .media import price
 from .responses import error, json_object
 from .state import Generation, Simulator
 
 UNIT_DOCUMENTS = 100  # documents a search unit covers
-
-
-def _price(model: dict[str, Any], key: str) -> Decimal:
-    value = Decimal(str((model.get("pricing") or {}).get(key) or "0"))
-    return value if value > 0 else Decimal(0)
 
 
 def _documents(raw: Any) -> list[str] | None:
@@ -84,7 +80,7 @@ class RerankRoutes:
         order = sorted(range(len(documents)), key=lambda i: (-scores[i], i))[: top_n or len(documents)]
         tokens = sum(max(1, math.ceil(len(t) / 4)) for t in (query, *documents))
         units = math.ceil(len(documents) / UNIT_DOCUMENTS)
-        cost = (units * _price(model, "request") + tokens * _price(model, "prompt")).quantize(Decimal("0.000000001"))
+        cost = (units * price(model, "request") + tokens * price(model, "prompt")).quantize(Decimal("0.000000001"))
         provider = str(catalog.behaviour(model_id.split(":", 1)[0])["provider"])
         gen = Generation(id=f"gen-rerank-{int(time.time())}-{uuid.uuid4().hex[:12]}", model=model_id, provider=provider, created_at=time.time(), streamed=False)
         gen.prompt_tokens, gen.cost, gen.finish_reason = tokens, cost, "stop"
