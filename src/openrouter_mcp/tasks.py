@@ -337,7 +337,11 @@ class Tasks:
     async def middleware(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call" or ctx.request_id is None or not isinstance(ctx.params, Mapping):
             return await call_next(ctx)
-        answer = await self._tools_call(ctx, call_next)
+        return await self._tools_call(ctx, call_next)
+
+    async def _plain_call(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """A tools/call that is no task (a task's own work tells of its saved files itself)."""
+        answer = await call_next(ctx)
         await self.saved_files_in(answer, user_of_request(ctx).name)
         return answer
 
@@ -347,16 +351,16 @@ class Tasks:
         modern = is_modern(ctx)
         if modern:
             if name not in TASK_TOOLS or not declared_extension(ctx):
-                return await call_next(ctx)
+                return await self._plain_call(ctx, call_next)
         else:
             if params.get("task") is None:
-                return await call_next(ctx)
+                return await self._plain_call(ctx, call_next)
             if ctx.protocol_version not in LEGACY_VERSIONS or name not in TASK_TOOLS:
                 params.pop("task")
                 if ctx.protocol_version in LEGACY_VERSIONS and self.server._tool_manager.get_tool(str(name)) is not None:
                     # The spec's answer for a tool whose execution.taskSupport is absent ("forbidden").
                     raise MCPError(METHOD_NOT_FOUND, f"{name} does not run as a task; call it without params.task")
-                return await call_next(dataclasses.replace(ctx, params=params))
+                return await self._plain_call(dataclasses.replace(ctx, params=params), call_next)
         arguments = dict(params.get("arguments") or {}) if isinstance(params.get("arguments"), Mapping) else {}
         wait_s = TASK_AFTER_S if modern else 0.0
         own_wait = TASK_TOOLS[str(name)]
@@ -431,7 +435,9 @@ class Tasks:
         """2026-07-28: the tasks methods answer -32021 to a request that did not declare the extension (ext-tasks
         specification/draft/tasks.md, "Capability negotiation")."""
         if is_modern(ctx) and not declared_extension(ctx):
-            raise MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY, "Missing required client capability", data={"requiredCapabilities": {"extensions": {IDENTIFIER: {}}}})
+            raise MCPError(
+                MISSING_REQUIRED_CLIENT_CAPABILITY, "Missing required client capability", data={"requiredCapabilities": {"extensions": {IDENTIFIER: {}}}}
+            )
 
     async def get(self, ctx: ServerRequestContext[Any, Any], params: GetTaskRequestParams) -> dict[str, Any]:
         self.require_extension(ctx)

@@ -41,6 +41,9 @@ HEARTBEAT_S = 2.0
 # structured output only, as for a job.
 MAX_KEPT_CONTENT_BYTES = 256 * 1024
 
+# The error a cancelled job keeps.
+_CANCELLED = {"code": ErrorCode.JOB_FAILED.value, "message": "cancelled by request"}
+
 # Called with a job id after its status changed (created, finished, cancelled): how task status
 # notifications learn of it.
 Watcher = Callable[[str], Awaitable[None]]
@@ -149,7 +152,7 @@ class Jobs:
         self.cancel_local(job_id)
         storage = await self._core.storage()
         await storage.request_cancel(job_id)
-        changed = await storage.finish_job(job_id, status="cancelled", error={"code": ErrorCode.JOB_FAILED.value, "message": "cancelled by request"})
+        changed = await storage.finish_job(job_id, status="cancelled", error=_CANCELLED)
         if changed:
             await self._changed(job_id)
         return changed
@@ -177,7 +180,7 @@ class Jobs:
         self._tasks.pop(job_id, None)
         storage = await self._core.storage()
         if task.cancelled():
-            changed = await storage.finish_job(job_id, status="cancelled", error={"code": ErrorCode.JOB_FAILED.value, "message": "cancelled by request"})
+            changed = await storage.finish_job(job_id, status="cancelled", error=_CANCELLED)
         elif (exc := task.exception()) is not None:
             log.error("job %s failed", job_id, exc_info=exc)
             changed = await storage.finish_job(job_id, status="failed", error={"code": ErrorCode.INTERNAL.value, "message": "the job failed unexpectedly"})

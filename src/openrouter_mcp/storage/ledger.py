@@ -106,6 +106,17 @@ def _windows(call: BudgetedCall) -> list[_Window]:
     return windows
 
 
+def _refusal(windows: Sequence[_Window], totals: dict[TotalsKey, int], units: int, estimate_usd: Decimal) -> BudgetRefused | None:
+    """The refusal of the first window that spending `units` more would take over its cap, or None."""
+    for w in windows:
+        if totals[w.key] + units > w.cap:
+            user_name = w.key[1] if w.scope == "user" else None
+            return BudgetRefused(
+                window=w.window, cap_usd=w.cap_usd, spent_usd=from_units(totals[w.key]), estimate_usd=estimate_usd, scope=w.scope, user_name=user_name
+            )
+    return None
+
+
 def _counted_in(call: LedgerReservation) -> list[TotalsKey]:
     """The totals a new pending row counts in: those of its own creation time, as the triggers file it."""
     at = utc(call.created_at)
@@ -187,18 +198,9 @@ class LedgerQueries(SQLBase):
             if call_id in taken:
                 results.append(ValueError(f"call_id {call_id!r} is already in the ledger"))
                 continue
-            refused = next((w for w in plan.windows if totals[w.key] + plan.units > w.cap), None)
+            refused = _refusal(plan.windows, totals, plan.units, plan.item.call.estimate_usd)
             if refused is not None:
-                results.append(
-                    BudgetRefused(
-                        window=refused.window,
-                        cap_usd=refused.cap_usd,
-                        spent_usd=from_units(totals[refused.key]),
-                        estimate_usd=plan.item.call.estimate_usd,
-                        scope=refused.scope,
-                        user_name=refused.key[1] if refused.scope == "user" else None,
-                    )
-                )
+                results.append(refused)
                 continue
             results.append(None)
             accepted.append(plan)
@@ -229,16 +231,9 @@ class LedgerQueries(SQLBase):
         if not windows:
             return
         totals = await self.run_transaction(lambda conn: self._totals(conn, {w.key for w in windows}), lock=Lock.BUDGET)
-        for window in windows:
-            if totals[window.key] + estimate > window.cap:
-                raise BudgetRefused(
-                    window=window.window,
-                    cap_usd=window.cap_usd,
-                    spent_usd=from_units(totals[window.key]),
-                    estimate_usd=estimate_usd,
-                    scope=window.scope,
-                    user_name=window.key[1] if window.scope == "user" else None,
-                )
+        refused = _refusal(windows, totals, estimate, estimate_usd)
+        if refused is not None:
+            raise refused
 
     async def _totals(self, conn: Connection, keys: set[TotalsKey]) -> dict[TotalsKey, int]:
         """The running totals of these windows, in units. A window without one (never checked before, or its
@@ -262,11 +257,15 @@ class LedgerQueries(SQLBase):
         built: dict[TotalsKey, int] = {}
         at = self.dialect.encode_ts(datetime.now(UTC))
         for key in keys:
-            scope, user_name, period = key
-            start, end = _bounds(period)
-            built[key] = await self._spent(conn, start, end, user_name if scope == "user" else None)
-            await conn.execute(_PUT_TOTAL_SQL, scope, user_name, period, built[key], at)
+            built[key] = await self._window_spent(conn, key)
+            await conn.execute(_PUT_TOTAL_SQL, *key, built[key], at)
         return built
+
+    async def _window_spent(self, conn: Connection, key: TotalsKey) -> int:
+        """A budget window's spend, summed from its ledger rows."""
+        scope, user_name, period = key
+        start, end = _bounds(period)
+        return await self._spent(conn, start, end, user_name if scope == "user" else None)
 
     async def verify_budget_totals(self, *, now: datetime, repair: bool = False) -> list[TotalsMismatch]:
         """Compare the running totals of the UTC day and month of `now` (the server's and every user's)
@@ -282,9 +281,8 @@ class LedgerQueries(SQLBase):
             mismatches: list[TotalsMismatch] = []
             at = self.dialect.encode_ts(datetime.now(UTC))
             for row in rows:
-                start, end = _bounds(row["period"])
                 user_name = row["user_name"] if row["scope"] == "user" else None
-                actual, stored = await self._spent(conn, start, end, user_name), int(row["spent_e10"])
+                actual, stored = await self._window_spent(conn, (row["scope"], row["user_name"], row["period"])), int(row["spent_e10"])
                 if actual != stored:
                     mismatches.append(TotalsMismatch(row["scope"], user_name, row["period"], from_units(stored), from_units(actual)))
                     if repair:

@@ -212,8 +212,8 @@ class SQLiteStorage(SQLStorage):
             await self._write(write)
 
     async def run_transaction(self, body: Callable[[Connection], Awaitable[T]], *, lock: Lock | None = None) -> T:
-        # One trip to the worker thread for the whole transaction, as in write_batch: `body` only awaits
-        # this inline connection, whose methods never suspend, so its coroutine runs to the end in one step.
+        # One step for the whole transaction, as in write_batch (see _write): `body` only awaits this inline
+        # connection, whose methods never suspend, so its coroutine runs to the end at once.
         def work() -> T:
             return _run_inline(body(_InlineConnection(self.con)))
 
