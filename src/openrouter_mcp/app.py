@@ -75,6 +75,11 @@ class App:
         return self._storage
 
     @property
+    def opened_storage(self) -> Storage | None:
+        """The database if it is open already, else None (it is not opened by asking)."""
+        return self._storage
+
+    @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
             from .services.ledger.paid import Ledger

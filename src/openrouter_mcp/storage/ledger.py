@@ -172,9 +172,19 @@ class LedgerQueries(SQLBase):
         does not grow with the ledger."""
         if not calls:
             return []
-        # Everything but the statements is worked out here, before the transaction: on SQLite the
-        # transaction runs on the database thread, where Python work would contend for the GIL with the
-        # event loop.
+        plans, keys = self._plan_reservations(calls)
+        return await self.run_transaction(lambda conn: self._reserve_in(conn, plans, keys), lock=Lock.BUDGET)
+
+    def reserve_now(self, calls: Sequence[BudgetedCall]) -> list[Exception | None] | None:
+        """`reserve_many` at once, without a turn of the event loop, where the backend can (`run_now`);
+        None where it cannot."""
+        plans, keys = self._plan_reservations(calls)
+        ran, results = self.run_now(lambda conn: self._reserve_in(conn, plans, keys))
+        return results if ran else None
+
+    def _plan_reservations(self, calls: Sequence[BudgetedCall]) -> tuple[list[_Planned | Exception], set[TotalsKey]]:
+        # Everything but the statements is worked out before the transaction: on SQLite the transaction may
+        # run on the database thread, where Python work would contend for the GIL with the event loop.
         plans: list[_Planned | Exception] = []
         for item in calls:
             try:
@@ -182,8 +192,7 @@ class LedgerQueries(SQLBase):
                 plans.append(_Planned(item, units, _windows(item), _counted_in(item.call), self._pending_args(item.call, units)))
             except (TypeError, ValueError) as exc:
                 plans.append(exc)
-        keys = {w.key for plan in plans if isinstance(plan, _Planned) for w in plan.windows}
-        return await self.run_transaction(lambda conn: self._reserve_in(conn, plans, keys), lock=Lock.BUDGET)
+        return plans, {w.key for plan in plans if isinstance(plan, _Planned) for w in plan.windows}
 
     async def _reserve_in(self, conn: Connection, plans: Sequence[_Planned | Exception], keys: set[TotalsKey]) -> list[Exception | None]:
         totals = await self._totals(conn, keys)
@@ -324,6 +333,17 @@ class LedgerQueries(SQLBase):
     async def insert_pending_many(self, calls: Sequence[LedgerReservation]) -> None:
         """Write many calls ahead as 'pending' in one transaction, with no cap to check."""
         await self.write_batch([(_INSERT_PENDING_SQL, self._pending_args(c, to_units(c.estimate_usd))) for c in calls])
+
+    def insert_pending_now(self, calls: Sequence[LedgerReservation]) -> bool:
+        """`insert_pending_many` at once, without a turn of the event loop, where the backend can
+        (`run_now`); False (nothing written) where it cannot."""
+        rows = [self._pending_args(c, to_units(c.estimate_usd)) for c in calls]
+
+        async def insert(conn: Connection) -> None:
+            for args in rows:
+                await conn.execute(_INSERT_PENDING_SQL, *args)
+
+        return self.run_now(insert)[0]
 
     async def set_generation_ids(self, ids: Sequence[tuple[str, str]]) -> None:
         """Record, in one transaction, the generations that pending calls (call_id, generation_id) started."""

@@ -102,6 +102,13 @@ class SQLBase(ABC):
         async with self.transaction(lock=lock) as conn:
             return await body(conn)
 
+    def run_now(self, body: Callable[[Connection], Awaitable[T]]) -> tuple[bool, T | None]:
+        """Run `body` as one write transaction at once, without a turn of the event loop, when the backend
+        can do that without waiting: (True, what `body` returned). (False, None) when it cannot (the
+        database is busy, or reaching it means waiting on the network): then use `run_transaction`. `body`
+        may only await the connection's own methods, as in `run_transaction`."""
+        return False, None
+
     @abstractmethod
     def connection(self) -> AbstractAsyncContextManager[Connection]:
         """A connection in autocommit mode, for single statements."""

@@ -161,33 +161,43 @@ class SQLiteStorage(SQLStorage):
     def _worker_done(self, _: Any) -> None:
         self._in_worker -= 1
 
+    def _begin_now(self) -> bool:
+        """Begin a write transaction here, on the caller's thread, if that needs no wait: the worker is idle
+        (nothing of this connection in flight there) and no other process holds the write lock right now.
+        A trip to the worker thread costs the event loop a wake-up and a hand-over of the GIL on both
+        sides, several times what a small write costs SQLite itself (tens of microseconds in WAL mode)."""
+        if self._in_worker or self._closed:
+            return False
+        con = self.con
+        con.execute("PRAGMA busy_timeout = 0")
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            return True
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            return False
+        finally:
+            con.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+
     async def _write(self, body: Callable[[], T]) -> T:
-        """Run `body` in one write transaction; the caller holds `_lock`. A trip to the worker thread costs the
-        event loop a wake-up and a hand-over of the GIL on both sides, several times what a small write costs
-        SQLite itself (tens of microseconds in WAL mode); so when the worker is idle (nothing of this
-        connection in flight there) and no other process holds the write lock right now, the transaction runs
-        here at once, on the loop's thread. If the database is busy, it goes to the worker, which waits for
-        the lock with the busy timeout without holding up the loop."""
-        if self._in_worker == 0 and not self._closed:
-            con = self.con
-            con.execute("PRAGMA busy_timeout = 0")
-            try:
-                con.execute("BEGIN IMMEDIATE")
-                began = True
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                    raise
-                began = False
-            finally:
-                con.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-            if began:
-                return _finish(con, body)
+        """Run `body` in one write transaction; the caller holds `_lock`. At once on the loop's thread when
+        the database is free (`_begin_now`); if it is busy, on the worker, which waits for the lock with
+        the busy timeout without holding up the loop."""
+        if self._begin_now():
+            return _finish(self.con, body)
 
         def work() -> T:
             self.con.execute("BEGIN IMMEDIATE")
             return _finish(self.con, body)
 
         return await asyncio.shield(self.run(work))
+
+    def run_now(self, body: Callable[[Connection], Awaitable[T]]) -> tuple[bool, T | None]:
+        # Nobody else can take the lock while this runs: it never leaves the event loop's thread.
+        if self._lock.locked() or not self._begin_now():
+            return False, None
+        return True, _finish(self.con, lambda: _run_inline(body(_InlineConnection(self.con))))
 
     @asynccontextmanager
     async def transaction(self, *, lock: Lock | None = None) -> AsyncIterator[Connection]:

@@ -18,17 +18,39 @@ class GroupCommit(Generic[T]):
     """`write` commits a batch; it may return, item by item, an exception that failed that item alone
     (None for the items that went in): a budget refusal fails one reservation, not its batch."""
 
-    def __init__(self, write: Callable[[list[T]], Awaitable[Sequence[BaseException | None] | None]], *, gather_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        write: Callable[[list[T]], Awaitable[Sequence[BaseException | None] | None]],
+        *,
+        gather_s: float = 0.0,
+        now: Callable[[list[T]], tuple[bool, Sequence[BaseException | None] | None]] | None = None,
+    ) -> None:
         """`gather_s`: how long a batch gathers before it is written (0: at the next turn of the event loop),
-        for writes nobody waits for, which then stay off the path of the reply that caused them."""
+        for writes nobody waits for, which then stay off the path of the reply that caused them. `now`:
+        `write` done at once, without a turn of the loop, where that needs no wait (True and the
+        item-by-item failures), else (False, None); tried for an item that finds nothing else being
+        written or queued, so a lone call waits for no task switch and a burst still goes in batches."""
         self._write = write
         self._gather_s = gather_s
+        self._now = now
         self._queue: list[tuple[T, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
     def submit(self, item: T) -> asyncio.Future[None]:
         """Queue `item`; the future is done once the batch holding it is committed (or failed)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._now is not None and not self._queue and (self._writer is None or self._writer.done()):
+            try:
+                ran, failed = self._now([item])
+            except Exception as exc:
+                done.set_exception(exc)
+                return done
+            if ran:
+                if failed is not None and (refused := failed[0]) is not None:
+                    done.set_exception(refused)
+                else:
+                    done.set_result(None)
+                return done
         self._queue.append((item, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._drain())
