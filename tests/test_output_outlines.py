@@ -36,9 +36,12 @@ def sdk_outline(fn: Any) -> dict[str, Any] | None:
     if schema is None:
         return None
     props = {}
+    full = inline_refs(schema).get("properties") or {}
     for name, node in (compact_schema(inline_refs(schema), optional_null=False).get("properties") or {}).items():
         kinds = _types_of(node) if isinstance(node, dict) else None
-        props[name] = portable_type([kinds] if isinstance(kinds, str) else kinds)
+        # A field whose default is null lists null first (the usual value is checked first).
+        null_default = "default" in full[name] and full[name]["default"] is None
+        props[name] = portable_type([kinds] if isinstance(kinds, str) else kinds, null_first=null_default)
     return {"type": "object", "properties": props}
 
 
@@ -82,8 +85,9 @@ def test_outlines_of_every_kind_of_field_match_the_sdk_derivation() -> None:
     tool.__annotations__["return"] = Annotated[CallToolResult, Shapes]
     ours = outline_of(Shapes)
     assert ours == sdk_outline(tool)
-    assert ours["properties"]["g"] == {"anyOf": [{"type": t} for t in ("object", "array", "string", "number", "boolean", "null")]}
-    assert ours["properties"]["h"] == {"anyOf": [{"type": "string"}, {"type": "array"}, {"type": "null"}]}
+    # Null first where the default is null, else in the annotation's order.
+    assert ours["properties"]["g"] == {"anyOf": [{"type": t} for t in ("null", "object", "array", "string", "number", "boolean")]}
+    assert ours["properties"]["h"] == {"anyOf": [{"type": "null"}, {"type": "string"}, {"type": "array"}]}
     assert ours["properties"]["b"] == {"anyOf": [{"type": "integer"}, {"type": "null"}]}
 
 

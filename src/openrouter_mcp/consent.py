@@ -93,7 +93,9 @@ def consent_for(context: Any, arguments: dict[str, Any], *, takes_cap: bool) -> 
     the max_cost_usd its caller gave (read from the call itself: a tool's default cap is not consent)."""
     given = arguments.get("max_cost_usd") if takes_cap else None
     cap = Decimal(repr(given)) if isinstance(given, int | float) and not isinstance(given, bool) and given > 0 else None
-    unable = unable_to_ask(context) if context is not None else "there is no client to ask"
-    if unable is None:
-        return Consent(ask=asker(context), takes_cap=takes_cap, cap_usd=cap)
-    return Consent(ask=None, takes_cap=takes_cap, unable=unable, cap_usd=cap)
+
+    def reach() -> tuple[Ask | None, str]:
+        unable = unable_to_ask(context) if context is not None else "there is no client to ask"
+        return (asker(context), "") if unable is None else (None, unable)
+
+    return Consent(reach=reach, takes_cap=takes_cap, cap_usd=cap)

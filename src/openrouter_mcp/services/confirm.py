@@ -6,6 +6,7 @@ anything is sent; this module knows nothing of MCP: the server sets, per tool ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
@@ -25,18 +26,26 @@ class Ask(Protocol):
 
 @dataclass(slots=True)
 class Consent:
-    """One tool call's consent to spend. `ask` is None when the client cannot ask the person;
+    """One tool call's consent to spend. `reach` tells, the first time a question is due (most calls
+    never ask one), how to put it to the person: an `Ask`, or None and why the client cannot ask;
     `takes_cap` says whether the tool has a max_cost_usd argument (so the refusal can say how to consent);
-    `unable` says why the client cannot ask, when it cannot; `cap_usd` is the max_cost_usd the caller gave (a tool's own default cap is not consent); `approved_usd` is the worst case the person already agreed to in this call (later calls of the same
+    `cap_usd` is the max_cost_usd the caller gave (a tool's own default cap is not consent);
+    `approved_usd` is the worst case the person already agreed to in this call (later calls of the same
     tool call up to it are not asked again); `open` turns False once the call has answered (a job going on
     in the background can no longer ask)."""
 
-    ask: Ask | None
+    reach: Callable[[], tuple[Ask | None, str]]
     takes_cap: bool
-    unable: str = "this client cannot ask you (it does not support elicitation)"
     cap_usd: Decimal | None = None
     approved_usd: Decimal | None = None
     open: bool = True
+    _channel: tuple[Ask | None, str] | None = None
+
+    def channel(self) -> tuple[Ask | None, str]:
+        """How to ask the person (`reach`, worked out once): the `Ask`, or None and why it cannot."""
+        if self._channel is None:
+            self._channel = self.reach()
+        return self._channel
 
 
 SPEND_CONSENT: ContextVar[Consent | None] = ContextVar("openrouter_mcp_consent", default=None)
@@ -67,10 +76,10 @@ async def confirm_spend(threshold_usd: Decimal | None, estimate_usd: Decimal, *,
         consent.approved_usd = consent.cap_usd
         return
     asked = question(estimate_usd, model, subject)
-    if consent.ask is None or not consent.open:
-        why = "the call had already become a job" if not consent.open else consent.unable
-        raise refusal("cannot_ask", asked, estimate_usd, threshold_usd, model, takes_cap=consent.takes_cap, why=why)
-    answer = await consent.ask(asked)
+    ask, unable = consent.channel() if consent.open else (None, "the call had already become a job")
+    if ask is None:
+        raise refusal("cannot_ask", asked, estimate_usd, threshold_usd, model, takes_cap=consent.takes_cap, why=unable)
+    answer = await ask(asked)
     if answer == "unavailable":
         raise refusal("cannot_ask", asked, estimate_usd, threshold_usd, model, takes_cap=consent.takes_cap, why="this client could not put the question to you")
     if answer != "accept":
