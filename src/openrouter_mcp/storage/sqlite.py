@@ -4,6 +4,7 @@ a busy timeout so that several server processes can share one database file."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sqlite3
 import time
@@ -18,6 +19,11 @@ from typing import Any, TypeVar, cast
 from .base import Connection, Lock, Row, SQLStorage, utc
 
 T = TypeVar("T")
+
+log = logging.getLogger("openrouter_mcp.storage")
+
+# Write transactions between two checkpoints of the write-ahead log (a ledger row is about 7 pages).
+CHECKPOINT_EVERY = 100
 
 # How long a writer waits for another process's write transaction before giving up with "database is locked".
 _BUSY_TIMEOUT_S = 30.0
@@ -58,6 +64,10 @@ def _connect(path: Path) -> sqlite3.Connection:
         _enable_wal(con)
         # In WAL mode NORMAL cannot corrupt the file; a power cut may only lose the last few commits.
         con.execute("PRAGMA synchronous = NORMAL")
+        # The write-ahead log is copied back into the database by a connection of its own, on a thread of
+        # its own (`SQLiteStorage._checkpoint_soon`), not by whichever commit passes 1000 pages: that one
+        # would stall the event loop for the copy and its fsync (writes run on the loop's thread, see _write).
+        con.execute("PRAGMA wal_autocheckpoint = 0")
     except BaseException:
         con.close()
         raise
@@ -141,6 +151,11 @@ class SQLiteStorage(SQLStorage):
         self._conn = _SQLiteConnection(self)
         self._closed = False
         self._in_worker = 0  # jobs of this connection queued or running in the worker thread
+        self._path = Path(con.execute("PRAGMA database_list").fetchone()["file"])
+        self._commits = 0  # since the last checkpoint
+        self._checkpointer: ThreadPoolExecutor | None = None
+        self._checkpointing: asyncio.Future[None] | None = None
+        self._checkpoint_con: sqlite3.Connection | None = None
 
     @classmethod
     async def connect(cls, path: Path) -> SQLiteStorage:
@@ -185,19 +200,50 @@ class SQLiteStorage(SQLStorage):
         the database is free (`_begin_now`); if it is busy, on the worker, which waits for the lock with
         the busy timeout without holding up the loop."""
         if self._begin_now():
-            return _finish(self.con, body)
+            try:
+                return _finish(self.con, body)
+            finally:
+                self._committed()
 
         def work() -> T:
             self.con.execute("BEGIN IMMEDIATE")
             return _finish(self.con, body)
 
-        return await asyncio.shield(self.run(work))
+        try:
+            return await asyncio.shield(self.run(work))
+        finally:
+            self._committed()
 
     def run_now(self, body: Callable[[Connection], Awaitable[T]]) -> tuple[bool, T | None]:
         # Nobody else can take the lock while this runs: it never leaves the event loop's thread.
         if self._lock.locked() or not self._begin_now():
             return False, None
-        return True, _finish(self.con, lambda: _run_inline(body(_InlineConnection(self.con))))
+        try:
+            return True, _finish(self.con, lambda: _run_inline(body(_InlineConnection(self.con))))
+        finally:
+            self._committed()
+
+    def _committed(self) -> None:
+        """Count a write transaction; every CHECKPOINT_EVERY of them, copy the log back into the database
+        (a passive checkpoint: it never waits for, nor holds up, readers and writers)."""
+        self._commits += 1
+        if self._commits < CHECKPOINT_EVERY or self._closed or (self._checkpointing is not None and not self._checkpointing.done()):
+            return
+        self._commits = 0
+        if self._checkpointer is None:
+            self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openrouter-mcp-sqlite-checkpoint")
+        self._checkpointing = asyncio.get_running_loop().run_in_executor(self._checkpointer, self._checkpoint)
+        self._checkpointing.add_done_callback(_log_checkpoint_failure)
+
+    def _checkpoint(self) -> None:
+        if self._checkpoint_con is None:
+            self._checkpoint_con = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        self._checkpoint_con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _close_checkpointer(self) -> None:
+        if self._checkpoint_con is not None:
+            self._checkpoint_con.close()
+            self._checkpoint_con = None
 
     @asynccontextmanager
     async def transaction(self, *, lock: Lock | None = None) -> AsyncIterator[Connection]:
@@ -206,6 +252,7 @@ class SQLiteStorage(SQLStorage):
                 await self.run(self.con.execute, "BEGIN IMMEDIATE")
                 yield self._conn
                 await self.run(self.con.commit)
+                self._committed()
             except BaseException:
                 # The worker runs jobs in order, so even after a cancellation this rollback comes after the
                 # statement that was in flight; rollback() does nothing if no transaction is open.
@@ -240,5 +287,15 @@ class SQLiteStorage(SQLStorage):
             if self._closed:
                 return
             self._closed = True
+            if self._checkpointer is not None:
+                # The last checkpoint finishes, then its connection closes on its own thread.
+                await asyncio.get_running_loop().run_in_executor(self._checkpointer, self._close_checkpointer)
+                self._checkpointer.shutdown(wait=False)
             await self.run(self.con.close)
             self._executor.shutdown(wait=False)
+
+
+def _log_checkpoint_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and (exc := done.exception()) is not None:
+        # Harmless for the data: the log stays longer and the next checkpoint copies it.
+        log.warning("a checkpoint of the SQLite write-ahead log failed: %s", exc)
