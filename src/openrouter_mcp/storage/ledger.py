@@ -345,10 +345,13 @@ class LedgerQueries(SQLBase):
 
         return self.run_now(insert)[0]
 
-    async def set_generation_ids(self, ids: Sequence[tuple[str, str]]) -> None:
-        """Record, in one transaction, the generations that pending calls (call_id, generation_id) started."""
-        # No budget lock: a pending row counts at its estimate with or without its id.
-        await self.write_batch([(_SET_GENERATION_SQL, pair) for pair in ids], lock=None)
+    async def set_generation_ids(self, ids: Sequence[tuple[str, str]], settle: Sequence[tuple[str, LedgerOutcome]] = ()) -> None:
+        """Record, in one transaction, the generations that pending calls (call_id, generation_id) started,
+        and settle the calls in `settle` (call_id, outcome) that ended by then (their outcome names their
+        generation)."""
+        statements = [(_SET_GENERATION_SQL, pair) for pair in ids] + [(_SETTLE_SQL, self._settle_args(call_id, outcome)) for call_id, outcome in settle]
+        # No budget lock for the ids alone: a pending row counts at its estimate with or without its id.
+        await self.write_batch(statements, lock=Lock.BUDGET if settle else None)
 
     async def set_cost(self, call_id: str, cost_usd: Decimal, *, source: str) -> None:
         """Fill in or correct the cost of a call (`source` says where it came from, e.g. 'generation').

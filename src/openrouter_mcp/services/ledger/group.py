@@ -56,6 +56,16 @@ class GroupCommit(Generic[T]):
             self._writer = asyncio.get_running_loop().create_task(self._drain())
         return done
 
+    @property
+    def busy(self) -> bool:
+        """Whether items are queued or being written."""
+        return bool(self._queue) or (self._writer is not None and not self._writer.done())
+
+    async def idle(self) -> None:
+        """Wait until everything submitted so far is written (or failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
     async def _drain(self) -> None:
         while self._queue:
             if self._gather_s:

@@ -187,8 +187,11 @@ class Ledger:
 
     async def flush(self) -> None:
         """Wait until every ledger row this process has queued is written: readers of the ledger call this first."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        while (self._writer is not None and not self._writer.done()) or self._ids.busy:
+            if self._ids.busy:
+                await self._ids.idle()
+            if self._writer is not None and not self._writer.done():
+                await asyncio.shield(self._writer)
 
     def _settle_unsent(self, written: asyncio.Future[None], call_id: str) -> None:
         if not written.cancelled() and written.exception() is None:
@@ -345,7 +348,20 @@ class Ledger:
         await (await self._core.storage()).insert_pending_many(calls)
 
     async def _write_ids(self, ids: list[tuple[str, str]]) -> None:
-        await (await self._core.storage()).set_generation_ids(ids)
+        # A call that has ended by now (every plain request: its id comes with its answer) settles here, in
+        # the same transaction, rather than in the next settling batch: one write of its row instead of two.
+        named = {call_id for call_id, _ in ids}
+        ended = [item for item in self._queue if item[0] in named]
+        if ended:
+            self._queue = [item for item in self._queue if item[0] not in named]
+        settled = {call_id for call_id, _ in ended}
+        try:
+            storage = await self._core.storage()
+            await storage.set_generation_ids([pair for pair in ids if pair[0] not in settled], ended)
+        except BaseException:
+            for item in ended:  # settled by the settling batch instead, which tries them one by one
+                self._enqueue(item)
+            raise
 
     async def aclose(self) -> None:
         await self.flush()
