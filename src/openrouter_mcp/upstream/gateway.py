@@ -77,6 +77,7 @@ class Gateway:
         self._auth = _Bearer(lambda: self._key)
         self._client: httpx2.AsyncClient | None = None
         self._transport: httpx2.AsyncHTTPTransport | None = None
+        self._chat_parts: tuple[httpx2.URL, dict[str, str], dict[str, Any]] | None = None
 
     @property
     def _key(self) -> str:
@@ -110,6 +111,7 @@ class Gateway:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+            self._chat_parts = None
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -261,8 +263,7 @@ class Gateway:
         transport: a chat stream needs none of the client's redirect, auth-flow or cookie handling, and
         skipping them makes every network read of the stream cheaper. `routing` (the request's provider
         options) is named by a refusal that says they left no endpoint."""
-        # The transport is reached directly, past the client's auth flow: apply it here.
-        request = next(self._auth.auth_flow(self.client.build_request("POST", "chat/completions", content=content, headers=headers)))
+        request = self._chat_request(content, headers)
         assert self._transport is not None
         resp = await self._transport.handle_async_request(request)
         try:
@@ -272,6 +273,19 @@ class Gateway:
             return resp.status_code, failure_from_body(resp.status_code, raw, resp.headers, secret=self._key, routing=routing)
         finally:
             await resp.aclose()
+
+    def _chat_request(self, content: Any, headers: dict[str, str]) -> httpx2.Request:
+        """The chat request as the client would build it (its headers, the key, its time-outs), built
+        directly: the transport is reached past the client, whose request building merges its URL, headers
+        and cookies anew on every call (about twice the cost)."""
+        client = self.client
+        if self._chat_parts is None:
+            self._chat_parts = (client.base_url.join("chat/completions"), {k.lower(): v for k, v in client.headers.items()}, {"timeout": client.timeout.as_dict()})
+        url, base, extensions = self._chat_parts
+        merged = {**base, **{name.lower(): value for name, value in headers.items()}}  # names are case-insensitive
+        if key := self._key:
+            merged["authorization"] = f"Bearer {key}"
+        return httpx2.Request("POST", url, headers=merged, content=content, extensions=dict(extensions))
 
     @staticmethod
     async def _let_go(sending: asyncio.Future[Any], learned: asyncio.Event) -> None:
