@@ -109,6 +109,12 @@ class SQLBase(ABC):
         may only await the connection's own methods, as in `run_transaction`."""
         return False, None
 
+    def read_now(self, sql: str, *args: Any) -> list[Row] | None:
+        """The rows of a small read (one that takes microseconds: a lookup by key, an EXISTS), at once,
+        without a turn of the event loop, where the backend can do that without waiting; None where it
+        cannot (then read through `connection`)."""
+        return None
+
     @abstractmethod
     def connection(self) -> AbstractAsyncContextManager[Connection]:
         """A connection in autocommit mode, for single statements."""

@@ -223,6 +223,22 @@ class SQLiteStorage(SQLStorage):
         finally:
             self._committed()
 
+    def read_now(self, sql: str, *args: Any) -> list[Row] | None:
+        # As _begin_now: on the loop's thread only when nothing else is using the connection, and never
+        # waiting for a lock (a busy database sends the read to the worker instead).
+        if self._in_worker or self._closed or self._lock.locked():
+            return None
+        con = self.con
+        con.execute("PRAGMA busy_timeout = 0")
+        try:
+            return _fetch(con, sql, args)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            return None
+        finally:
+            con.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+
     def _committed(self) -> None:
         """Count a write transaction; every CHECKPOINT_EVERY of them, copy the log back into the database
         (a passive checkpoint: it never waits for, nor holds up, readers and writers)."""

@@ -85,6 +85,16 @@ class UserQueries(SQLBase):
             rows = await conn.fetch("SELECT COUNT(*) AS n FROM users")
         return int(rows[0]["n"])
 
+    async def has_users(self) -> bool:
+        """Whether the server has any user: asked on every request of a server that is open while it has
+        none, so answered at once where the backend can (`read_now`), else with one small query."""
+        sql = "SELECT EXISTS (SELECT 1 FROM users) AS any_user"
+        rows = self.read_now(sql)
+        if rows is None:
+            async with self.connection() as conn:
+                rows = await conn.fetch(sql)
+        return bool(rows[0]["any_user"])
+
     async def update_user(
         self,
         name: str,

@@ -103,7 +103,7 @@ class Dashboard:
                 user = (found.claims or {}).get(USER_CLAIM) if found else None
                 if isinstance(user, User):
                     return user
-        if self.open_when_empty and await (await self.core.storage()).count_users() == 0:
+        if self.open_when_empty and not await (await self.core.storage()).has_users():
             return LOCAL_USER
         return None
 
