@@ -7,6 +7,7 @@ import dataclasses
 import enum
 import functools
 import importlib
+import json
 import logging
 import types
 import typing
@@ -19,6 +20,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import X_MCP_HEADER_KEY
 from mcp_types import CallToolResult, Icon, TextContent, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
@@ -295,6 +297,7 @@ class _FuncMetadata(FuncMetadata):
 class OpenRouterMCP(MCPServer[Any]):
     _listed: list[Any] | None = None
     _guards: dict[str, NumberGuard] | None = None
+    _header_free: set[str] | None = None
 
     def _guard(self, name: str) -> NumberGuard | None:
         """The tool's argument check, built at its first call (nothing is built at start-up that a call may not need)."""
@@ -332,6 +335,21 @@ class OpenRouterMCP(MCPServer[Any]):
             return fn
 
         return decorator
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        """The schema the Streamable HTTP transport checks a call's `Mcp-Param-*` headers against, before
+        dispatch: None for a tool whose schema declares no `x-mcp-header` (none of ours does), for which
+        that check can find nothing to compare, so it is not walked through on every call (chat_completion's
+        schema has forty arguments)."""
+        if self._header_free is None:
+            self._header_free = set()
+        if name in self._header_free:
+            return None
+        schema = super()._tool_input_schema(name)
+        if schema is not None and X_MCP_HEADER_KEY not in json.dumps(schema):
+            self._header_free.add(name)
+            return None
+        return schema
 
     async def list_tools(self) -> list[Any]:
         if self._listed is None:
