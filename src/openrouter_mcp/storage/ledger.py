@@ -8,7 +8,7 @@ a window's total is summed from its rows the first time it is needed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -16,9 +16,6 @@ from typing import Any, NamedTuple
 from .models import (
     SETTLED_STATUSES,
     BudgetedCall,
-    BudgetRefused,
-    BudgetScope,
-    BudgetWindow,
     LedgerOutcome,
     LedgerReservation,
     LedgerRow,
@@ -26,7 +23,8 @@ from .models import (
     UsageBucket,
     UserCaps,
 )
-from .sql import Connection, Lock, Row, SQLBase, _next_month, from_units, to_units, utc
+from .sql import Connection, Lock, Row, SQLBase, from_units, to_units, utc
+from .windows import TotalsKey, Window, bounds_of, counted_in, period_of, refusal_of, windows_of
 
 _LEDGER_COLUMNS = (
     "call_id, tool, model_requested, caller, estimate_e10, created_at, status, settled_at, model_used, provider,"
@@ -60,77 +58,12 @@ _PUT_TOTAL_SQL = (
 # Rows in one multi-row INSERT of pending calls: 8 parameters each, well under SQLite's 32,766.
 _INSERT_CHUNK = 500
 
-# A budget window's running total: (scope, user_name or "" for the server, "YYYY-MM" or "YYYY-MM-DD").
-TotalsKey = tuple[BudgetScope, str, str]
-
-
-class _Window(NamedTuple):
-    scope: BudgetScope
-    window: BudgetWindow
-    cap_usd: Decimal
-    cap: int  # cap_usd in units
-    key: TotalsKey
-
-
-def _period(moment: datetime, window: BudgetWindow) -> str:
-    # Spelt out: strftime costs ten times as much, and every reservation asks for four of these.
-    if window == "monthly":
-        return f"{moment.year:04d}-{moment.month:02d}"
-    return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-
-
-def _bounds(period: str) -> tuple[datetime, datetime]:
-    """The UTC [start, end) of a totals period, as `reserve` has always drawn it."""
-    if len(period) == 7:
-        start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
-        return start, _next_month(start)
-    start = datetime.strptime(period, "%Y-%m-%d").replace(tzinfo=UTC)
-    return start, start + timedelta(days=1)
-
-
-def _windows(call: BudgetedCall) -> list[_Window]:
-    """The capped windows of a reservation, in the order they are checked: the user's own budgets go first
-    (the narrower answer), then the server's; within each, the monthly window goes first because its
-    refusal is the one that waiting until tomorrow won't lift."""
-    now = utc(call.now)
-    scopes: list[tuple[BudgetScope, str, Decimal | None, Decimal | None]] = []
-    if call.user is not None:
-        scopes.append(("user", call.user.user_name, call.user.monthly_cap_usd, call.user.daily_cap_usd))
-    scopes.append(("server", "", call.monthly_cap_usd, call.daily_cap_usd))
-    windows: list[_Window] = []
-    for scope, user_name, monthly, daily in scopes:
-        if monthly is not None:
-            windows.append(_Window(scope, "monthly", monthly, to_units(monthly), (scope, user_name, _period(now, "monthly"))))
-        if daily is not None:
-            windows.append(_Window(scope, "daily", daily, to_units(daily), (scope, user_name, _period(now, "daily"))))
-    return windows
-
-
-def _refusal(windows: Sequence[_Window], totals: dict[TotalsKey, int], units: int, estimate_usd: Decimal) -> BudgetRefused | None:
-    """The refusal of the first window that spending `units` more would take over its cap, or None."""
-    for w in windows:
-        if totals[w.key] + units > w.cap:
-            user_name = w.key[1] if w.scope == "user" else None
-            return BudgetRefused(
-                window=w.window, cap_usd=w.cap_usd, spent_usd=from_units(totals[w.key]), estimate_usd=estimate_usd, scope=w.scope, user_name=user_name
-            )
-    return None
-
-
-def _counted_in(call: LedgerReservation) -> list[TotalsKey]:
-    """The totals a new pending row counts in: those of its own creation time, as the triggers file it."""
-    at = utc(call.created_at)
-    scopes: tuple[tuple[BudgetScope, str], ...] = (("server", ""), ("user", call.user_name))
-    windows: tuple[BudgetWindow, ...] = ("monthly", "daily")
-    return [(scope, user_name, _period(at, window)) for scope, user_name in scopes for window in windows]
-
-
 class _Planned(NamedTuple):
     """A reservation, worked out before its transaction."""
 
     item: BudgetedCall
     units: int
-    windows: list[_Window]
+    windows: list[Window]
     counted_in: list[TotalsKey]
     pending_args: tuple[Any, ...]
 
@@ -189,7 +122,7 @@ class LedgerQueries(SQLBase):
         for item in calls:
             try:
                 units = to_units(item.call.estimate_usd)
-                plans.append(_Planned(item, units, _windows(item), _counted_in(item.call), self._pending_args(item.call, units)))
+                plans.append(_Planned(item, units, windows_of(item), counted_in(item.call), self._pending_args(item.call, units)))
             except (TypeError, ValueError) as exc:
                 plans.append(exc)
         return plans, {w.key for plan in plans if isinstance(plan, _Planned) for w in plan.windows}
@@ -207,7 +140,7 @@ class LedgerQueries(SQLBase):
             if call_id in taken:
                 results.append(ValueError(f"call_id {call_id!r} is already in the ledger"))
                 continue
-            refused = _refusal(plan.windows, totals, plan.units, plan.item.call.estimate_usd)
+            refused = refusal_of(plan.windows, totals, plan.units, plan.item.call.estimate_usd)
             if refused is not None:
                 results.append(refused)
                 continue
@@ -236,11 +169,11 @@ class LedgerQueries(SQLBase):
             now,
             user,
         )
-        windows = _windows(item)
+        windows = windows_of(item)
         if not windows:
             return
         totals = await self.run_transaction(lambda conn: self._totals(conn, {w.key for w in windows}), lock=Lock.BUDGET)
-        refused = _refusal(windows, totals, estimate, estimate_usd)
+        refused = refusal_of(windows, totals, estimate, estimate_usd)
         if refused is not None:
             raise refused
 
@@ -273,7 +206,7 @@ class LedgerQueries(SQLBase):
     async def _window_spent(self, conn: Connection, key: TotalsKey) -> int:
         """A budget window's spend, summed from its ledger rows."""
         scope, user_name, period = key
-        start, end = _bounds(period)
+        start, end = bounds_of(period)
         return await self._spent(conn, start, end, user_name if scope == "user" else None)
 
     async def verify_budget_totals(self, *, now: datetime, repair: bool = False) -> list[TotalsMismatch]:
@@ -281,7 +214,7 @@ class LedgerQueries(SQLBase):
         with a fresh sum of their ledger rows; with `repair`, store the fresh sums. Returns the mismatches.
         Ledger writes wait while the sums run (on PostgreSQL); budget checks wait too."""
         moment = utc(now)
-        periods = (_period(moment, "daily"), _period(moment, "monthly"))
+        periods = (period_of(moment, "daily"), period_of(moment, "monthly"))
 
         async def body(conn: Connection) -> list[TotalsMismatch]:
             if self.dialect.freeze_ledger:
