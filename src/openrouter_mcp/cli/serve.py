@@ -45,19 +45,13 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve_http(app, http_app, access, sock, f"http://{host}:{sock.getsockname()[1]}/mcp"))
 
 
-# Young objects are collected after this many net allocations (Python's default is 700): a tool call
-# allocates a few thousand short-lived objects, and at the default a collection ran every few calls.
-YOUNG_GC_THRESHOLD = 5000
-
-
 def settle_heap() -> None:
-    """What start-up built (modules, tools, schemas) lives as long as the server: move it out of the
-    cyclic collector's way (`gc.freeze`), so a full collection walks only what calls made since, and
-    collect young objects less often. Measured with benchmarks/server_overhead.py (docs/performance.md):
-    the collector's time per call went from about 56 to 37 us and a full collection from 30-37 ms to
-    12-16 ms."""
+    """What start-up built (modules, tools, schemas) lives as long as the server: it is moved out of the
+    cyclic collector's way (`gc.freeze`), so a full collection walks only what the calls made since. In a
+    run of 2,000 calls at 1 in flight (docs/performance.md), the full collections took 26-34 ms instead
+    of 60-74 ms. The collection thresholds stay Python's: collecting young objects less often saved
+    little time and held on to a megabyte or two more at 500 calls in flight."""
     gc.freeze()
-    gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def _serve_http(app: App, http_app: ASGIApp, access: Access, sock: socket.socket, url: str) -> int:
