@@ -16,9 +16,14 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import mcp.server.mcpserver.server as _sdk_server
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
-from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
+from mcp.server.mcpserver.resolve import find_resolved_parameters
+from mcp.server.mcpserver.tools.base import Tool
+from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata, func_metadata
+from mcp.shared._callable_inspection import is_async_callable
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import X_MCP_HEADER_KEY
 from mcp_types import CallToolResult, Icon, TextContent, ToolAnnotations
@@ -32,6 +37,7 @@ from .consent import InputNeeded, consent_for
 from .core import client_log, protocol_errors
 from .core.identity import CURRENT_USER, LOCAL_USER, PEER_SCOPE_KEY, User, user_of_scope
 from .core.results import failed
+from .core.tool_schemas import SchemaCache
 from .errors import ErrorCode, ToolFailure
 from .render import apps as apps_views
 from .services.confirm import SPEND_CONSENT
@@ -270,6 +276,10 @@ def user_of(context: Any) -> User:
 
 
 @functools.cache
+def _logging_set_up_by_the_command_line(level: str) -> None:
+    """In place of the SDK's logging set-up while an `OpenRouterMCP` is built (see its constructor)."""
+
+
 def _reparsed_keys(arg_model: type[BaseModel]) -> frozenset[str]:
     """The argument names (and aliases) whose string values the SDK tries to read as JSON (`pre_parse_json`):
     those not typed plain `str`."""
@@ -310,10 +320,44 @@ class _FuncMetadata(FuncMetadata):
         return data if parsed is None else parsed
 
 
+class _LazyTool(Tool):
+    """A tool registered from its argument schema of the last start (core/tool_schemas.py): the SDK's
+    `FuncMetadata` (the pydantic model that checks the arguments) is built at the tool's first call, by the
+    SDK's own `func_metadata`, not at start-up; tools/list needs only the schema and the output outline."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "fn_metadata" and (build := self.__dict__.get("_build_metadata")) is not None:
+            metadata = self.__dict__["fn_metadata"] = build()
+            del self.__dict__["_build_metadata"]
+            return metadata
+        return super().__getattr__(name)
+
+
+def _our_metadata(metadata: FuncMetadata, output: type[BaseModel]) -> FuncMetadata:
+    """The SDK's function metadata made ours: the output schema is the outline of the output model (which
+    still checks every result), and the JSON pre-parse is the cheap one."""
+    metadata.output_model, metadata.output_schema = output, outline_of(output)
+    metadata.__class__ = _FuncMetadata
+    return metadata
+
+
 class OpenRouterMCP(MCPServer[Any]):
     _listed: list[Any] | None = None
     _guards: dict[str, NumberGuard] | None = None
     _header_free: set[str] | None = None
+    # The argument schemas of the last start (build_server sets it): tools register without building their models.
+    schema_cache: SchemaCache | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The SDK's constructor sets logging up with rich's handler through `logging.basicConfig`, which
+        # does nothing once the root logger has a handler, and the command line sets this server's logging
+        # up (stderr only) before it builds the server: the step only imported rich, 15 ms of every start
+        # and 1.4 MB. It is left out while the SDK's constructor runs.
+        configure, _sdk_server.configure_logging = _sdk_server.configure_logging, _logging_set_up_by_the_command_line
+        try:
+            super().__init__(*args, **kwargs)
+        finally:
+            _sdk_server.configure_logging = configure
 
     def _guard(self, name: str) -> NumberGuard | None:
         """The tool's argument check, built at its first call (nothing is built at start-up that a call may not need)."""
@@ -343,11 +387,18 @@ class OpenRouterMCP(MCPServer[Any]):
             model = declared_output(fn)
             if model is None or structured_output is False:
                 raise TypeError(f"tool {fn.__name__} must be declared -> Annotated[CallToolResult, <output model>]")
+            tool_name = name or fn.__name__
+            cache = self.schema_cache
+            known = cache.get(fn, tool_name) if cache is not None and tool_name not in self._tool_manager._tools else None
+            if known is not None and (tool := _lazy_tool(fn, tool_name, title, description, annotations, icons, meta, known, model)) is not None:
+                self._tool_manager._tools[tool_name] = tool
+                return fn
             tool = self._tool_manager.add_tool(
                 fn, name=name, title=title, description=description, annotations=annotations, icons=icons, meta=meta, structured_output=False
             )
-            tool.fn_metadata.output_model, tool.fn_metadata.output_schema = model, outline_of(model)
-            tool.fn_metadata.__class__ = _FuncMetadata
+            _our_metadata(tool.fn_metadata, model)
+            if cache is not None:
+                cache.put(fn, tool.name, tool.parameters)
             return fn
 
         return decorator
@@ -463,6 +514,41 @@ class SimulatedOpenRouterMCP(OpenRouterMCP):
         return mark_simulated(await super().call_tool(name, arguments, context))
 
 
+def _lazy_tool(
+    fn: Callable[..., Any],
+    name: str,
+    title: str | None,
+    description: str | None,
+    annotations: ToolAnnotations | None,
+    icons: list[Icon] | None,
+    meta: dict[str, Any] | None,
+    parameters: dict[str, Any],
+    output: type[BaseModel],
+) -> _LazyTool | None:
+    """The tool `Tool.from_function` would make, with `parameters` as its argument schema and its
+    metadata built at first use; None for a tool that needs its model at registration (one with
+    resolver parameters), which registers as usual."""
+    if find_resolved_parameters(fn):
+        return None
+    context_kwarg = find_context_parameter(fn)
+    tool = _LazyTool.model_construct(
+        fn=fn,
+        name=name,
+        title=title,
+        description=description or fn.__doc__ or "",
+        parameters=parameters,
+        is_async=is_async_callable(fn),
+        context_kwarg=context_kwarg,
+        annotations=annotations,
+        icons=icons,
+        meta=meta,
+    )
+    tool.__dict__["output_schema"] = outline_of(output)  # what the SDK's cached property would read from the metadata
+    skip = [context_kwarg] if context_kwarg is not None else []
+    tool.__dict__["_build_metadata"] = lambda: _our_metadata(func_metadata(fn, skip_names=skip, structured_output=False), output)
+    return tool
+
+
 def build_server(settings: Settings, app: App | None = None) -> tuple[OpenRouterMCP, App]:
     app = app or App(settings)
     # Task status and list-changed events reach the listeners of every replica (services/events.py).
@@ -490,8 +576,10 @@ def build_server(settings: Settings, app: App | None = None) -> tuple[OpenRouter
         subscriptions=bus,
     )
     tasks.install(server)  # tasks of both protocol eras (tasks.py)
+    server.schema_cache = SchemaCache(settings.home / "cache")
     for toolset in settings.toolsets:
         importlib.import_module(f".tools.{TOOLSET_MODULES[toolset]}", __package__).register(server, app)
+    server.schema_cache.save()
     # Prompts, resources and completions (prompts.py, resources.py): none of them adds to tools/list.
     prompts.register(server, app)
     resources.register(server, app)
