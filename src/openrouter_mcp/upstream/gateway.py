@@ -170,7 +170,7 @@ class Gateway:
             else:
                 if 200 <= resp.status_code < 300:
                     try:
-                        payload = resp.json()
+                        payload = orjson.loads(resp.content)  # from the bytes: no decoded copy of a large answer (the catalog)
                     except ValueError:
                         # OpenRouter accepted a POST and may bill it: its cost is unknown, not $0.
                         unreadable = bad_response("a response that is not valid JSON")

@@ -6,13 +6,14 @@ from the id; prices stay exact (Decimal, USD per token)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import time
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from ...errors import ToolFailure
 from .entries import VARIANTS, ModelInfo, Snapshot, split_variant
@@ -56,7 +57,7 @@ class Catalog:
             # One disk read for everyone waiting at a cold start; and a copy that a refresh stored in the
             # meantime is newer than the disk's, so it is kept.
             if self._loading is None:
-                self._loading = asyncio.ensure_future(asyncio.to_thread(self._load_disk))
+                self._loading = asyncio.ensure_future(self._load_disk())
             loaded = await asyncio.shield(self._loading)
             snap = self._snapshot = self._snapshot or loaded
         if snap is not None and (snap.age_s < self._ttl_s or time.monotonic() - self._failed_at < RETRY_REFRESH_S):
@@ -109,12 +110,21 @@ class Catalog:
         models = tuple(ModelInfo.from_wire(item) for item in items if isinstance(item, dict) and item.get("id"))
         snap = Snapshot(models, {m.id: m for m in models}, time.time())
         self._snapshot = snap
-        await asyncio.to_thread(self._save_disk, items, snap.fetched_at)
+        try:
+            data = orjson.dumps({"fetched_at": snap.fetched_at, "base_url": self._core.settings.base_url, "data": items})
+        except TypeError as exc:  # what orjson cannot write (an integer past 64 bits): not kept on disk
+            log.warning("could not save the catalog cache: %s", exc)
+        else:
+            await asyncio.to_thread(self._save_disk, data)
         return snap
 
-    def _load_disk(self) -> Snapshot | None:
+    async def _load_disk(self) -> Snapshot | None:
+        # Only the file is read on a worker thread: the entries are parsed here, on the event loop's
+        # thread, where the catalog is kept. Parsed on a worker, they would stay in that thread's malloc
+        # arena, several megabytes of resident memory apart from the rest (measured: docs/performance.md).
         try:
-            stored = json.loads(self._path.read_text())
+            raw = await asyncio.to_thread(self._path.read_bytes)
+            stored = orjson.loads(raw)
             if stored.get("base_url") != self._core.settings.base_url:
                 return None  # another API's catalog (the simulator's, say): never mix them
             models = tuple(ModelInfo.from_wire(item) for item in stored["data"])
@@ -122,11 +132,11 @@ class Catalog:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def _save_disk(self, items: list[dict[str, Any]], fetched_at: float) -> None:
+    def _save_disk(self, data: bytes) -> None:
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"fetched_at": fetched_at, "base_url": self._core.settings.base_url, "data": items}))
+            tmp.write_bytes(data)
             os.replace(tmp, self._path)  # atomic: other processes never read half a file
         except OSError as exc:
             log.warning("could not save the catalog cache: %s", exc)
