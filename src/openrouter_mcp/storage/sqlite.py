@@ -183,15 +183,19 @@ class SQLiteStorage(SQLStorage):
         sides, several times what a small write costs SQLite itself (tens of microseconds in WAL mode)."""
         if self._in_worker or self._closed:
             return False
+        return self._at_once(lambda con: con.execute("BEGIN IMMEDIATE"))[0]
+
+    def _at_once(self, step: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
+        """`step` on the connection, here and now, never waiting for another process's lock: (True, what it
+        returned), or (False, None) when the database is busy."""
         con = self.con
         con.execute("PRAGMA busy_timeout = 0")
         try:
-            con.execute("BEGIN IMMEDIATE")
-            return True
+            return True, step(con)
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise
-            return False
+            return False, None
         finally:
             con.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
 
@@ -228,16 +232,7 @@ class SQLiteStorage(SQLStorage):
         # waiting for a lock (a busy database sends the read to the worker instead).
         if self._in_worker or self._closed or self._lock.locked():
             return None
-        con = self.con
-        con.execute("PRAGMA busy_timeout = 0")
-        try:
-            return _fetch(con, sql, args)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise
-            return None
-        finally:
-            con.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+        return self._at_once(lambda con: _fetch(con, sql, args))[1]
 
     def _committed(self) -> None:
         """Count a write transaction; every CHECKPOINT_EVERY of them, copy the log back into the database
