@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
     server, app = build_server(settings)
     settle_heap()
     if not args.http:
-        asyncio.run(server.run_stdio_async())
+        from ..core.stdio import serve_stdio
+
+        asyncio.run(serve_stdio(server))
         return 0
     from ..simulator.server import loopback_socket
     from ..web import Access, build_http_app
