@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
         asyncio.run(serve_stdio(server))
         return 0
-    from ..simulator.server import loopback_socket
+    from ..core.net import loopback_socket
     from ..web import Access, build_http_app
 
     access = Access(host=args.host, no_auth=args.no_auth, oauth=settings.team.oauth)

@@ -104,7 +104,7 @@ class Edges:
         """The client's address: the direct peer, unless that is a trusted proxy; then the right-most
         X-Forwarded-For hop that is not a trusted proxy (each proxy appends the address it saw, so only the
         hops our own proxies appended can be believed, and anything left of them may be forged)."""
-        if not self._trusted(direct):
+        if not self.trusted_proxies or not self._trusted(direct):
             return direct
         hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
         peer = direct
