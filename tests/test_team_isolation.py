@@ -269,9 +269,10 @@ def _text_of(item: Any) -> str:
 
 
 async def test_per_user_budgets_hold_under_100_concurrent_calls_over_two_replicas(simulator: RunningSimulator, tmp_path: Path, backend: str) -> None:
-    # gpt-4o-mini with max_tokens 200: a worst case of about $0.00013 a call; each user's cap lets a few
-    # dozen of them through at most, so 50 calls each must run into it.
-    caps = {"ann": Decimal("0.002"), "bob": Decimal("0.003")}
+    # gpt-4o-mini with max_tokens 200: a worst case of about $0.00013 a call, and a simulated reply costs at
+    # least $0.000015 (20-odd tokens). Each user's cap holds three worst cases, so some calls pass, and
+    # less than 50 real replies, so 50 calls each must run into it however soon each one settles.
+    caps = {"ann": Decimal("0.0004"), "bob": Decimal("0.0005")}
     async with team_server(simulator, tmp_path, backend, daily=caps) as team:
         results: dict[str, list[dict[str, Any]]] = {"ann": [], "bob": []}
         clients: dict[tuple[str, int], Client] = {}
