@@ -275,11 +275,11 @@ def user_of(context: Any) -> User:
     return user_of_scope(getattr(getattr(request_context_of(context), "request", None), "scope", None)) or LOCAL_USER
 
 
-@functools.cache
 def _logging_set_up_by_the_command_line(level: str) -> None:
     """In place of the SDK's logging set-up while an `OpenRouterMCP` is built (see its constructor)."""
 
 
+@functools.cache
 def _reparsed_keys(arg_model: type[BaseModel]) -> frozenset[str]:
     """The argument names (and aliases) whose string values the SDK tries to read as JSON (`pre_parse_json`):
     those not typed plain `str`."""
@@ -333,10 +333,10 @@ class _LazyTool(Tool):
         return super().__getattr__(name)
 
 
-def _our_metadata(metadata: FuncMetadata, output: type[BaseModel]) -> FuncMetadata:
-    """The SDK's function metadata made ours: the output schema is the outline of the output model (which
-    still checks every result), and the JSON pre-parse is the cheap one."""
-    metadata.output_model, metadata.output_schema = output, outline_of(output)
+def _our_metadata(metadata: FuncMetadata, output: type[BaseModel], outline: dict[str, Any]) -> FuncMetadata:
+    """The SDK's function metadata made ours: the output schema is `outline`, the outline of the output
+    model (which still checks every result), and the JSON pre-parse is the cheap one."""
+    metadata.output_model, metadata.output_schema = output, outline
     metadata.__class__ = _FuncMetadata
     return metadata
 
@@ -396,7 +396,7 @@ class OpenRouterMCP(MCPServer[Any]):
             tool = self._tool_manager.add_tool(
                 fn, name=name, title=title, description=description, annotations=annotations, icons=icons, meta=meta, structured_output=False
             )
-            _our_metadata(tool.fn_metadata, model)
+            _our_metadata(tool.fn_metadata, model, outline_of(model))
             if cache is not None:
                 cache.put(fn, tool.name, tool.parameters)
             return fn
@@ -417,6 +417,13 @@ class OpenRouterMCP(MCPServer[Any]):
             self._header_free.add(name)
             return None
         return schema
+
+    async def run_stdio_async(self) -> None:
+        """Over stdio with this package's transport (core/stdio.py: the event loop reads and writes pipes
+        itself), wherever the server is run from."""
+        from .core.stdio import serve_stdio
+
+        await serve_stdio(self)
 
     async def list_tools(self) -> list[Any]:
         if self._listed is None:
@@ -543,9 +550,9 @@ def _lazy_tool(
         icons=icons,
         meta=meta,
     )
-    tool.__dict__["output_schema"] = outline_of(output)  # what the SDK's cached property would read from the metadata
+    outline = tool.__dict__["output_schema"] = outline_of(output)  # what the SDK's cached property would read from the metadata
     skip = [context_kwarg] if context_kwarg is not None else []
-    tool.__dict__["_build_metadata"] = lambda: _our_metadata(func_metadata(fn, skip_names=skip, structured_output=False), output)
+    tool.__dict__["_build_metadata"] = lambda: _our_metadata(func_metadata(fn, skip_names=skip, structured_output=False), output, outline)
     return tool
 
 

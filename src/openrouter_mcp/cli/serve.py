@@ -29,9 +29,7 @@ def run(args: argparse.Namespace) -> int:
     server, app = build_server(settings)
     settle_heap()
     if not args.http:
-        from ..core.stdio import serve_stdio
-
-        asyncio.run(serve_stdio(server))
+        asyncio.run(server.run_stdio_async())
         return 0
     from ..core.net import loopback_socket
     from ..web import Access, build_http_app

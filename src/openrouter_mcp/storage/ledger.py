@@ -265,18 +265,21 @@ class LedgerQueries(SQLBase):
 
     async def insert_pending_many(self, calls: Sequence[LedgerReservation]) -> None:
         """Write many calls ahead as 'pending' in one transaction, with no cap to check."""
-        await self.write_batch([(_INSERT_PENDING_SQL, self._pending_args(c, to_units(c.estimate_usd))) for c in calls])
+        await self.write_batch(self._pending_statements(calls))
 
     def insert_pending_now(self, calls: Sequence[LedgerReservation]) -> bool:
         """`insert_pending_many` at once, without a turn of the event loop, where the backend can
         (`run_now`); False (nothing written) where it cannot."""
-        rows = [self._pending_args(c, to_units(c.estimate_usd)) for c in calls]
+        statements = self._pending_statements(calls)
 
         async def insert(conn: Connection) -> None:
-            for args in rows:
-                await conn.execute(_INSERT_PENDING_SQL, *args)
+            for sql, args in statements:
+                await conn.execute(sql, *args)
 
         return self.run_now(insert)[0]
+
+    def _pending_statements(self, calls: Sequence[LedgerReservation]) -> list[tuple[str, tuple[Any, ...]]]:
+        return [(_INSERT_PENDING_SQL, self._pending_args(c, to_units(c.estimate_usd))) for c in calls]
 
     async def set_generation_ids(self, ids: Sequence[tuple[str, str]], settle: Sequence[tuple[str, LedgerOutcome]] = ()) -> None:
         """Record, in one transaction, the generations that pending calls (call_id, generation_id) started,

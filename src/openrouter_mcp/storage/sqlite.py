@@ -65,7 +65,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         # In WAL mode NORMAL cannot corrupt the file; a power cut may only lose the last few commits.
         con.execute("PRAGMA synchronous = NORMAL")
         # The write-ahead log is copied back into the database by a connection of its own, on a thread of
-        # its own (`SQLiteStorage._checkpoint_soon`), not by whichever commit passes 1000 pages: that one
+        # its own (`SQLiteStorage._committed`), not by whichever commit passes 1000 pages: that one
         # would stall the event loop for the copy and its fsync (writes run on the loop's thread, see _write).
         con.execute("PRAGMA wal_autocheckpoint = 0")
     except BaseException:
@@ -142,7 +142,7 @@ def _finish(con: sqlite3.Connection, body: Callable[[], T]) -> T:
 
 
 class SQLiteStorage(SQLStorage):
-    def __init__(self, executor: ThreadPoolExecutor, con: sqlite3.Connection) -> None:
+    def __init__(self, executor: ThreadPoolExecutor, con: sqlite3.Connection, path: Path) -> None:
         super().__init__(SQLiteDialect())
         self.con = con
         self._executor = executor
@@ -151,7 +151,7 @@ class SQLiteStorage(SQLStorage):
         self._conn = _SQLiteConnection(self)
         self._closed = False
         self._in_worker = 0  # jobs of this connection queued or running in the worker thread
-        self._path = Path(con.execute("PRAGMA database_list").fetchone()["file"])
+        self._path = path
         self._commits = 0  # since the last checkpoint
         self._checkpointer: ThreadPoolExecutor | None = None
         self._checkpointing: asyncio.Future[None] | None = None
@@ -165,7 +165,7 @@ class SQLiteStorage(SQLStorage):
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(executor, con)
+        return cls(executor, con, path)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         self._in_worker += 1

@@ -283,9 +283,8 @@ class Gateway:
             self._chat_parts = (client.base_url.join("chat/completions"), {k.lower(): v for k, v in client.headers.items()}, {"timeout": client.timeout.as_dict()})
         url, base, extensions = self._chat_parts
         merged = {**base, **{name.lower(): value for name, value in headers.items()}}  # names are case-insensitive
-        if key := self._key:
-            merged["authorization"] = f"Bearer {key}"
-        return httpx2.Request("POST", url, headers=merged, content=content, extensions=dict(extensions))
+        # The key goes on as the client's own auth flow puts it on every other request.
+        return next(self._auth.auth_flow(httpx2.Request("POST", url, headers=merged, content=content, extensions=dict(extensions))))
 
     @staticmethod
     async def _let_go(sending: asyncio.Future[Any], learned: asyncio.Event) -> None:

@@ -57,7 +57,7 @@ class Catalog:
             # One disk read for everyone waiting at a cold start; and a copy that a refresh stored in the
             # meantime is newer than the disk's, so it is kept.
             if self._loading is None:
-                self._loading = asyncio.ensure_future(self._load_disk())
+                self._loading = asyncio.ensure_future(asyncio.to_thread(self._load_disk))
             loaded = await asyncio.shield(self._loading)
             snap = self._snapshot = self._snapshot or loaded
         if snap is not None and (snap.age_s < self._ttl_s or time.monotonic() - self._failed_at < RETRY_REFRESH_S):
@@ -110,21 +110,12 @@ class Catalog:
         models = tuple(ModelInfo.from_wire(item) for item in items if isinstance(item, dict) and item.get("id"))
         snap = Snapshot(models, {m.id: m for m in models}, time.time())
         self._snapshot = snap
-        try:
-            data = orjson.dumps({"fetched_at": snap.fetched_at, "base_url": self._core.settings.base_url, "data": items})
-        except TypeError as exc:  # what orjson cannot write (an integer past 64 bits): not kept on disk
-            log.warning("could not save the catalog cache: %s", exc)
-        else:
-            await asyncio.to_thread(self._save_disk, data)
+        await asyncio.to_thread(self._save_disk, items, snap.fetched_at)
         return snap
 
-    async def _load_disk(self) -> Snapshot | None:
-        # Only the file is read on a worker thread: the entries are parsed here, on the event loop's
-        # thread, where the catalog is kept. Parsed on a worker, they would stay in that thread's malloc
-        # arena, several megabytes of resident memory apart from the rest (measured: docs/performance.md).
+    def _load_disk(self) -> Snapshot | None:
         try:
-            raw = await asyncio.to_thread(self._path.read_bytes)
-            stored = orjson.loads(raw)
+            stored = orjson.loads(self._path.read_bytes())  # from the bytes: no decoded copy of the file
             if stored.get("base_url") != self._core.settings.base_url:
                 return None  # another API's catalog (the simulator's, say): never mix them
             models = tuple(ModelInfo.from_wire(item) for item in stored["data"])
@@ -132,13 +123,13 @@ class Catalog:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def _save_disk(self, data: bytes) -> None:
+    def _save_disk(self, items: list[dict[str, Any]], fetched_at: float) -> None:
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(data)
+            tmp.write_bytes(orjson.dumps({"fetched_at": fetched_at, "base_url": self._core.settings.base_url, "data": items}))
             os.replace(tmp, self._path)  # atomic: other processes never read half a file
-        except OSError as exc:
+        except (OSError, TypeError) as exc:  # TypeError: what orjson cannot write (an integer past 64 bits)
             log.warning("could not save the catalog cache: %s", exc)
 
     async def get(self, model_id: str) -> ModelInfo | None:
