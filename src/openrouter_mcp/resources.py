@@ -16,7 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, Completion, PromptReference, ResourceTemplateReference
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from .core.identity import CURRENT_USER, LOCAL_USER, user_of_scope
+from .core.identity import CURRENT_USER, user_of_request
 from .core.protocol_errors import resource_failure
 from .errors import ToolFailure
 
@@ -121,7 +121,7 @@ def register(server: MCPServer[Any], app: App) -> None:
     async def middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "resources/list":
             # The caller's own files are listed: who the caller is, as the HTTP edge authenticated them.
-            CURRENT_USER.set(user_of_scope(getattr(ctx.request, "scope", None)) or LOCAL_USER)
+            CURRENT_USER.set(user_of_request(ctx))
         result = await call_next(ctx)
         if not isinstance(result, dict):
             return result

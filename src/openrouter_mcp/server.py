@@ -35,7 +35,7 @@ from .argcheck import NumberGuard
 from .config import Settings
 from .consent import InputNeeded, consent_for
 from .core import client_log, protocol_errors
-from .core.identity import CURRENT_USER, LOCAL_USER, PEER_SCOPE_KEY, User, user_of_scope
+from .core.identity import CURRENT_USER, PEER_SCOPE_KEY, User, user_of_request
 from .core.results import failed
 from .core.tool_schemas import SchemaCache
 from .errors import ErrorCode, ToolFailure
@@ -272,7 +272,7 @@ def caller_of(context: Any) -> str | None:
 
 def user_of(context: Any) -> User:
     """The user the HTTP edge authenticated for this request; the local user over stdio and on an open server."""
-    return user_of_scope(getattr(getattr(request_context_of(context), "request", None), "scope", None)) or LOCAL_USER
+    return user_of_request(request_context_of(context))
 
 
 def _logging_set_up_by_the_command_line(level: str) -> None:

@@ -59,7 +59,7 @@ from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, M
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict
 
-from .core.identity import LOCAL_USER, User, user_of_scope
+from .core.identity import user_of_request
 from .services.events import Bus, ResourcesChangedFor, TaskStatus
 
 if TYPE_CHECKING:
@@ -124,8 +124,9 @@ def is_modern(ctx: ServerRequestContext[Any, Any]) -> bool:
     return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
 
 
-def user_of_request(ctx: ServerRequestContext[Any, Any]) -> User:
-    return user_of_scope(getattr(getattr(ctx, "request", None), "scope", None)) or LOCAL_USER
+def missing_extension() -> MCPError:
+    """-32021 for a 2026-07-28 request that uses the tasks extension without declaring it."""
+    return MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY, "Missing required client capability", data={"requiredCapabilities": {"extensions": {IDENTIFIER: {}}}})
 
 
 def declared_extension(ctx: ServerRequestContext[Any, Any]) -> bool:
@@ -303,7 +304,7 @@ class Tasks:
         session = ctx.session
         unsubscribe: Any = None
 
-        async def send(status: str) -> None:
+        async def send() -> None:
             storage = await self.app.storage()
             row = await storage.get_job(task_id)
             if row is None:
@@ -318,7 +319,7 @@ class Tasks:
 
         def listener(event: Any) -> None:
             if isinstance(event, TaskStatus) and event.task_id == task_id:
-                self._spawn(send(event.status))
+                self._spawn(send())
                 if event.status in _TERMINAL and unsubscribe is not None:
                     unsubscribe()
 
@@ -435,9 +436,7 @@ class Tasks:
         """2026-07-28: the tasks methods answer -32021 to a request that did not declare the extension (ext-tasks
         specification/draft/tasks.md, "Capability negotiation")."""
         if is_modern(ctx) and not declared_extension(ctx):
-            raise MCPError(
-                MISSING_REQUIRED_CLIENT_CAPABILITY, "Missing required client capability", data={"requiredCapabilities": {"extensions": {IDENTIFIER: {}}}}
-            )
+            raise missing_extension()
 
     async def get(self, ctx: ServerRequestContext[Any, Any], params: GetTaskRequestParams) -> dict[str, Any]:
         self.require_extension(ctx)
@@ -499,11 +498,7 @@ class TaskListenHandler:
         task_ids: list[str] = []
         if wanted_ids is not None:
             if not declared_extension(ctx):
-                raise MCPError(
-                    MISSING_REQUIRED_CLIENT_CAPABILITY,
-                    "Missing required client capability",
-                    data={"requiredCapabilities": {"extensions": {IDENTIFIER: {}}}},
-                )
+                raise missing_extension()
             if not isinstance(wanted_ids, list) or len(wanted_ids) > MAX_LISTEN_TASK_IDS or not all(isinstance(i, str) for i in wanted_ids):
                 raise MCPError(INVALID_PARAMS, f"notifications.taskIds: a list of at most {MAX_LISTEN_TASK_IDS} task ids")
             user = user_of_request(ctx).name

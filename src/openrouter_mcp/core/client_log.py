@@ -76,8 +76,8 @@ def message_of(record: logging.LogRecord) -> dict[str, Any]:
 class _RequestLog:
     """One request's log records, sent in order on its own stream before its response."""
 
-    def __init__(self, session: Any, request_id: Any, threshold: int, loop: asyncio.AbstractEventLoop, connection: Any) -> None:
-        self.session, self.request_id, self.threshold, self.loop, self.connection = session, request_id, threshold, loop, connection
+    def __init__(self, session: Any, request_id: Any, threshold: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.session, self.request_id, self.threshold, self.loop = session, request_id, threshold, loop
         self.queue: deque[dict[str, Any]] = deque()
         self.task: asyncio.Task[None] | None = None
         self.open = True
@@ -187,7 +187,7 @@ async def _middleware(ctx: Any, call_next: Any) -> Any:
     threshold = _threshold(ctx)
     if threshold is None:
         return await call_next(ctx)
-    request = _RequestLog(ctx.session, ctx.request_id, threshold, asyncio.get_running_loop(), _connection_of(ctx))
+    request = _RequestLog(ctx.session, ctx.request_id, threshold, asyncio.get_running_loop())
     token = _CURRENT.set(request)
     try:
         return await call_next(ctx)

@@ -74,6 +74,12 @@ def user_of_scope(scope: object) -> User | None:
     return user if isinstance(user, User) else None
 
 
+def user_of_request(request_context: object) -> User:
+    """The user of a request (its context: the SDK's `ServerRequestContext` or a tool's request context): the
+    one the HTTP edge authenticated, or the local user over stdio and on an open server."""
+    return user_of_scope(getattr(getattr(request_context, "request", None), "scope", None)) or LOCAL_USER
+
+
 def owns(record: dict[str, object]) -> bool:
     """Whether a stored record (a benchmark run, a video job) is the current user's: its `user` names its
     maker; records from before users existed are the local user's."""

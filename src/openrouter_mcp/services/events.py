@@ -93,9 +93,6 @@ def decode(payload: str) -> Event | None:
 class LocalBus(InMemorySubscriptionBus):
     """One process: the SDK's in-process bus, carrying task events too."""
 
-    async def publish(self, event: Any) -> None:
-        await super().publish(event)
-
     async def ready(self) -> None:
         return None
 
@@ -113,7 +110,6 @@ class PostgresBus:
         self._conn: Any = None
         self._connecting: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._closed = False
         self._delivering: set[asyncio.Future[None]] = set()
 
     async def _connect(self) -> None:
@@ -170,7 +166,6 @@ class PostgresBus:
             log.warning("the event bus could not connect to the database (%s)", exc)
 
     async def aclose(self) -> None:
-        self._closed = True
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
