@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -282,3 +283,24 @@ async def test_cancelled_calls_leave_the_storage_usable(storage: Storage) -> Non
     rows = await storage.ledger(start=DAY, end=LATER)
     assert "after" in {r.call_id for r in rows}
     assert await storage.spent_usd(since=DAY) == Decimal("0.01") * len(rows)
+
+
+async def test_per_user_reads_in_one_query_match_the_per_user_ones(storage: Storage) -> None:
+    """The dashboard reads every user's spend and daily cost at once; each user's share is what the one-user
+    reads (`spent_since`, `usage_rollup`) give for that user."""
+    start = datetime(2026, 3, 14, tzinfo=UTC)
+    costs = [Decimal("0.0000000003"), Decimal("0.1234567891"), None, Decimal("0.5")]
+    for i in range(24):
+        reservation = dataclasses.replace(call(f"u{i}", at=start + timedelta(hours=7 * i)), user_name=("ann", "bob", "cy")[i % 3])
+        await storage.record(reservation, LedgerOutcome("ok", "m1", "P1", f"g{i}", 1, 1, 0, 0, costs[i % 4], 1.0))
+    windows = (start + timedelta(days=3), start + timedelta(days=1), start)
+    together = await storage.spent_since_by_user(windows)
+    end = start + timedelta(days=8)
+    by_day = await storage.cost_by_user_and_day(start=start, end=end)
+    for user in ("ann", "bob", "cy"):
+        assert together[user] == await storage.spent_since(windows, user=user)
+        expected: dict[str, Decimal] = defaultdict(Decimal)
+        for bucket in await storage.usage_rollup(start=start, end=end, user=user):
+            expected[bucket.day] += bucket.cost_usd
+        assert by_day[user] == dict(expected)
+    assert set(together) == {"ann", "bob", "cy"}

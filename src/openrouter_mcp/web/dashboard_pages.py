@@ -122,7 +122,9 @@ async def spend(app: App, storage: Storage, me: User, q: Query) -> tuple[str, li
     series = None
     if q.stack == "user" and me.admin and q.whose is None:
         days, _ = views.model_series(stats)
-        per_user = {u.name: await usage_stats(storage, q.span, user=u.name) for u in users}
+        # Each user's cost per day, as get_usage_stats would give it for that user: one grouped query for all.
+        costs = await storage.cost_by_user_and_day(start=q.span.start_dt, end=q.span.end_dt)
+        per_user = {u.name: {"data": [{"date": day, "total_cost": float(cost)} for day, cost in sorted(costs.get(u.name, {}).items())]} for u in users}
         series = views.user_series(days, per_user)
         shown = {name: values for name, values in series}
         # Calls by anyone not in the users table (the local user, an OAuth user with no row) are one more stack.
@@ -148,10 +150,12 @@ async def budget_rows(app: App, storage: Storage, me: User, q: Query, users: lis
         settings = app.settings
         rows.append(views.BudgetRow("server (everyone)", float(today), _money(settings.daily_budget_usd), float(month), _money(settings.monthly_budget_usd)))
         shown = [u for u in users if q.whose is None or u.name == q.whose]
+        spent = await storage.spent_since_by_user(windows)  # every user's in one query
     else:
         shown = [me]
+        spent = {me.name: await storage.spent_since(windows, user=me.name)}
     for u in shown:
-        today, month = await storage.spent_since(windows, user=u.name)
+        today, month = spent.get(u.name, (Decimal(0), Decimal(0)))
         rows.append(views.BudgetRow(u.name, float(today), _money(u.daily_budget_usd), float(month), _money(u.monthly_budget_usd)))
     return rows
 
