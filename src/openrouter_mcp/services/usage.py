@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import invalid
 
 if TYPE_CHECKING:
+    from ..core.identity import User
     from ..storage import LedgerRow, Storage, UsageBucket
 
 MAX_RANGE_DAYS = 366
@@ -52,6 +53,14 @@ def date_range(start_date: str | None, end_date: str | None, *, today: date | No
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise invalid("start_date", f"the range is {(end - start).days + 1} days", f"Ask for at most {MAX_RANGE_DAYS} days at a time")
     return DateRange(start, end)
+
+
+def daily_budget_line(server_daily_usd: Decimal | None, owner: User | None) -> Decimal | None:
+    """The daily budget drawn over a spend chart: the server's over everyone's spend (`owner` None) and over
+    the local user's (outside the team), a team user's own over theirs."""
+    if owner is None or not owner.team:
+        return server_daily_usd
+    return owner.daily_budget_usd
 
 
 def _money(value: Decimal) -> float:

@@ -16,7 +16,7 @@ from ..core.results import ok
 from ..errors import invalid
 from ..render import views
 from ..render.apps import TOOL_META, with_view
-from ..services.usage import date_range, usage_stats
+from ..services.usage import daily_budget_line, date_range, usage_stats
 from ..shapes import Shape
 from ._common import READ_ONLY_LOCAL, READ_ONLY_REMOTE
 
@@ -101,7 +101,7 @@ def register(server: MCPServer[Any], app: App) -> None:
         if stats.by_model:
             text += "\n" + "\n".join(f"  {g['model']}: {g['requests']} call{'' if g['requests'] == 1 else 's'}, ${g['cost']:.6f}" for g in stats.by_model[:5])
         # The daily budget that applies to the spend shown: the caller's own, or the server's for everyone's.
-        daily = app.settings.daily_budget_usd if whose is None or (whose == me.name and not me.team) else me.daily_budget_usd if whose == me.name else None
+        daily = daily_budget_line(app.settings.daily_budget_usd, None if whose is None else me) if whose in (None, me.name) else None
         lines = [("daily budget", float(daily))] if daily is not None else []
         return with_view(ok(stats, text), ctx, lambda data: f"<h1>Spend, {span.start} to {span.end}</h1>" + views.usage(data, lines=lines))
 

@@ -20,7 +20,7 @@ from ..services.bench import report as bench_report
 from ..services.bench import runner as bench
 from ..services.bench.stats import Sample
 from ..services.team import user_from_row
-from ..services.usage import DateRange, date_range, usage_stats
+from ..services.usage import DateRange, daily_budget_line, date_range, usage_stats
 
 if TYPE_CHECKING:
     from ..app import App
@@ -112,11 +112,11 @@ async def spend(app: App, storage: Storage, me: User, q: Query) -> tuple[str, li
     users = await _users(storage, app) if me.admin else []
     named = {u.name: u for u in users}
     if q.whose is None:
-        daily = app.settings.daily_budget_usd
+        daily = daily_budget_line(app.settings.daily_budget_usd, None)
         label = "server daily budget"
     else:
         owner = me if q.whose == me.name else named.get(q.whose)
-        daily = (owner.daily_budget_usd if owner and owner.team else app.settings.daily_budget_usd) if owner else None
+        daily = daily_budget_line(app.settings.daily_budget_usd, owner) if owner else None
         label = "daily budget"
     lines = [(label, float(daily))] if daily is not None else []
     series = None
