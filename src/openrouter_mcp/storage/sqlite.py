@@ -156,6 +156,10 @@ class SQLiteStorage(SQLStorage):
         self._checkpointer: ThreadPoolExecutor | None = None
         self._checkpointing: asyncio.Future[None] | None = None
         self._checkpoint_con: sqlite3.Connection | None = None
+        # The connection's busy timeout as last set: 0 for a step on the loop's thread (`_at_once`), the full
+        # wait for a job on the worker (`_waiting`). Set only when it changes, so a run of steps on one side
+        # pays for no PRAGMA.
+        self._busy_ms = int(_BUSY_TIMEOUT_S * 1000)
 
     @classmethod
     async def connect(cls, path: Path) -> SQLiteStorage:
@@ -169,9 +173,20 @@ class SQLiteStorage(SQLStorage):
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         self._in_worker += 1
-        future = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._waiting, fn, args)
         future.add_done_callback(self._worker_done)
         return await future
+
+    def _waiting(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """`fn` on the worker thread, which may wait out another process's lock (the busy timeout)."""
+        self._busy_timeout(int(_BUSY_TIMEOUT_S * 1000))
+        return fn(*args)
+
+    def _busy_timeout(self, ms: int) -> None:
+        # Only one side uses the connection at a time (see `_begin_now`), so this needs no lock of its own.
+        if self._busy_ms != ms:
+            self.con.execute(f"PRAGMA busy_timeout = {ms}")
+            self._busy_ms = ms
 
     def _worker_done(self, _: Any) -> None:
         self._in_worker -= 1
@@ -188,16 +203,13 @@ class SQLiteStorage(SQLStorage):
     def _at_once(self, step: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
         """`step` on the connection, here and now, never waiting for another process's lock: (True, what it
         returned), or (False, None) when the database is busy."""
-        con = self.con
-        con.execute("PRAGMA busy_timeout = 0")
+        self._busy_timeout(0)
         try:
-            return True, step(con)
+            return True, step(self.con)
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise
             return False, None
-        finally:
-            con.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
 
     async def _write(self, body: Callable[[], T]) -> T:
         """Run `body` in one write transaction; the caller holds `_lock`. At once on the loop's thread when
