@@ -25,7 +25,7 @@ import base64
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -327,13 +327,14 @@ class Tasks:
 
     # --- tools/call -----------------------------------------------------------------------------
 
-    async def saved_files_in(self, answer: Any, user: str) -> None:
-        """Tell the user's listeners (any replica) that their resources changed, if this answer saved a file."""
+    async def saved_files_in(self, answer: Any, user: str | Callable[[], str]) -> None:
+        """Tell the user's listeners (any replica) that their resources changed, if this answer saved a file.
+        `user` may be a function that names them, asked only then."""
         content = answer.get("content") if isinstance(answer, dict) else None
         if isinstance(content, list) and any(
             isinstance(c, dict) and c.get("type") == "resource_link" and str(c.get("uri", "")).startswith(SAVED_FILE_SCHEMES) for c in content
         ):
-            await self.bus.publish(ResourcesChangedFor(user=user))
+            await self.bus.publish(ResourcesChangedFor(user=user if isinstance(user, str) else user()))
 
     async def middleware(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call" or ctx.request_id is None or not isinstance(ctx.params, Mapping):
@@ -343,7 +344,7 @@ class Tasks:
     async def _plain_call(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         """A tools/call that is no task (a task's own work tells of its saved files itself)."""
         answer = await call_next(ctx)
-        await self.saved_files_in(answer, user_of_request(ctx).name)
+        await self.saved_files_in(answer, lambda: user_of_request(ctx).name)
         return answer
 
     async def _tools_call(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:

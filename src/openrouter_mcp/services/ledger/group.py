@@ -35,6 +35,9 @@ class GroupCommit(Generic[T]):
         self._now = now
         self._queue: list[tuple[T, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
+        # A batch that gathers waits on a timer, not in a task: nothing of it runs on the path of the reply
+        # that submitted its first item (a task's first step would, at that reply's next turn of the loop).
+        self._timer: asyncio.TimerHandle | None = None
 
     def submit(self, item: T) -> asyncio.Future[None]:
         """Queue `item`; the future is done once the batch holding it is committed (or failed)."""
@@ -53,23 +56,37 @@ class GroupCommit(Generic[T]):
                 return done
         self._queue.append((item, done))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._drain())
+            if not self._gather_s:
+                self._writer = asyncio.get_running_loop().create_task(self._drain())
+            elif self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(self._gather_s, self._start)
         return done
+
+    def _start(self) -> None:
+        """The gathering is over (or someone waits for the batch): write it now."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._queue and (self._writer is None or self._writer.done()):
+            self._writer = asyncio.get_running_loop().create_task(self._drain(gathered=True))
 
     @property
     def busy(self) -> bool:
         """Whether items are queued or being written."""
-        return bool(self._queue) or (self._writer is not None and not self._writer.done())
+        return bool(self._queue) or self._timer is not None or (self._writer is not None and not self._writer.done())
 
     async def idle(self) -> None:
-        """Wait until everything submitted so far is written (or failed)."""
+        """Wait until everything submitted so far is written (or failed): a batch still gathering is written now."""
+        if self._timer is not None:
+            self._start()
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
 
-    async def _drain(self) -> None:
+    async def _drain(self, *, gathered: bool = False) -> None:
         while self._queue:
-            if self._gather_s:
+            if self._gather_s and not gathered:
                 await asyncio.sleep(self._gather_s)
+            gathered = False
             batch, self._queue = self._queue, []
             try:
                 failed = await self._write([item for item, _ in batch])

@@ -184,12 +184,15 @@ class Ledger:
         self._ids: GroupCommit[tuple[str, str]] = GroupCommit(self._write_ids, gather_s=ID_GATHER_S)
         self._queue: list[tuple[str, LedgerOutcome]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._settle_timer: asyncio.TimerHandle | None = None
 
     async def flush(self) -> None:
         """Wait until every ledger row this process has queued is written: readers of the ledger call this first."""
-        while (self._writer is not None and not self._writer.done()) or self._ids.busy:
+        while (self._writer is not None and not self._writer.done()) or self._ids.busy or self._settle_timer is not None:
             if self._ids.busy:
                 await self._ids.idle()
+            if self._settle_timer is not None:
+                self._start_settling()  # someone reads the ledger: the gathered rows are written now
             if self._writer is not None and not self._writer.done():
                 await asyncio.shield(self._writer)
 
@@ -199,15 +202,27 @@ class Ledger:
 
     def _enqueue(self, item: tuple[str, LedgerOutcome]) -> None:
         self._queue.append(item)
-        if self._writer is None or self._writer.done():
+        if (self._writer is None or self._writer.done()) and self._settle_timer is None:
+            # A timer, not a task, while the batch gathers: nothing of it runs on the path of this call's reply.
+            self._settle_timer = asyncio.get_running_loop().call_later(WRITE_GATHER_S, self._start_settling)
+
+    def _start_settling(self) -> None:
+        if self._settle_timer is not None:
+            self._settle_timer.cancel()
+            self._settle_timer = None
+        # A plain call's row is usually settled already, with its generation id (_write_ids).
+        if self._queue and (self._writer is None or self._writer.done()):
             self._writer = asyncio.get_running_loop().create_task(self._write_queued())
 
     async def _write_queued(self) -> None:
         """Write queued rows in batches, one transaction each. Gathering for a tenth of a second turns a burst
         of calls into one write instead of one per call."""
         storage = await self._core.storage()
+        gathered = True  # the first batch gathered on the timer that started this writer
         while self._queue:
-            await asyncio.sleep(WRITE_GATHER_S)
+            if not gathered:
+                await asyncio.sleep(WRITE_GATHER_S)
+            gathered = False
             batch, self._queue = self._queue, []
             try:
                 await storage.settle_batch(batch)
