@@ -271,6 +271,8 @@ class LedgerQueries(SQLBase):
         """`insert_pending_many` at once, without a turn of the event loop, where the backend can
         (`run_now`); False (nothing written) where it cannot."""
         statements = self._pending_statements(calls)
+        if len(statements) == 1:
+            return self.write_now(statements[0][0], *statements[0][1])
 
         async def insert(conn: Connection) -> None:
             for sql, args in statements:

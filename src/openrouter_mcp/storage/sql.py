@@ -109,6 +109,11 @@ class SQLBase(ABC):
         may only await the connection's own methods, as in `run_transaction`."""
         return False, None
 
+    def write_now(self, sql: str, *args: Any) -> bool:
+        """One statement, a transaction of its own, at once, without a turn of the event loop, where the
+        backend can do that without waiting (as `run_now`): whether it ran (False: nothing was written)."""
+        return False
+
     def read_now(self, sql: str, *args: Any) -> list[Row] | None:
         """The rows of a small read (one that takes microseconds: a lookup by key, an EXISTS), at once,
         without a turn of the event loop, where the backend can do that without waiting; None where it

@@ -239,6 +239,16 @@ class SQLiteStorage(SQLStorage):
         finally:
             self._committed()
 
+    def write_now(self, sql: str, *args: Any) -> bool:
+        # As run_now, for one statement: in autocommit mode it is its own transaction, which takes the write
+        # lock (or finds it busy, and writes nothing) and commits, with no BEGIN and COMMIT of ours around it.
+        if self._lock.locked() or self._in_worker or self._closed:
+            return False
+        ran = self._at_once(lambda con: _execute(con, sql, args))[0]
+        if ran:
+            self._committed()
+        return ran
+
     def read_now(self, sql: str, *args: Any) -> list[Row] | None:
         # As _begin_now: on the loop's thread only when nothing else is using the connection, and never
         # waiting for a lock (a busy database sends the read to the worker instead).
