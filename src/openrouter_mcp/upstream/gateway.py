@@ -46,6 +46,7 @@ class _NamedResult(Protocol):
 
 
 _Named = TypeVar("_Named", bound=_NamedResult)
+T = TypeVar("T")
 
 
 # Connections to OpenRouter, at most: as many calls in flight as a busy team server has (each call holds one
@@ -233,7 +234,7 @@ class Gateway:
                 content = body.chunks() if isinstance(body, StreamedBody) else payload
                 sending = asyncio.ensure_future(self._attempt(content, headers, started, on_progress, named, routing))
                 try:
-                    answer = await asyncio.shield(sending)
+                    answer = await _outcome(sending)
                 except asyncio.CancelledError:
                     await self._let_go(sending, learned)
                     raise
@@ -367,6 +368,16 @@ def proxy_for(url: str) -> str | None:
     proxies = urllib.request.getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
     return None if not proxy else proxy if "://" in proxy else f"http://{proxy}"
+
+
+async def _outcome(task: asyncio.Future[T]) -> T:
+    """What `task` returns (or raises), waited for so that a cancellation of the caller does not reach the
+    task: `asyncio.shield`'s guarantee, with one callback less on the way back (its outer future's)."""
+    if not task.done():
+        waiter = asyncio.get_running_loop().create_future()
+        task.add_done_callback(lambda _: waiter.done() or waiter.set_result(None))
+        await waiter
+    return task.result()
 
 
 class _Answer:
