@@ -109,12 +109,6 @@ class SQLBase(ABC):
         may only await the connection's own methods, as in `run_transaction`."""
         return False, None
 
-    def data_version_now(self) -> int | None:
-        """A number that changes whenever another connection commits to the database, read at once, without
-        a turn of the event loop, where the backend keeps one and can read it without waiting; else None.
-        This connection's own commits leave it as it is."""
-        return None
-
     def write_now(self, sql: str, *args: Any) -> bool:
         """One statement, a transaction of its own, at once, without a turn of the event loop, where the
         backend can do that without waiting (as `run_now`): whether it ran (False: nothing was written)."""

@@ -249,13 +249,6 @@ class SQLiteStorage(SQLStorage):
             self._committed()
         return ran
 
-    def data_version_now(self) -> int | None:
-        # SQLite's own counter of commits by other connections (https://sqlite.org/pragma.html#pragma_data_version):
-        # a few microseconds, no table read.
-        if self._in_worker or self._closed or self._lock.locked():
-            return None
-        return self._at_once(lambda con: int(con.execute("PRAGMA data_version").fetchone()[0]))[1]
-
     def read_now(self, sql: str, *args: Any) -> list[Row] | None:
         # As _begin_now: on the loop's thread only when nothing else is using the connection, and never
         # waiting for a lock (a busy database sends the read to the worker instead).

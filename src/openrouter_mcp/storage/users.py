@@ -37,9 +37,6 @@ KEEP = object()
 
 
 class UserQueries(SQLBase):
-    # Whether the server has users, and the database's data version when that was read (see has_users).
-    _users_seen: tuple[int, bool] | None = None
-
     async def add_user(
         self,
         name: str,
@@ -52,7 +49,6 @@ class UserQueries(SQLBase):
         """Add a user with this bearer token (only its hash is kept). False if the name is taken."""
         now = self.dialect.encode_ts(datetime.now(UTC))
         async with self.connection() as conn:
-            self._users_seen = None  # this connection's own commit does not move the data version
             return (
                 await conn.execute(
                     "INSERT INTO users (name, token_hash, admin, daily_budget_e10, monthly_budget_e10, created_at, updated_at)"
@@ -91,23 +87,13 @@ class UserQueries(SQLBase):
 
     async def has_users(self) -> bool:
         """Whether the server has any user: asked on every request of a server that is open while it has
-        none, so answered at once where the backend can (`read_now`), else with one small query. Where the
-        backend keeps a data version (SQLite), the last answer stands until that version moves, that is
-        until another connection commits (the `users add` of another process, say), or this one adds or
-        removes a user: as exact as reading the table each time, without reading it."""
-        version = self.data_version_now()
-        seen = self._users_seen
-        if version is not None and seen is not None and seen[0] == version:
-            return seen[1]
+        none, so answered at once where the backend can (`read_now`), else with one small query."""
         sql = "SELECT EXISTS (SELECT 1 FROM users) AS any_user"
         rows = self.read_now(sql)
         if rows is None:
             async with self.connection() as conn:
                 rows = await conn.fetch(sql)
-        answer = bool(rows[0]["any_user"])
-        if version is not None:
-            self._users_seen = (version, answer)
-        return answer
+        return bool(rows[0]["any_user"])
 
     async def update_user(
         self,
@@ -159,7 +145,6 @@ class UserQueries(SQLBase):
     async def remove_user(self, name: str) -> bool:
         """Remove a user (their token stops working at once; their ledger rows stay). False if unknown."""
         async with self.connection() as conn:
-            self._users_seen = None
             return await conn.execute("DELETE FROM users WHERE name = $1", name) == 1
 
     def _user_row(self, row: Row) -> UserRow:

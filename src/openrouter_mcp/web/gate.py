@@ -43,7 +43,7 @@ class AuthGate:
         presented = "authorization" in conn.headers
         try:
             found = await self.backend.authenticate(conn) if presented else None
-            # Asked on every request: the first `users add` closes every replica at once (storage/users.py has_users).
+            # Asked on every request, never cached: the first `users add` closes every replica at once.
             open_now = not presented and self.open_when_empty and not await (await self.core.storage()).has_users()
         except Exception as exc:  # the database or the identity provider: the caller may retry, never a 500
             if isinstance(exc, IssuerUnreachable):

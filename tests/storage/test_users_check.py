@@ -1,6 +1,6 @@
-"""Whether the server has users is asked on every anonymous request of an open server. Where the answer is
-kept between requests (SQLite, keyed on its data version), it must still change the moment a user is added
-or removed, by this connection or by another one (another process's `users add`), on both backends."""
+"""Whether the server has users is asked on every anonymous request of an open server, and must change the
+moment a user is added or removed, by this connection or by another one (another process's `users add`),
+on both backends: a server that answered from a stale copy would stay open to everyone."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from openrouter_mcp.storage import Storage, open_storage
 
 async def test_has_users_follows_this_connection_and_another(storage: Storage, storage_url: str) -> None:
     assert await storage.has_users() is False
-    assert await storage.has_users() is False  # asked again: the same answer, whether kept or read
+    assert await storage.has_users() is False
 
     other = await open_storage(storage_url)  # a second connection, as a `users add` in another process
     try:
@@ -20,7 +20,7 @@ async def test_has_users_follows_this_connection_and_another(storage: Storage, s
     finally:
         await other.close()
 
-    # This connection's own writes: SQLite's data version does not move for them.
+    # This connection's own writes.
     assert await storage.add_user("bob", token="orm_" + "b" * 40)
     assert await storage.has_users() is True
     assert await storage.remove_user("bob")
