@@ -70,6 +70,21 @@ class GroupCommit(Generic[T]):
         if self._queue and (self._writer is None or self._writer.done()):
             self._writer = asyncio.get_running_loop().create_task(self._drain(gathered=True))
 
+    def take(self, wanted: Callable[[T], bool]) -> list[T]:
+        """Take the queued items that `wanted` picks out of the queue, for a write of the caller's own; their
+        futures are done now (the caller answers for them). Items in a batch being written stay there."""
+        taken = [(item, done) for item, done in self._queue if wanted(item)]
+        if not taken:
+            return []
+        self._queue = [(item, done) for item, done in self._queue if not wanted(item)]
+        for _, done in taken:
+            if not done.done():
+                done.set_result(None)
+        if not self._queue and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        return [item for item, _ in taken]
+
     @property
     def busy(self) -> bool:
         """Whether items are queued or being written."""

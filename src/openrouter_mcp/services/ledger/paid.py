@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from ...core.identity import current_user
 from ...errors import ErrorCode, ToolFailure
-from ...storage import BudgetedCall, BudgetRefused, LedgerOutcome, LedgerReservation, Storage
+from ...storage import BudgetedCall, BudgetRefused, LedgerOutcome, LedgerReservation
 from ...storage.models import SettledStatus, UserCaps
 from ..confirm import confirm_spend
 from .caller import CALLER
@@ -182,54 +182,34 @@ class Ledger:
         self._reserving: GroupCommit[BudgetedCall] = GroupCommit(self._reserve_batch, now=self._reserve_now)
         # Generation ids gather for a moment, so that the reply that named them leaves first.
         self._ids: GroupCommit[tuple[str, str]] = GroupCommit(self._write_ids, gather_s=ID_GATHER_S)
-        self._queue: list[tuple[str, LedgerOutcome]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._settle_timer: asyncio.TimerHandle | None = None
+        # Settlements gather for a tenth of a second: a burst of calls settles in one write instead of one each.
+        self._settling: GroupCommit[tuple[str, LedgerOutcome]] = GroupCommit(self._settle_batch, gather_s=WRITE_GATHER_S)
 
     async def flush(self) -> None:
-        """Wait until every ledger row this process has queued is written: readers of the ledger call this first."""
-        while (self._writer is not None and not self._writer.done()) or self._ids.busy or self._settle_timer is not None:
-            if self._ids.busy:
-                await self._ids.idle()
-            if self._settle_timer is not None:
-                self._start_settling()  # someone reads the ledger: the gathered rows are written now
-            if self._writer is not None and not self._writer.done():
-                await asyncio.shield(self._writer)
+        """Wait until every ledger row this process has queued is written: readers of the ledger call this
+        first (a batch still gathering is written at once)."""
+        while self._ids.busy or self._settling.busy:
+            await self._ids.idle()  # may hand a settlement back to the settling batch, if its write fails
+            await self._settling.idle()
 
     def _settle_unsent(self, written: asyncio.Future[None], call_id: str) -> None:
         if not written.cancelled() and written.exception() is None:
             self._enqueue((call_id, LedgerOutcome(status="not_sent", cost_usd=Decimal(0), error_code="CANCELLED")))
 
     def _enqueue(self, item: tuple[str, LedgerOutcome]) -> None:
-        self._queue.append(item)
-        if (self._writer is None or self._writer.done()) and self._settle_timer is None:
-            # A timer, not a task, while the batch gathers: nothing of it runs on the path of this call's reply.
-            self._settle_timer = asyncio.get_running_loop().call_later(WRITE_GATHER_S, self._start_settling)
+        self._settling.submit(item)
 
-    def _start_settling(self) -> None:
-        if self._settle_timer is not None:
-            self._settle_timer.cancel()
-            self._settle_timer = None
-        # A plain call's row is usually settled already, with its generation id (_write_ids).
-        if self._queue and (self._writer is None or self._writer.done()):
-            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
-
-    async def _write_queued(self) -> None:
-        """Write queued rows in batches, one transaction each. Gathering for a tenth of a second turns a burst
-        of calls into one write instead of one per call."""
-        storage = await self._core.storage()
-        gathered = True  # the first batch gathered on the timer that started this writer
-        while self._queue:
-            if not gathered:
-                await asyncio.sleep(WRITE_GATHER_S)
-            gathered = False
-            batch, self._queue = self._queue, []
-            try:
-                await storage.settle_batch(batch)
-            except Exception:
-                log.exception("could not write %d ledger rows; trying them one by one", len(batch))
-                for item in batch:
-                    await self._settle(storage, *item)
+    async def _settle_batch(self, batch: list[tuple[str, LedgerOutcome]]) -> None:
+        """Settle a batch of calls in one transaction; if that fails, one by one (a bad row does not hold up
+        the others). Never raises: what cannot be written is logged, and its row stays pending for the
+        reconciler."""
+        try:
+            storage = await self._core.storage()
+            await storage.settle_batch(batch)
+        except Exception:
+            log.exception("could not write %d ledger rows; trying them one by one", len(batch))
+            for item in batch:
+                await self._settle(item[0], item[1])
 
     def check_call_cap(self, estimate_usd: Decimal, max_cost_usd: float | None, *, subject: str = "This call", advice: str = CALL_ADVICE) -> None:
         """Refuse before anything is sent when the worst case is over the caller's per-call cap."""
@@ -319,16 +299,16 @@ class Ledger:
             )
             if outcome.latency_ms is None:
                 outcome = _with_latency(outcome, (asyncio.get_running_loop().time() - started) * 1000)
-            # Settled behind the reply by a writer task of its own: the caller does not wait for the
+            # Settled behind the reply, in a batch (`_settling`): the caller does not wait for the
             # database, and a cancelled tool call still settles its row. Until then the pending row
             # counts at its estimate, so budgets stay safe; readers flush() first.
             self._enqueue((reservation.call_id, outcome))
             if outcome.cost_usd is None and outcome.generation_id:
                 self.reconciler.ensure_running(soon=True)
 
-    async def _settle(self, storage: Storage, call_id: str, outcome: LedgerOutcome) -> None:
+    async def _settle(self, call_id: str, outcome: LedgerOutcome) -> None:
         try:
-            await storage.settle(call_id, outcome)
+            await (await self._core.storage()).settle(call_id, outcome)
         except Exception:
             log.exception("could not write ledger row %s", call_id)
 
@@ -356,8 +336,9 @@ class Ledger:
         return results is not None, results
 
     def _write_ahead_now(self, calls: list[LedgerReservation]) -> tuple[bool, None]:
+        (call,) = calls  # GroupCommit tries `now` for a lone item
         storage = self._core.opened_storage
-        return storage is not None and storage.insert_pending_now(calls), None
+        return storage is not None and storage.insert_pending_now(call), None
 
     async def _write_ahead(self, calls: list[LedgerReservation]) -> None:
         await (await self._core.storage()).insert_pending_many(calls)
@@ -366,9 +347,7 @@ class Ledger:
         # A call that has ended by now (every plain request: its id comes with its answer) settles here, in
         # the same transaction, rather than in the next settling batch: one write of its row instead of two.
         named = {call_id for call_id, _ in ids}
-        ended = [item for item in self._queue if item[0] in named]
-        if ended:
-            self._queue = [item for item in self._queue if item[0] not in named]
+        ended = self._settling.take(lambda item: item[0] in named)
         settled = {call_id for call_id, _ in ended}
         try:
             storage = await self._core.storage()
