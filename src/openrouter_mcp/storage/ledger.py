@@ -267,18 +267,10 @@ class LedgerQueries(SQLBase):
         """Write many calls ahead as 'pending' in one transaction, with no cap to check."""
         await self.write_batch(self._pending_statements(calls))
 
-    def insert_pending_now(self, calls: Sequence[LedgerReservation]) -> bool:
-        """`insert_pending_many` at once, without a turn of the event loop, where the backend can
-        (`run_now`); False (nothing written) where it cannot."""
-        statements = self._pending_statements(calls)
-        if len(statements) == 1:
-            return self.write_now(statements[0][0], *statements[0][1])
-
-        async def insert(conn: Connection) -> None:
-            for sql, args in statements:
-                await conn.execute(sql, *args)
-
-        return self.run_now(insert)[0]
+    def insert_pending_now(self, call: LedgerReservation) -> bool:
+        """Write one call ahead as 'pending' at once, in a transaction of its own, without a turn of the event
+        loop, where the backend can (`write_now`); False (nothing written) where it cannot."""
+        return self.write_now(_INSERT_PENDING_SQL, *self._pending_args(call, to_units(call.estimate_usd)))
 
     def _pending_statements(self, calls: Sequence[LedgerReservation]) -> list[tuple[str, tuple[Any, ...]]]:
         return [(_INSERT_PENDING_SQL, self._pending_args(c, to_units(c.estimate_usd))) for c in calls]
@@ -464,14 +456,14 @@ class LedgerQueries(SQLBase):
 
     async def spent_since_by_user(self, starts: Sequence[datetime]) -> dict[str, list[Decimal]]:
         """`spent_since` of every user with calls in the windows, in one statement grouped by user."""
-        select, stamps = self._spent_since_select(starts)
+        select, stamps = self._spent_since_select(starts, by_user=True)
         async with self.connection() as conn:
-            rows = await conn.fetch(select.replace("SELECT ", "SELECT user_name, ", 1) + " GROUP BY user_name", *stamps)
+            rows = await conn.fetch(select + " GROUP BY user_name", *stamps)
         return {row["user_name"]: [from_units(row[f"s{i}"]) for i in range(len(stamps))] for row in rows}
 
-    def _spent_since_select(self, starts: Sequence[datetime]) -> tuple[str, list[Any]]:
+    def _spent_since_select(self, starts: Sequence[datetime], *, by_user: bool = False) -> tuple[str, list[Any]]:
         stamps = [self.dialect.encode_ts(utc(start)) for start in starts]
-        sums = ", ".join(
+        sums = ("user_name, " if by_user else "") + ", ".join(
             f"COALESCE(SUM(CASE WHEN created_at >= ${i + 1} THEN COALESCE(cost_e10, estimate_e10) ELSE 0 END), 0) AS s{i}" for i in range(len(stamps))
         )
         earliest = min(range(len(stamps)), key=lambda i: utc(starts[i]))

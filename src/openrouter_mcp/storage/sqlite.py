@@ -183,7 +183,7 @@ class SQLiteStorage(SQLStorage):
         return fn(*args)
 
     def _busy_timeout(self, ms: int) -> None:
-        # Only one side uses the connection at a time (see `_begin_now`), so this needs no lock of its own.
+        # Only one side uses the connection at a time (see `_at_once`), so this needs no lock of its own.
         if self._busy_ms != ms:
             self.con.execute(f"PRAGMA busy_timeout = {ms}")
             self._busy_ms = ms
@@ -191,18 +191,20 @@ class SQLiteStorage(SQLStorage):
     def _worker_done(self, _: Any) -> None:
         self._in_worker -= 1
 
-    def _begin_now(self) -> bool:
-        """Begin a write transaction here, on the caller's thread, if that needs no wait: the worker is idle
-        (nothing of this connection in flight there) and no other process holds the write lock right now.
-        A trip to the worker thread costs the event loop a wake-up and a hand-over of the GIL on both
-        sides, several times what a small write costs SQLite itself (tens of microseconds in WAL mode)."""
-        if self._in_worker or self._closed:
-            return False
-        return self._at_once(lambda con: con.execute("BEGIN IMMEDIATE"))[0]
+    def _begin_now(self, *, lock_held: bool = False) -> bool:
+        """Begin a write transaction here, on the caller's thread, if that needs no wait (`_at_once`). A trip
+        to the worker thread costs the event loop a wake-up and a hand-over of the GIL on both sides,
+        several times what a small write costs SQLite itself (tens of microseconds in WAL mode)."""
+        return self._at_once(lambda con: con.execute("BEGIN IMMEDIATE"), lock_held=lock_held)[0]
 
-    def _at_once(self, step: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
-        """`step` on the connection, here and now, never waiting for another process's lock: (True, what it
-        returned), or (False, None) when the database is busy."""
+    def _at_once(self, step: Callable[[sqlite3.Connection], T], *, lock_held: bool = False) -> tuple[bool, T | None]:
+        """`step` on the connection, here and now on the caller's thread, when nothing else is using it (no
+        job of this connection in flight on the worker; `_lock` free, unless the caller holds it) and
+        without waiting for another process's lock: (True, what it returned), or (False, None) when the
+        connection or the database is busy. Nobody else can take the connection while it runs: it never
+        leaves the event loop's thread."""
+        if self._in_worker or self._closed or (self._lock.locked() and not lock_held):
+            return False, None
         self._busy_timeout(0)
         try:
             return True, step(self.con)
@@ -215,7 +217,7 @@ class SQLiteStorage(SQLStorage):
         """Run `body` in one write transaction; the caller holds `_lock`. At once on the loop's thread when
         the database is free (`_begin_now`); if it is busy, on the worker, which waits for the lock with
         the busy timeout without holding up the loop."""
-        if self._begin_now():
+        if self._begin_now(lock_held=True):
             try:
                 return _finish(self.con, body)
             finally:
@@ -231,8 +233,7 @@ class SQLiteStorage(SQLStorage):
             self._committed()
 
     def run_now(self, body: Callable[[Connection], Awaitable[T]]) -> tuple[bool, T | None]:
-        # Nobody else can take the lock while this runs: it never leaves the event loop's thread.
-        if self._lock.locked() or not self._begin_now():
+        if not self._begin_now():
             return False, None
         try:
             return True, _finish(self.con, lambda: _run_inline(body(_InlineConnection(self.con))))
@@ -242,18 +243,12 @@ class SQLiteStorage(SQLStorage):
     def write_now(self, sql: str, *args: Any) -> bool:
         # As run_now, for one statement: in autocommit mode it is its own transaction, which takes the write
         # lock (or finds it busy, and writes nothing) and commits, with no BEGIN and COMMIT of ours around it.
-        if self._lock.locked() or self._in_worker or self._closed:
-            return False
         ran = self._at_once(lambda con: _execute(con, sql, args))[0]
         if ran:
             self._committed()
         return ran
 
     def read_now(self, sql: str, *args: Any) -> list[Row] | None:
-        # As _begin_now: on the loop's thread only when nothing else is using the connection, and never
-        # waiting for a lock (a busy database sends the read to the worker instead).
-        if self._in_worker or self._closed or self._lock.locked():
-            return None
         return self._at_once(lambda con: _fetch(con, sql, args))[1]
 
     def _committed(self) -> None:
