@@ -330,7 +330,7 @@ class _LazyTool(Tool):
             metadata = self.__dict__["fn_metadata"] = build()
             del self.__dict__["_build_metadata"]
             return metadata
-        return super().__getattr__(name)
+        return super().__getattr__(name)  # type: ignore[misc]  # pydantic's, defined outside type checking
 
 
 def _our_metadata(metadata: FuncMetadata, output: type[BaseModel], outline: dict[str, Any]) -> FuncMetadata:
@@ -343,8 +343,6 @@ def _our_metadata(metadata: FuncMetadata, output: type[BaseModel], outline: dict
 
 class OpenRouterMCP(MCPServer[Any]):
     _listed: list[Any] | None = None
-    _guards: dict[str, NumberGuard] | None = None
-    _header_free: set[str] | None = None
     # The argument schemas of the last start (build_server sets it): tools register without building their models.
     schema_cache: SchemaCache | None = None
 
@@ -353,16 +351,17 @@ class OpenRouterMCP(MCPServer[Any]):
         # does nothing once the root logger has a handler, and the command line sets this server's logging
         # up (stderr only) before it builds the server: the step only imported rich, 15 ms of every start
         # and 1.4 MB. It is left out while the SDK's constructor runs.
-        configure, _sdk_server.configure_logging = _sdk_server.configure_logging, _logging_set_up_by_the_command_line
+        configure = getattr(_sdk_server, "configure_logging")  # noqa: B009 (not in the module's __all__)
+        setattr(_sdk_server, "configure_logging", _logging_set_up_by_the_command_line)  # noqa: B010
         try:
             super().__init__(*args, **kwargs)
         finally:
-            _sdk_server.configure_logging = configure
+            setattr(_sdk_server, "configure_logging", configure)  # noqa: B010
+        self._guards: dict[str, NumberGuard] = {}  # each tool's, built at its first call
+        self._header_free: set[str] = set()  # tools whose schema declares no x-mcp-header
 
     def _guard(self, name: str) -> NumberGuard | None:
         """The tool's argument check, built at its first call (nothing is built at start-up that a call may not need)."""
-        if self._guards is None:
-            self._guards = {}
         guard = self._guards.get(name)
         if guard is None and (tool := self._tool_manager.get_tool(name)) is not None:
             guard = self._guards[name] = number_guard(tool)
@@ -390,8 +389,8 @@ class OpenRouterMCP(MCPServer[Any]):
             tool_name = name or fn.__name__
             cache = self.schema_cache
             known = cache.get(fn, tool_name) if cache is not None and tool_name not in self._tool_manager._tools else None
-            if known is not None and (tool := _lazy_tool(fn, tool_name, title, description, annotations, icons, meta, known, model)) is not None:
-                self._tool_manager._tools[tool_name] = tool
+            if known is not None and (lazy := _lazy_tool(fn, tool_name, title, description, annotations, icons, meta, known, model)) is not None:
+                self._tool_manager._tools[tool_name] = lazy
                 return fn
             tool = self._tool_manager.add_tool(
                 fn, name=name, title=title, description=description, annotations=annotations, icons=icons, meta=meta, structured_output=False
@@ -408,8 +407,6 @@ class OpenRouterMCP(MCPServer[Any]):
         dispatch: None for a tool whose schema declares no `x-mcp-header` (none of ours does), for which
         that check can find nothing to compare, so it is not walked through on every call (chat_completion's
         schema has forty arguments)."""
-        if self._header_free is None:
-            self._header_free = set()
         if name in self._header_free:
             return None
         schema = super()._tool_input_schema(name)
@@ -577,7 +574,7 @@ def build_server(settings: Settings, app: App | None = None) -> tuple[OpenRouter
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
-        log_level=settings.log_level,  # type: ignore[arg-type]
+        log_level=settings.log_level,
         # MCP Apps: the view of get_usage_stats, get_account and the benchmark tools (see render/apps.py).
         extensions=[*([apps_views.extension()] if {"usage", "bench"} & set(settings.toolsets) else []), TasksExtension(tasks)],
         subscriptions=bus,

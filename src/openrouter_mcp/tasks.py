@@ -25,7 +25,7 @@ import base64
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -327,14 +327,14 @@ class Tasks:
 
     # --- tools/call -----------------------------------------------------------------------------
 
-    async def saved_files_in(self, answer: Any, user: str | Callable[[], str]) -> None:
-        """Tell the user's listeners (any replica) that their resources changed, if this answer saved a file.
-        `user` may be a function that names them, asked only then."""
+    async def saved_files_in(self, answer: Any, ctx: ServerRequestContext[Any, Any]) -> None:
+        """Tell the listeners (any replica) of the user of the request `ctx` that their resources changed, if
+        this answer saved a file."""
         content = answer.get("content") if isinstance(answer, dict) else None
         if isinstance(content, list) and any(
             isinstance(c, dict) and c.get("type") == "resource_link" and str(c.get("uri", "")).startswith(SAVED_FILE_SCHEMES) for c in content
         ):
-            await self.bus.publish(ResourcesChangedFor(user=user if isinstance(user, str) else user()))
+            await self.bus.publish(ResourcesChangedFor(user=user_of_request(ctx).name))
 
     async def middleware(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call" or ctx.request_id is None or not isinstance(ctx.params, Mapping):
@@ -344,7 +344,7 @@ class Tasks:
     async def _plain_call(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         """A tools/call that is no task (a task's own work tells of its saved files itself)."""
         answer = await call_next(ctx)
-        await self.saved_files_in(answer, lambda: user_of_request(ctx).name)
+        await self.saved_files_in(answer, ctx)
         return answer
 
     async def _tools_call(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -393,7 +393,7 @@ class Tasks:
             if isinstance(answer, BaseModel):
                 answer = answer.model_dump(by_alias=True, mode="json", exclude_none=True)
             wire.update(answer or {})
-            await self.saved_files_in(wire, user.name)
+            await self.saved_files_in(wire, ctx)
             if wire.get("resultType") == "input_required":
                 # A question for the person (a spend confirmation) that came after the task was made: a task
                 # here cannot ask, so the call says how to go on instead.

@@ -93,6 +93,11 @@ def decode(payload: str) -> Event | None:
 class LocalBus(InMemorySubscriptionBus):
     """One process: the SDK's in-process bus, carrying task events too."""
 
+    async def publish(self, event: Any) -> None:
+        # Widened from the SDK's list-changed events to this package's own (TaskStatus, ResourcesChangedFor),
+        # as PostgresBus.publish takes them: the body is the SDK's.
+        await super().publish(event)
+
     async def ready(self) -> None:
         return None
 

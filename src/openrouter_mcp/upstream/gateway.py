@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpcore2
 import httpx2
 import orjson
+
 # The client's own translation of its pool's errors into httpx2's exceptions (see `_Answer`).
 from httpx2._transports.default import map_httpcore_exceptions
 
@@ -374,8 +375,13 @@ async def _outcome(task: asyncio.Future[T]) -> T:
     """What `task` returns (or raises), waited for so that a cancellation of the caller does not reach the
     task: `asyncio.shield`'s guarantee, with one callback less on the way back (its outer future's)."""
     if not task.done():
-        waiter = asyncio.get_running_loop().create_future()
-        task.add_done_callback(lambda _: waiter.done() or waiter.set_result(None))
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake(_: object) -> None:
+            if not waiter.done():  # a cancelled caller cancelled the waiter, not the task
+                waiter.set_result(None)
+
+        task.add_done_callback(wake)
         await waiter
     return task.result()
 
