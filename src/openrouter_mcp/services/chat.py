@@ -456,7 +456,8 @@ async def run_chat(
     for model_id in candidates:
         await app.catalog.require(model_id)
     estimate = await estimate_chat_usd(app, body, extra_prompt_tokens=extra_prompt_tokens)
-    async with app.ledger.paid_call(tool=tool, model=candidates[0], estimate_usd=estimate, max_cost_usd=max_cost_usd) as call:
+    # The call's row is written by the request itself, after its headers and before its body (paid_call).
+    async with app.ledger.paid_call(tool=tool, model=candidates[0], estimate_usd=estimate, max_cost_usd=max_cost_usd, ahead_of_body=True) as call:
 
         def started(generation_id: str) -> None:
             call.started(generation_id)
@@ -466,7 +467,13 @@ async def run_chat(
         if stream is None:
             stream = on_progress is not None or upload is not None or on_start is not None or "audio" in (body.get("modalities") or ())
         result = await app.gateway.chat(
-            upload or body, on_progress=on_progress, on_start=started, retry_rate_limited=retry_rate_limited, headers=headers, stream=stream
+            upload or body,
+            on_progress=on_progress,
+            on_start=started,
+            retry_rate_limited=retry_rate_limited,
+            headers=headers,
+            stream=stream,
+            before_body=call.ready,
         )
         call.succeeded(
             model_used=result.model,

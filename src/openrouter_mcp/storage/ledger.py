@@ -58,6 +58,7 @@ _PUT_TOTAL_SQL = (
 # Rows in one multi-row INSERT of pending calls: 8 parameters each, well under SQLite's 32,766.
 _INSERT_CHUNK = 500
 
+
 class _Planned(NamedTuple):
     """A reservation, worked out before its transaction."""
 

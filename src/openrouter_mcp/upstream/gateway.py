@@ -13,7 +13,7 @@ import re
 import time
 import urllib.request
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -100,7 +100,8 @@ class Gateway:
             # Every request goes to one host, so one transport (one connection pool) serves them all, through
             # the proxy the environment names for that host, if any. Streamed chat talks to it directly.
             self._transport = httpx2.AsyncHTTPTransport(
-                limits=httpx2.Limits(max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_CONNECTIONS, keepalive_expiry=60), proxy=proxy_for(s.base_url)
+                limits=httpx2.Limits(max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_CONNECTIONS, keepalive_expiry=60),
+                proxy=proxy_for(s.base_url),
             )
             self._client = httpx2.AsyncClient(
                 base_url=s.base_url + "/",
@@ -199,6 +200,7 @@ class Gateway:
         retry_rate_limited: bool = True,
         headers: dict[str, str] | None = None,
         stream: bool = True,
+        before_body: Callable[[], Awaitable[None]] | None = None,
     ) -> ChatResult:
         """Send a chat completion and gather its answer: as a stream with `stream=True`, else as one plain
         request whose whole answer comes back at once (cheaper, when nobody reads the reply as it comes). Re-sent only when OpenRouter refused it before
@@ -208,17 +210,25 @@ class Gateway:
         `retry_rate_limited=False` a 429 comes back at once, for a caller that moves on to other models.
         `on_progress` hears the count of pieces (content and reasoning) so far and the reply text that
         arrived since it was last called, so a caller can show the reply as it streams. `headers` go with
-        the request (response caching is asked for with headers)."""
+        the request (response caching is asked for with headers). `before_body` is awaited after the
+        request's headers have gone and before its body goes (a streamed upload: before anything goes), on
+        every attempt, so it must be idempotent: the ledger writes the call's row there (`Ledger.paid_call(ahead_of_body=True)`);
+        if it raises, the body never leaves and the connection is closed."""
         # An event stream gains nothing from compression and would wait on the compressor's buffer; a whole
         # answer may come gzipped (the one encoding besides identity that `_body` reads, with deflate).
         headers = {**(headers or {}), "Content-Type": "application/json", "Accept-Encoding": "identity" if stream else "gzip"}
         routing = None
         if isinstance(body, StreamedBody):
             headers["Content-Length"] = str(body.length)
+            if before_body is not None:
+                await before_body()
+                before_body = None
         else:
             wire = {**body, "stream": True} if stream else {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
             payload = orjson.dumps(wire)
             routing = body.get("provider")
+            if before_body is not None:
+                headers["Content-Length"] = str(len(payload))
         attempt = 0
         waited = 0.0
         started = time.perf_counter()
@@ -232,7 +242,12 @@ class Gateway:
         while True:
             failure: ToolFailure
             try:
-                content = body.chunks() if isinstance(body, StreamedBody) else payload
+                if isinstance(body, StreamedBody):
+                    content: Any = body.chunks()
+                elif before_body is not None:  # on every attempt: one that failed may not have sent its body
+                    content = _after(before_body, payload)
+                else:
+                    content = payload
                 sending = asyncio.ensure_future(self._attempt(content, headers, started, on_progress, named, routing))
                 try:
                     answer = await _outcome(sending)
@@ -369,6 +384,13 @@ def proxy_for(url: str) -> str | None:
     proxies = urllib.request.getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
     return None if not proxy else proxy if "://" in proxy else f"http://{proxy}"
+
+
+async def _after(ready: Callable[[], Awaitable[None]], payload: bytes) -> AsyncIterator[bytes]:
+    """A request body that waits for `ready` before it is sent: the connection sends the headers (with the
+    body's length) first, so the other end reads them while `ready` runs."""
+    await ready()
+    yield payload
 
 
 async def _outcome(task: asyncio.Future[T]) -> T:

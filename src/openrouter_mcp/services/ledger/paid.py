@@ -1,8 +1,8 @@
 """The spend ledger and budget guard: every upstream call that can cost money is written exactly once,
 whatever fails around it, and no call starts that could push spend past a cap. The row is written
-ahead, as `pending`, before the request leaves; the generation id goes into it the moment it is known;
-the outcome settles it behind the reply. A process killed in between leaves a row that any replica's
-`Reconciler` settles.
+ahead, as `pending`, before the request leaves (for a chat request, before its body leaves: see
+`paid_call`); the generation id goes into it the moment it is known; the outcome settles it behind the
+reply. A process killed in between leaves a row that any replica's `Reconciler` settles.
 
 Use `paid_call` around the one upstream request of a paid call:
 
@@ -66,6 +66,23 @@ class PaidCall:
     generation_id: str | None = None
     outcome: LedgerOutcome | None = None
     on_generation: Callable[[str, str], None] | None = None
+    # The write of the call's pending row (its reservation, under a budget): how to start it, and the write
+    # once started, by `ready()`. Unset for a PaidCall made outside `Ledger.paid_call`.
+    start_write: Callable[[], asyncio.Future[None]] | None = None
+    writing: asyncio.Future[None] | None = None
+
+    async def ready(self) -> None:
+        """Wait until the call's pending row is written, starting the write if nobody has: what a sender
+        awaits before the request's body leaves. A refusal of the budgets comes out as BUDGET_EXCEEDED. A
+        cancelled waiter does not cancel the write (the ledger settles the row once it lands)."""
+        if self.writing is None:
+            if self.start_write is None:
+                return
+            self.writing = self.start_write()
+        try:
+            await (self.writing if self.writing.done() else asyncio.shield(self.writing))
+        except BudgetRefused as refused:
+            raise refusal(refused) from None
 
     def started(self, generation_id: str) -> None:
         """OpenRouter accepted the request and named the generation: from now on it may bill. The id goes
@@ -184,17 +201,33 @@ class Ledger:
         self._ids: GroupCommit[tuple[str, str]] = GroupCommit(self._write_ids, gather_s=ID_GATHER_S)
         # Settlements gather for a tenth of a second: a burst of calls settles in one write instead of one each.
         self._settling: GroupCommit[tuple[str, LedgerOutcome]] = GroupCommit(self._settle_batch, gather_s=WRITE_GATHER_S)
+        # The row writes of ended calls that have not landed yet (each one's settlement waits for it).
+        self._unwritten: set[asyncio.Future[None]] = set()
 
     async def flush(self) -> None:
         """Wait until every ledger row this process has queued is written: readers of the ledger call this
         first (a batch still gathering is written at once)."""
-        while self._ids.busy or self._settling.busy:
+        while self._unwritten or self._ids.busy or self._settling.busy:
+            if self._unwritten:  # ended calls whose rows are still being written: their settlements follow
+                await asyncio.wait(set(self._unwritten))
             await self._ids.idle()  # may hand a settlement back to the settling batch, if its write fails
             await self._settling.idle()
 
-    def _settle_unsent(self, written: asyncio.Future[None], call_id: str) -> None:
+    def _settle_once_written(self, writing: asyncio.Future[None] | None, item: tuple[str, LedgerOutcome]) -> None:
+        """Settle a call once its pending row is written: now if it is, else when the write lands. A write
+        that failed (a budget's refusal, a database error) left no row, and nothing was sent: nothing to settle."""
+        if writing is None:
+            return
+        if writing.done():
+            self._settle_written(writing, item)
+        else:
+            self._unwritten.add(writing)
+            writing.add_done_callback(lambda done: self._settle_written(done, item))
+
+    def _settle_written(self, written: asyncio.Future[None], item: tuple[str, LedgerOutcome]) -> None:
+        self._unwritten.discard(written)
         if not written.cancelled() and written.exception() is None:
-            self._enqueue((call_id, LedgerOutcome(status="not_sent", cost_usd=Decimal(0), error_code="CANCELLED")))
+            self._enqueue(item)
 
     def _enqueue(self, item: tuple[str, LedgerOutcome]) -> None:
         self._settling.submit(item)
@@ -236,10 +269,19 @@ class Ledger:
         await confirm_spend(settings.confirm_above_usd, total_usd, model=model, subject=subject)
 
     @asynccontextmanager
-    async def paid_call(self, *, tool: str, model: str, estimate_usd: Decimal, max_cost_usd: float | None = None) -> AsyncIterator[PaidCall]:
+    async def paid_call(
+        self, *, tool: str, model: str, estimate_usd: Decimal, max_cost_usd: float | None = None, ahead_of_body: bool = False
+    ) -> AsyncIterator[PaidCall]:
         """Ask the person when the worst case is above the confirmation threshold (services/confirm.py),
         reserve it against the caps (atomically across processes), run the block, and settle the ledger
-        row exactly once however the block ends: success, failure or cancellation."""
+        row exactly once however the block ends: success, failure or cancellation.
+
+        The row is written before the block runs; with `ahead_of_body`, by the block's sender instead, which
+        awaits `call.ready()` after the request's headers have left and before its body does (the gateway's
+        `before_body`). OpenRouter cannot act on a request whose body has not arrived, so the row still comes
+        before anything that can bill, and the commit overlaps the upstream reading the headers instead of
+        delaying them (decision 19, item 17). A call whose block ends before its body left (nothing was
+        sent) is written then, and settled behind it, so the ledger holds it as it would otherwise."""
         self.check_call_cap(estimate_usd, max_cost_usd)
         settings = self._core.settings
         # Asked before the row is written: a declined call leaves no trace in the ledger.
@@ -257,22 +299,22 @@ class Ledger:
             owner=self.owner,
             user_name=user.name,
         )
-        # Written ahead, durably, before anything is sent: a process killed from here on leaves a pending
-        # row (with the generation id as soon as it is known) that any replica settles.
+        # Written ahead, durably, before anything that can bill is sent: a process killed from then on leaves
+        # a pending row (with the generation id as soon as it is known) that any replica settles.
         if settings.daily_budget_usd is not None or settings.monthly_budget_usd is not None or caps is not None:
-            writing = self._reserving.submit(BudgetedCall(reservation, settings.daily_budget_usd, settings.monthly_budget_usd, reservation.created_at, caps))
+            budgeted = BudgetedCall(reservation, settings.daily_budget_usd, settings.monthly_budget_usd, reservation.created_at, caps)
+            call.start_write = lambda: self._reserving.submit(budgeted)
         else:
-            writing = self._ahead.submit(reservation)
-        try:
-            # shielded: a call cancelled while its row is being written still has its row written...
-            await asyncio.shield(writing)
-        except BudgetRefused as refused:
-            raise refusal(refused) from None
-        except asyncio.CancelledError:
-            # ...and, as nothing was sent, settled as not sent once it is (else it would stay pending
-            # while this process lives, counting against the budgets at its estimate).
-            writing.add_done_callback(lambda done: self._settle_unsent(done, reservation.call_id))
-            raise
+            call.start_write = lambda: self._ahead.submit(reservation)
+        if not ahead_of_body:
+            try:
+                await call.ready()  # BUDGET_EXCEEDED, before the block: nothing written, nothing to settle
+            except asyncio.CancelledError:
+                # A call cancelled while its row is being written still has its row written and, as nothing
+                # was sent, settled as not sent once it is (else it would stay pending while this process
+                # lives, counting against the budgets at its estimate).
+                self._settle_once_written(call.writing, (reservation.call_id, LedgerOutcome(status="not_sent", cost_usd=Decimal(0), error_code="CANCELLED")))
+                raise
         call.on_generation = self._write_generation_id
         started = asyncio.get_running_loop().time()
         try:
@@ -299,10 +341,13 @@ class Ledger:
             )
             if outcome.latency_ms is None:
                 outcome = _with_latency(outcome, (asyncio.get_running_loop().time() - started) * 1000)
+            # A block that ended before its request's body left sent nothing that can bill: its row is
+            # written now, plainly (a cap has nothing to guard), so that the call is in the ledger.
+            writing = call.writing if call.writing is not None else self._ahead.submit(reservation)
             # Settled behind the reply, in a batch (`_settling`): the caller does not wait for the
             # database, and a cancelled tool call still settles its row. Until then the pending row
             # counts at its estimate, so budgets stay safe; readers flush() first.
-            self._enqueue((reservation.call_id, outcome))
+            self._settle_once_written(writing, (reservation.call_id, outcome))
             if outcome.cost_usd is None and outcome.generation_id:
                 self.reconciler.ensure_running(soon=True)
 
