@@ -370,7 +370,7 @@ class Ledger:
     def _write_generation_id(self, call_id: str, generation_id: str) -> None:
         # Not awaited: the stream goes on while the id is committed (in a batch with the other calls'
         # ids). The settled row carries the id too; this write guards the time until then.
-        self._ids.submit((call_id, generation_id)).add_done_callback(_log_failed_id_write)
+        self._ids.submit((call_id, generation_id))
 
     async def _reserve_batch(self, calls: list[BudgetedCall]) -> list[Exception | None]:
         return await (await self._core.storage()).reserve_many(calls)
@@ -397,19 +397,17 @@ class Ledger:
         try:
             storage = await self._core.storage()
             await storage.set_generation_ids([pair for pair in ids if pair[0] not in settled], ended)
-        except BaseException:
+        except BaseException as exc:
             for item in ended:  # settled by the settling batch instead, which tries them one by one
                 self._enqueue(item)
-            raise
+            if not isinstance(exc, Exception):
+                raise
+            # Said here, once for the batch: nobody waits for these writes (`_write_generation_id`).
+            log.error("could not record %d generation ids ahead of their settlement: %s", len(ids), exc)
 
     async def aclose(self) -> None:
         await self.flush()
         self.reconciler.stop()
-
-
-def _log_failed_id_write(done: asyncio.Future[None]) -> None:
-    if not done.cancelled() and (exc := done.exception()) is not None:
-        log.error("could not record a generation id ahead of its settlement: %s", exc)
 
 
 def _with_latency(outcome: LedgerOutcome, latency_ms: float) -> LedgerOutcome:
