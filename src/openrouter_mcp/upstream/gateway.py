@@ -35,6 +35,7 @@ from .errors import (
     failure_from_error,
     transport_failure,
 )
+from .handoff import body_after, outcome, telling
 from .types import ChatResult, ProgressFn, StartFn, cost_from_wire
 from .upload import StreamedBody
 
@@ -245,13 +246,13 @@ class Gateway:
                 if isinstance(body, StreamedBody):
                     content: Any = body.chunks()
                 elif before_body is not None:  # on every attempt: one that failed may not have sent its body
-                    content = _after(before_body, payload)
+                    content = body_after(before_body, payload)
                 else:
                     content = payload
                 finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                sending = asyncio.ensure_future(_telling(finished, self._attempt(content, headers, started, on_progress, named, routing)))
+                sending = asyncio.ensure_future(telling(finished, self._attempt(content, headers, started, on_progress, named, routing)))
                 try:
-                    answer = await _outcome(sending, finished)
+                    answer = await outcome(sending, finished)
                 except asyncio.CancelledError:
                     await self._let_go(sending, learned)
                     raise
@@ -385,33 +386,6 @@ def proxy_for(url: str) -> str | None:
     proxies = urllib.request.getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
     return None if not proxy else proxy if "://" in proxy else f"http://{proxy}"
-
-
-async def _after(ready: Callable[[], Awaitable[None]], payload: bytes) -> AsyncIterator[bytes]:
-    """A request body that waits for `ready` before it is sent: the connection sends the headers (with the
-    body's length) first, so the other end reads them while `ready` runs."""
-    await ready()
-    yield payload
-
-
-async def _telling(finished: asyncio.Future[None], work: Awaitable[T]) -> T:
-    """`work`, which marks `finished` done in its last step, however it ends (see `_outcome`)."""
-    try:
-        return await work
-    finally:
-        if not finished.done():  # a cancelled caller cancelled `finished`, not this task
-            finished.set_result(None)
-
-
-async def _outcome(task: asyncio.Future[T], finished: asyncio.Future[None]) -> T:
-    """What `task` (running `_telling(finished, ...)`) returns or raises, waited for so that a cancellation
-    of the caller does not reach the task: `asyncio.shield`'s guarantee, with the caller woken by the
-    task's own last step, not by callbacks run at later turns of the event loop (shield's two, or a done
-    callback's one): the caller resumes one turn sooner. The task is done by then: it ends in the step that
-    marked `finished`."""
-    if not task.done():
-        await finished
-    return task.result()
 
 
 class _Answer:
