@@ -155,3 +155,29 @@ async def test_a_call_that_fails_before_its_body_is_still_recorded(tmp_path: Pat
         # The ledger holds the call as it always has: one row, an error that cost nothing.
         [(_, status, generation_id, cost)] = await rows_of(app)
         assert (status, generation_id, cost) == ("error", None, Decimal(0))
+
+
+async def test_a_call_cancelled_while_its_row_waits_sends_no_body(tmp_path: Path) -> None:
+    # Another process holds the database's write lock, so the row's write waits (on the database thread)
+    # after the request's headers have gone. The caller is cancelled meanwhile: when the lock is released and
+    # the row lands, the body must not leave any more; the call is settled as not sent.
+    async with upstream_and_app(tmp_path, {}) as (upstream, app):
+        other = sqlite3.connect(upstream.db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            call = asyncio.create_task(paid_chat(app))
+            for _ in range(200):
+                if upstream.headers_seen:
+                    break
+                await asyncio.sleep(0.01)
+            assert upstream.headers_seen == 1
+            call.cancel()
+            await asyncio.sleep(0.05)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert upstream.bodies_seen == 0
+        [(_, status, generation_id, cost)] = await rows_of(app)
+        assert (status, generation_id, cost) == ("not_sent", None, Decimal(0))

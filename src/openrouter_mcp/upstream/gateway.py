@@ -234,6 +234,7 @@ class Gateway:
         waited = 0.0
         started = time.perf_counter()
         learned = asyncio.Event()
+        abandoned = asyncio.Event()  # the caller was cancelled: a body that has not left by then never does
 
         def named(generation_id: str) -> None:
             learned.set()
@@ -246,7 +247,7 @@ class Gateway:
                 if isinstance(body, StreamedBody):
                     content: Any = body.chunks()
                 elif before_body is not None:  # on every attempt: one that failed may not have sent its body
-                    content = body_after(before_body, payload)
+                    content = body_after(before_body, payload, abandoned.is_set)
                 else:
                     content = payload
                 finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -254,6 +255,7 @@ class Gateway:
                 try:
                     answer = await outcome(sending, finished)
                 except asyncio.CancelledError:
+                    abandoned.set()
                     await self._let_go(sending, learned)
                     raise
                 if isinstance(answer, ChatResult):

@@ -11,10 +11,18 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def body_after(ready: Callable[[], Awaitable[None]], payload: bytes) -> AsyncIterator[bytes]:
+class Abandoned(Exception):
+    """The caller gave up on the request before its body left: the body is never sent."""
+
+
+async def body_after(ready: Callable[[], Awaitable[None]], payload: bytes, abandoned: Callable[[], bool]) -> AsyncIterator[bytes]:
     """A request body that waits for `ready` before it is sent: the connection sends the headers (with the
-    body's length) first, so the other end reads them while `ready` runs."""
+    body's length) first, so the other end reads them while `ready` runs. If the caller was cancelled in
+    the meantime (`abandoned()`), the body does not leave (the connection is closed under the half request):
+    nothing was generated, and the ledger settles the call as not sent."""
     await ready()
+    if abandoned():
+        raise Abandoned
     yield payload
 
 
