@@ -4,7 +4,6 @@ a busy timeout so that several server processes can share one database file."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import re
 import sqlite3
@@ -50,17 +49,8 @@ class SQLiteDialect:
 
 @lru_cache(maxsize=256)
 def _qmark(sql: str) -> str:
-    """The shared SQL numbers its parameters `$1`; SQLite spells those `?1`. The usual statements are a
-    few hundred short texts, each rewritten once; a long one (a multi-row INSERT of a batch) is not kept."""
-    return _qmark_short(sql) if len(sql) < 2000 else _QMARK.sub(r"?\1", sql)
-
-
-_QMARK = re.compile(r"\$(\d+)")
-
-
-@functools.lru_cache(maxsize=512)
-def _qmark_short(sql: str) -> str:
-    return _QMARK.sub(r"?\1", sql)
+    """The shared SQL numbers its parameters `$1`; SQLite spells those `?1`."""
+    return re.sub(r"\$(\d+)", r"?\1", sql)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
