@@ -35,7 +35,7 @@ from .errors import (
     failure_from_error,
     transport_failure,
 )
-from .handoff import body_after, outcome, telling
+from .handoff import Handoff, body_after
 from .types import ChatResult, ProgressFn, StartFn, cost_from_wire
 from .upload import StreamedBody
 
@@ -48,7 +48,6 @@ class _NamedResult(Protocol):
 
 
 _Named = TypeVar("_Named", bound=_NamedResult)
-T = TypeVar("T")
 
 
 # Connections to OpenRouter, at most: as many calls in flight as a busy team server has (each call holds one
@@ -250,13 +249,12 @@ class Gateway:
                     content = body_after(before_body, payload, abandoned.is_set)
                 else:
                     content = payload
-                finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                sending = asyncio.ensure_future(telling(finished, self._attempt(content, headers, started, on_progress, named, routing)))
+                sending = Handoff(self._attempt(content, headers, started, on_progress, named, routing))
                 try:
-                    answer = await outcome(sending, finished)
+                    answer = await sending.result()
                 except asyncio.CancelledError:
                     abandoned.set()
-                    await self._let_go(sending, learned)
+                    await self._let_go(sending.task, learned)
                     raise
                 if isinstance(answer, ChatResult):
                     answer.attempts = attempt + 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -26,21 +26,26 @@ async def body_after(ready: Callable[[], Awaitable[None]], payload: bytes, aband
     yield payload
 
 
-async def telling(finished: asyncio.Future[None], work: Awaitable[T]) -> T:
-    """`work`, which marks `finished` done in its last step, however it ends (see `outcome`)."""
-    try:
-        return await work
-    finally:
-        if not finished.done():  # a cancelled caller cancelled `finished`, not this task
-            finished.set_result(None)
+class Handoff(Generic[T]):
+    """`work` in a task of its own, waited for so that a cancellation of the caller does not reach it (a
+    cancelled caller leaves the task running: see `Gateway._let_go`): `asyncio.shield`'s guarantee, with
+    the caller woken by the task's own last step rather than by callbacks run at later turns of the event
+    loop (shield's two, or a done callback's one), so the caller resumes one turn sooner."""
 
+    def __init__(self, work: Awaitable[T]) -> None:
+        self._finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.task: asyncio.Task[T] = asyncio.ensure_future(self._run(work))
 
-async def outcome(task: asyncio.Future[T], finished: asyncio.Future[None]) -> T:
-    """What `task` (running `telling(finished, ...)`) returns or raises, waited for so that a cancellation
-    of the caller does not reach the task: `asyncio.shield`'s guarantee, with the caller woken by the
-    task's own last step, not by callbacks run at later turns of the event loop (shield's two, or a done
-    callback's one): the caller resumes one turn sooner. The task is done by then: it ends in the step that
-    marked `finished`."""
-    if not task.done():
-        await finished
-    return task.result()
+    async def _run(self, work: Awaitable[T]) -> T:
+        try:
+            return await work
+        finally:
+            if not self._finished.done():  # a cancelled caller cancelled `_finished`, not this task
+                self._finished.set_result(None)
+
+    async def result(self) -> T:
+        """What the work returned or raised. The task is done once `_finished` is: it ends in the step that
+        marked it."""
+        if not self.task.done():
+            await self._finished
+        return self.task.result()

@@ -213,11 +213,10 @@ class Ledger:
             await self._ids.idle()  # may hand a settlement back to the settling batch, if its write fails
             await self._settling.idle()
 
-    def _settle_once_written(self, writing: asyncio.Future[None] | None, item: tuple[str, LedgerOutcome]) -> None:
-        """Settle a call once its pending row is written: now if it is, else when the write lands. A write
+    def _settle_once_written(self, writing: asyncio.Future[None], item: tuple[str, LedgerOutcome]) -> None:
+        """Settle a call once its pending row is written: now if it is, else when the write lands (else it
+        would stay pending while this process lives, counting against the budgets at its estimate). A write
         that failed (a budget's refusal, a database error) left no row, and nothing was sent: nothing to settle."""
-        if writing is None:
-            return
         if writing.done():
             self._settle_written(writing, item)
         else:
@@ -306,18 +305,15 @@ class Ledger:
             call.start_write = lambda: self._reserving.submit(budgeted)
         else:
             call.start_write = lambda: self._ahead.submit(reservation)
-        if not ahead_of_body:
-            try:
-                await call.ready()  # BUDGET_EXCEEDED, before the block: nothing written, nothing to settle
-            except asyncio.CancelledError:
-                # A call cancelled while its row is being written still has its row written and, as nothing
-                # was sent, settled as not sent once it is (else it would stay pending while this process
-                # lives, counting against the budgets at its estimate).
-                self._settle_once_written(call.writing, (reservation.call_id, LedgerOutcome(status="not_sent", cost_usd=Decimal(0), error_code="CANCELLED")))
-                raise
         call.on_generation = self._write_generation_id
-        started = asyncio.get_running_loop().time()
+        started: float | None = None  # when the block began (the call's latency)
         try:
+            if not ahead_of_body:
+                # Before the block: a budget's refusal (BUDGET_EXCEEDED) or a failed write leaves no row and
+                # nothing to settle; a call cancelled meanwhile still has its row written, and settled as
+                # not sent once it is (below).
+                await call.ready()
+            started = asyncio.get_running_loop().time()
             yield call
         except ToolFailure as failure:
             gen = failure.generation_id or call.generation_id
@@ -339,7 +335,7 @@ class Ledger:
             outcome = call.outcome or LedgerOutcome(
                 status="error", generation_id=call.generation_id, cost_usd=None if call.generation_id else Decimal(0), error_code="INTERNAL"
             )
-            if outcome.latency_ms is None:
+            if outcome.latency_ms is None and started is not None:
                 outcome = _with_latency(outcome, (asyncio.get_running_loop().time() - started) * 1000)
             # A block that ended before its request's body left sent nothing that can bill: its row is
             # written now, plainly (a cap has nothing to guard), so that the call is in the ledger.
