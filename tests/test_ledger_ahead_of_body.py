@@ -41,7 +41,7 @@ class Upstream:
     """What the upstream saw: for each request, the ledger rows present when its body had arrived, and
     whether a body arrived at all."""
 
-    db: Path
+    db: Path = field(init=False)  # the server's database, once the app has opened it
     port: int = 0
     rows_at_body: list[list[tuple[str, str]]] = field(default_factory=list)
     headers_seen: int = 0
@@ -81,7 +81,7 @@ def closed_port() -> int:
 
 @asynccontextmanager
 async def upstream_and_app(tmp_path: Path, env: dict[str, str], *, reachable: bool = True) -> AsyncIterator[tuple[Upstream, App]]:
-    upstream = Upstream(db=tmp_path / "openrouter-mcp.db")
+    upstream = Upstream()
     server = await asyncio.start_server(upstream.serve, "127.0.0.1", 0)
     upstream.port = server.sockets[0].getsockname()[1]
     settings = {
