@@ -24,6 +24,7 @@ import pytest
 from openrouter_mcp.app import App
 from openrouter_mcp.config import load_settings
 from openrouter_mcp.errors import ErrorCode, ToolFailure
+from openrouter_mcp.upstream import gateway
 
 COMPLETION = {
     "id": "gen-ahead-1",
@@ -46,6 +47,7 @@ class Upstream:
     rows_at_body: list[list[tuple[str, str]]] = field(default_factory=list)
     headers_seen: int = 0
     bodies_seen: int = 0
+    answers: bool = True  # False: it takes the request and never answers (a long generation)
 
     def ledger_now(self) -> list[tuple[str, str]]:
         con = sqlite3.connect(self.db)
@@ -66,6 +68,9 @@ class Upstream:
             self.bodies_seen += 1
             self.rows_at_body.append(await asyncio.to_thread(self.ledger_now))
             assert json.loads(body)["messages"]
+            if not self.answers:
+                await reader.read()  # until the client closes the connection
+                return
             answer = json.dumps(COMPLETION).encode()
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(answer) + answer)
             await writer.drain()
@@ -112,7 +117,7 @@ async def rows_of(app: App) -> list[tuple[str, str, str | None, Decimal | None]]
 async def paid_chat(app: App, estimate: str = "0.001") -> str:
     body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
     async with app.ledger.paid_call(tool="chat_completion", model=body["model"], estimate_usd=Decimal(estimate), ahead_of_body=True) as call:
-        result = await app.gateway.chat(body, on_start=call.started, stream=False, before_body=call.ready)
+        result = await app.gateway.chat(body, on_start=call.started, stream=False, before_body=call.ready, on_sent=call.body_sent)
         call.succeeded(model_used=result.model, provider=result.provider, generation_id=result.generation_id, cost_usd=result.cost_usd)
         return call.call_id
 
@@ -181,3 +186,32 @@ async def test_a_call_cancelled_while_its_row_waits_sends_no_body(tmp_path: Path
         assert upstream.bodies_seen == 0
         [(_, status, generation_id, cost)] = await rows_of(app)
         assert (status, generation_id, cost) == ("not_sent", None, Decimal(0))
+
+
+@pytest.mark.parametrize("budget", [None, "0.0015"])
+async def test_a_call_cancelled_after_its_body_left_has_an_unknown_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: str | None) -> None:
+    # OpenRouter goes on with a plain request whose client has gone, and bills it. A call cancelled after its
+    # body left, whose generation was never named (no answer within the grace the gateway gives it), may
+    # have been billed: its cost is unknown and it counts at its estimate, never as a call that cost nothing.
+    monkeypatch.setattr(gateway, "CANCEL_GRACE_S", 0.2)
+    env = {"OPENROUTER_MCP_DAILY_BUDGET_USD": budget} if budget else {}
+    async with upstream_and_app(tmp_path, env) as (upstream, app):
+        upstream.answers = False
+        call = asyncio.create_task(paid_chat(app))
+        for _ in range(200):
+            if upstream.bodies_seen:
+                break
+            await asyncio.sleep(0.01)
+        assert upstream.bodies_seen == 1
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        [(_, status, generation_id, cost)] = await rows_of(app)
+        assert (status, generation_id, cost) == ("unknown", None, None)
+        if budget:
+            # Its estimate (0.001) stays spent against the day's 0.0015: a second call of the same estimate
+            # does not fit, and is refused before its body leaves.
+            with pytest.raises(ToolFailure) as refused:
+                await paid_chat(app)
+            assert refused.value.code is ErrorCode.BUDGET_EXCEEDED
+            assert upstream.bodies_seen == 1

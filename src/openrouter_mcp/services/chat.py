@@ -474,6 +474,7 @@ async def run_chat(
             headers=headers,
             stream=stream,
             before_body=call.ready,
+            on_sent=call.body_sent,
         )
         call.succeeded(
             model_used=result.model,

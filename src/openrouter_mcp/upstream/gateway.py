@@ -201,6 +201,7 @@ class Gateway:
         headers: dict[str, str] | None = None,
         stream: bool = True,
         before_body: Callable[[], Awaitable[None]] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> ChatResult:
         """Send a chat completion and gather its answer: as a stream with `stream=True`, else as one plain
         request whose whole answer comes back at once (cheaper, when nobody reads the reply as it comes). Re-sent only when OpenRouter refused it before
@@ -213,7 +214,10 @@ class Gateway:
         the request (response caching is asked for with headers). `before_body` is awaited after the
         request's headers have gone and before its body goes (a streamed upload: before anything goes), on
         every attempt, so it must be idempotent: the ledger writes the call's row there (`Ledger.paid_call(ahead_of_body=True)`);
-        if it raises, the body never leaves and the connection is closed."""
+        if it raises, the body never leaves and the connection is closed. `on_sent` hears that the request
+        may have reached OpenRouter whole (its body is leaving; for a body sent with its headers, the attempt
+        is starting; a streamed upload does not report it): from then on it may run and bill even if the
+        caller goes away (OpenRouter goes on with a plain request whose client has left)."""
         # An event stream gains nothing from compression and would wait on the compressor's buffer; a whole
         # answer may come gzipped (the one encoding besides identity that `_body` reads, with deflate).
         headers = {**(headers or {}), "Content-Type": "application/json", "Accept-Encoding": "identity" if stream else "gzip"}
@@ -246,9 +250,11 @@ class Gateway:
                 if isinstance(body, StreamedBody):
                     content: Any = body.chunks()
                 elif before_body is not None:  # on every attempt: one that failed may not have sent its body
-                    content = body_after(before_body, payload, abandoned.is_set)
+                    content = body_after(before_body, payload, abandoned.is_set, on_sent)
                 else:
                     content = payload
+                if on_sent is not None and not isinstance(content, AsyncIterator):
+                    on_sent()  # bytes go with the headers
                 sending = Handoff(self._attempt(content, headers, started, on_progress, named, routing))
                 try:
                     answer = await sending.result()

@@ -15,14 +15,19 @@ class Abandoned(Exception):
     """The caller gave up on the request before its body left: the body is never sent."""
 
 
-async def body_after(ready: Callable[[], Awaitable[None]], payload: bytes, abandoned: Callable[[], bool]) -> AsyncIterator[bytes]:
+async def body_after(
+    ready: Callable[[], Awaitable[None]], payload: bytes, abandoned: Callable[[], bool], sent: Callable[[], None] | None = None
+) -> AsyncIterator[bytes]:
     """A request body that waits for `ready` before it is sent: the connection sends the headers (with the
     body's length) first, so the other end reads them while `ready` runs. If the caller was cancelled in
     the meantime (`abandoned()`), the body does not leave (the connection is closed under the half request):
-    nothing was generated, and the ledger settles the call as not sent."""
+    nothing was generated, and the ledger settles the call as not sent. Otherwise `sent` hears that the
+    body is leaving: from then on the request can run, and bill, whatever becomes of its caller."""
     await ready()
     if abandoned():
         raise Abandoned
+    if sent is not None:
+        sent()
     yield payload
 
 

@@ -70,6 +70,9 @@ class PaidCall:
     # once started, by `ready()`. Unset for a PaidCall made outside `Ledger.paid_call`.
     start_write: Callable[[], asyncio.Future[None]] | None = None
     writing: asyncio.Future[None] | None = None
+    # The request may have reached OpenRouter whole (`body_sent`): a call that ends without a generation id
+    # from then on may still have been billed.
+    sent: bool = False
 
     async def ready(self) -> None:
         """Wait until the call's pending row is written, starting the write if nobody has: what a sender
@@ -83,6 +86,11 @@ class PaidCall:
             await (self.writing if self.writing.done() else asyncio.shield(self.writing))
         except BudgetRefused as refused:
             raise refusal(refused) from None
+
+    def body_sent(self) -> None:
+        """The request's body is leaving: OpenRouter may run the request, and bill it, from now on, even if
+        its caller goes away (a plain request goes on to the end)."""
+        self.sent = True
 
     def started(self, generation_id: str) -> None:
         """OpenRouter accepted the request and named the generation: from now on it may bill. The id goes
@@ -328,8 +336,13 @@ class Ledger:
         except BaseException:
             gen = call.generation_id
             if call.outcome is None:
-                status: SettledStatus = "cancelled" if gen else "not_sent"
-                call.outcome = LedgerOutcome(status=status, generation_id=gen, cost_usd=None if gen else Decimal(0), error_code="CANCELLED")
+                # Cancelled: with a generation id, the reconciler reads what it cost. Without one, a request
+                # that had left whole may still run and bill (OpenRouter's streaming reference, "Stream
+                # Cancellation": a non-streaming request, or a stream to a provider that cannot cancel, goes on
+                # and is billed in full): its cost is unknown, counted at its estimate. One that never left cost nothing.
+                status: SettledStatus = "cancelled" if gen else ("unknown" if call.sent else "not_sent")
+                cost = None if gen or call.sent else Decimal(0)
+                call.outcome = LedgerOutcome(status=status, generation_id=gen, cost_usd=cost, error_code="CANCELLED")
             raise
         finally:
             outcome = call.outcome or LedgerOutcome(
