@@ -16,6 +16,7 @@ from openrouter_mcp.storage import BudgetedCall, BudgetRefused, LedgerOutcome, L
 from openrouter_mcp.storage.base import SQLStorage
 from openrouter_mcp.storage.migrations import MIGRATIONS, migrate
 from openrouter_mcp.storage.models import UserCaps
+from openrouter_mcp.storage.sqlite import SQLiteStorage
 
 from .test_processes import _env
 
@@ -187,4 +188,45 @@ async def test_an_old_ledger_gets_its_totals_from_its_rows(storage_url: str) -> 
             await storage.reserve(call("new", "0.20"), daily_cap_usd=Decimal("1.00"), monthly_cap_usd=None, now=NOW)
         assert refused.value.spent_usd == Decimal("0.90")
     finally:
+        await storage.close()
+
+
+async def test_a_lone_reservation_that_fits_is_one_statement_and_one_that_does_not_is_refused_as_before(tmp_path: Path) -> None:
+    # On SQLite a lone budgeted call is reserved at once on the event loop's thread (`reserve_now`). Once
+    # its windows have their running totals, a call that fits is one INSERT that reads them under the
+    # write lock; everything else (the first call of a window, a refusal, a call_id already there) runs
+    # the whole reservation, which says why.
+    storage = await open_storage(f"sqlite:///{tmp_path}/one.db")
+    assert isinstance(storage, SQLiteStorage)
+    caps = UserCaps("alice", daily_cap_usd=Decimal("0.50"), monthly_cap_usd=Decimal("5"))
+    statements: list[str] = []
+    storage.con.set_trace_callback(statements.append)
+    try:
+
+        def lone(call_id: str, estimate: str) -> list[Exception | None] | None:
+            statements.clear()
+            return storage.reserve_now([BudgetedCall(call(call_id, estimate, user="alice"), Decimal("1.00"), Decimal("10"), NOW, caps)])
+
+        assert lone("first", "0.20") == [None]  # builds the four windows' totals: the whole reservation
+        assert any(s.startswith("BEGIN") for s in statements), statements
+        assert lone("second", "0.20") == [None]
+        # One statement (SQLite's trace names it again for each trigger it runs), that reads the totals.
+        assert len(set(statements)) == 1 and statements[0].startswith("INSERT INTO ledger") and "budget_totals" in statements[0], statements
+        # 0.40 of alice's 0.50 a day is spent: 0.20 more is refused, by her daily window, with what she spent.
+        [refused] = lone("third", "0.20") or [None]
+        assert isinstance(refused, BudgetRefused), refused
+        assert (refused.scope, refused.user_name, refused.window, refused.spent_usd) == ("user", "alice", "daily", Decimal("0.40"))
+        assert any(s.startswith("BEGIN") for s in statements), statements
+        # A call_id already in the ledger writes nothing, and is refused as before.
+        [again] = lone("first", "0.0001") or [None]
+        assert isinstance(again, ValueError) and "already in the ledger" in str(again)
+        # Exactly at the cap still fits, in one statement.
+        assert lone("fourth", "0.10") == [None]
+        assert len(set(statements)) == 1 and statements[0].startswith("INSERT INTO ledger"), statements
+        rows = await storage.ledger(start=NOW - timedelta(hours=1), end=NOW + timedelta(hours=1))
+        assert sorted(r.call_id for r in rows) == ["first", "fourth", "second"]
+        assert all(r.status == "pending" and r.user_name == "alice" for r in rows)
+        assert await storage.verify_budget_totals(now=NOW) == []
+    finally:
+        storage.con.set_trace_callback(None)
         await storage.close()

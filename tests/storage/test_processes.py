@@ -24,7 +24,8 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.asyncio
-async def test_two_processes_share_one_budget(storage_url: str) -> None:
+@pytest.mark.parametrize("mode", ["transaction", "now"])
+async def test_two_processes_share_one_budget(storage_url: str, mode: str) -> None:
     cap, estimate, attempts = Decimal("2.00"), Decimal("0.01"), 150
     now = datetime(2026, 3, 15, 12, tzinfo=UTC)
     workers = [
@@ -36,6 +37,7 @@ async def test_two_processes_share_one_budget(storage_url: str) -> None:
             str(estimate),
             str(cap),
             now.isoformat(),
+            mode,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -80,6 +80,22 @@ def _insert_pending_rows_sql(n: int) -> str:
     )
 
 
+@lru_cache(maxsize=16)
+def _reserve_fitting_sql(windows: int) -> str:
+    """One pending row, inserted only if each of `windows` windows has its running total and the row's
+    estimate ($5) fits under that window's cap: $9.. are (scope, user_name, period, cap) per window. The
+    windows' keys differ, so the count is `windows` exactly when all of them are there and fit."""
+    fits = " OR ".join(
+        f"(scope = ${9 + 4 * i} AND user_name = ${10 + 4 * i} AND period = ${11 + 4 * i} AND spent_e10 >= 0 AND spent_e10 + $5 <= ${12 + 4 * i})"
+        for i in range(windows)
+    )
+    return (
+        "INSERT INTO ledger (call_id, tool, model_requested, caller, estimate_e10, created_at, status, owner, user_name)"
+        f" SELECT $1, $2, $3, $4, $5, $6, 'pending', $7, $8 WHERE (SELECT COUNT(*) FROM budget_totals WHERE {fits}) = {windows}"
+        " ON CONFLICT (call_id) DO NOTHING RETURNING call_id"
+    )
+
+
 class LedgerQueries(SQLBase):
     async def reserve(
         self,
@@ -112,9 +128,30 @@ class LedgerQueries(SQLBase):
     def reserve_now(self, calls: Sequence[BudgetedCall]) -> list[Exception | None] | None:
         """`reserve_many` at once, without a turn of the event loop, where the backend can (`run_now`);
         None where it cannot."""
+        if len(calls) == 1 and self._reserve_fitting_now(calls[0]):
+            return [None]
         plans, keys = self._plan_reservations(calls)
         ran, results = self.run_now(lambda conn: self._reserve_in(conn, plans, keys))
         return results if ran else None
+
+    def _reserve_fitting_now(self, item: BudgetedCall) -> bool:
+        """The usual reservation in one statement, its own transaction (`write_rows_now`): a lone call whose
+        windows all have their running totals, and fit. It reads the totals and writes the row under the
+        database's write lock, as `_reserve_in` does in its transaction, at the cost of one autocommit
+        INSERT instead of a transaction of three statements. False when it wrote nothing, for whatever
+        reason (a window without its total yet, a refusal, a busy database, a call_id already there): then
+        the whole reservation runs, and says why."""
+        windows = windows_of(item)
+        if not windows:
+            return False
+        try:
+            units = to_units(item.call.estimate_usd)
+            args = self._pending_args(item.call, units)
+        except (TypeError, ValueError):
+            return False
+        bounds = (part for w in windows for part in (*w.key, w.cap))
+        rows = self.write_rows_now(_reserve_fitting_sql(len(windows)), *args, *bounds)
+        return bool(rows)
 
     def _plan_reservations(self, calls: Sequence[BudgetedCall]) -> tuple[list[_Planned | Exception], set[TotalsKey]]:
         # Everything but the statements is worked out before the transaction: on SQLite the transaction may

@@ -114,6 +114,11 @@ class SQLBase(ABC):
         backend can do that without waiting (as `run_now`): whether it ran (False: nothing was written)."""
         return False
 
+    def write_rows_now(self, sql: str, *args: Any) -> list[Row] | None:
+        """`write_now` for a statement that returns rows (`RETURNING`): its rows, or None where it did not
+        run (nothing was written)."""
+        return None
+
     def read_now(self, sql: str, *args: Any) -> list[Row] | None:
         """The rows of a small read (one that takes microseconds: a lookup by key, an EXISTS), at once,
         without a turn of the event loop, where the backend can do that without waiting; None where it

@@ -248,6 +248,13 @@ class SQLiteStorage(SQLStorage):
             self._committed()
         return ran
 
+    def write_rows_now(self, sql: str, *args: Any) -> list[Row] | None:
+        # As write_now: in autocommit mode the statement is its own transaction (committed once its rows are read).
+        ran, rows = self._at_once(lambda con: _fetch(con, sql, args))
+        if ran:
+            self._committed()
+        return rows
+
     def read_now(self, sql: str, *args: Any) -> list[Row] | None:
         return self._at_once(lambda con: _fetch(con, sql, args))[1]
 
