@@ -138,7 +138,7 @@ class LedgerQueries(SQLBase):
         """The usual reservation in one statement, its own transaction (`write_rows_now`): a lone call whose
         windows all have their running totals, and fit. It reads the totals and writes the row under the
         database's write lock, as `_reserve_in` does in its transaction, at the cost of one autocommit
-        INSERT instead of a transaction of three statements. False when it wrote nothing, for whatever
+        INSERT instead of a transaction of four statements. False when it wrote nothing, for whatever
         reason (a window without its total yet, a refusal, a busy database, a call_id already there): then
         the whole reservation runs, and says why."""
         windows = windows_of(item)
