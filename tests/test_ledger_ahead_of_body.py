@@ -12,7 +12,7 @@ import asyncio
 import json
 import socket
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -114,6 +114,13 @@ async def rows_of(app: App) -> list[tuple[str, str, str | None, Decimal | None]]
     return [(r.call_id, r.status, r.generation_id, r.cost_usd) for r in rows]
 
 
+async def within_two_seconds(seen: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if seen():
+            return
+        await asyncio.sleep(0.01)
+
+
 async def paid_chat(app: App, estimate: str = "0.001") -> str:
     body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
     async with app.ledger.paid_call(tool="chat_completion", model=body["model"], estimate_usd=Decimal(estimate), ahead_of_body=True) as call:
@@ -171,10 +178,7 @@ async def test_a_call_cancelled_while_its_row_waits_sends_no_body(tmp_path: Path
         other.execute("BEGIN IMMEDIATE")
         try:
             call = asyncio.create_task(paid_chat(app))
-            for _ in range(200):
-                if upstream.headers_seen:
-                    break
-                await asyncio.sleep(0.01)
+            await within_two_seconds(lambda: upstream.headers_seen > 0)
             assert upstream.headers_seen == 1
             call.cancel()
             await asyncio.sleep(0.05)
@@ -198,10 +202,7 @@ async def test_a_call_cancelled_after_its_body_left_has_an_unknown_cost(tmp_path
     async with upstream_and_app(tmp_path, env) as (upstream, app):
         upstream.answers = False
         call = asyncio.create_task(paid_chat(app))
-        for _ in range(200):
-            if upstream.bodies_seen:
-                break
-            await asyncio.sleep(0.01)
+        await within_two_seconds(lambda: upstream.bodies_seen > 0)
         assert upstream.bodies_seen == 1
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
