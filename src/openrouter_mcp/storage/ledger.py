@@ -44,10 +44,10 @@ _SETTLE_SQL = (
     " WHERE call_id = $1 AND status = 'pending'"
 )
 _SET_GENERATION_SQL = "UPDATE ledger SET generation_id = $2 WHERE call_id = $1 AND status = 'pending'"
-_INSERT_PENDING_SQL = (
-    "INSERT INTO ledger (call_id, tool, model_requested, caller, estimate_e10, created_at, status, owner, user_name)"
-    " VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) ON CONFLICT (call_id) DO NOTHING"
-)
+# A pending row's columns, and its values from `_pending_args` ($1 to $8; the status is 'pending').
+_INSERT_PENDING = "INSERT INTO ledger (call_id, tool, model_requested, caller, estimate_e10, created_at, status, owner, user_name)"
+_PENDING_VALUES = "$1, $2, $3, $4, $5, $6, 'pending', $7, $8"
+_INSERT_PENDING_SQL = f"{_INSERT_PENDING} VALUES ({_PENDING_VALUES}) ON CONFLICT (call_id) DO NOTHING"
 
 
 _TOTALS_SQL = "SELECT scope, user_name, period, spent_e10 FROM budget_totals WHERE "
@@ -74,10 +74,7 @@ def _insert_pending_rows_sql(n: int) -> str:
     values = ", ".join(
         f"(${8 * i + 1}, ${8 * i + 2}, ${8 * i + 3}, ${8 * i + 4}, ${8 * i + 5}, ${8 * i + 6}, 'pending', ${8 * i + 7}, ${8 * i + 8})" for i in range(n)
     )
-    return (
-        "INSERT INTO ledger (call_id, tool, model_requested, caller, estimate_e10, created_at, status, owner, user_name)"
-        f" VALUES {values} ON CONFLICT (call_id) DO NOTHING RETURNING call_id"
-    )
+    return f"{_INSERT_PENDING} VALUES {values} ON CONFLICT (call_id) DO NOTHING RETURNING call_id"
 
 
 @lru_cache(maxsize=16)
@@ -90,8 +87,7 @@ def _reserve_fitting_sql(windows: int) -> str:
         for i in range(windows)
     )
     return (
-        "INSERT INTO ledger (call_id, tool, model_requested, caller, estimate_e10, created_at, status, owner, user_name)"
-        f" SELECT $1, $2, $3, $4, $5, $6, 'pending', $7, $8 WHERE (SELECT COUNT(*) FROM budget_totals WHERE {fits}) = {windows}"
+        f"{_INSERT_PENDING} SELECT {_PENDING_VALUES} WHERE (SELECT COUNT(*) FROM budget_totals WHERE {fits}) = {windows}"
         " ON CONFLICT (call_id) DO NOTHING RETURNING call_id"
     )
 
@@ -128,30 +124,23 @@ class LedgerQueries(SQLBase):
     def reserve_now(self, calls: Sequence[BudgetedCall]) -> list[Exception | None] | None:
         """`reserve_many` at once, without a turn of the event loop, where the backend can (`run_now`);
         None where it cannot."""
-        if len(calls) == 1 and self._reserve_fitting_now(calls[0]):
-            return [None]
         plans, keys = self._plan_reservations(calls)
+        if len(plans) == 1 and isinstance(plans[0], _Planned) and self._insert_if_fitting_now(plans[0]):
+            return [None]
         ran, results = self.run_now(lambda conn: self._reserve_in(conn, plans, keys))
         return results if ran else None
 
-    def _reserve_fitting_now(self, item: BudgetedCall) -> bool:
+    def _insert_if_fitting_now(self, plan: _Planned) -> bool:
         """The usual reservation in one statement, its own transaction (`write_rows_now`): a lone call whose
         windows all have their running totals, and fit. It reads the totals and writes the row under the
         database's write lock, as `_reserve_in` does in its transaction, at the cost of one autocommit
         INSERT instead of a transaction of four statements. False when it wrote nothing, for whatever
         reason (a window without its total yet, a refusal, a busy database, a call_id already there): then
         the whole reservation runs, and says why."""
-        windows = windows_of(item)
-        if not windows:
+        if not plan.windows:
             return False
-        try:
-            units = to_units(item.call.estimate_usd)
-            args = self._pending_args(item.call, units)
-        except (TypeError, ValueError):
-            return False
-        bounds = (part for w in windows for part in (*w.key, w.cap))
-        rows = self.write_rows_now(_reserve_fitting_sql(len(windows)), *args, *bounds)
-        return bool(rows)
+        bounds = (part for w in plan.windows for part in (*w.key, w.cap))
+        return bool(self.write_rows_now(_reserve_fitting_sql(len(plan.windows)), *plan.pending_args, *bounds))
 
     def _plan_reservations(self, calls: Sequence[BudgetedCall]) -> tuple[list[_Planned | Exception], set[TotalsKey]]:
         # Everything but the statements is worked out before the transaction: on SQLite the transaction may

@@ -253,8 +253,8 @@ class Gateway:
                     content = body_after(before_body, payload, abandoned.is_set, on_sent)
                 else:
                     content = payload
-                if on_sent is not None and not isinstance(content, AsyncIterator):
-                    on_sent()  # bytes go with the headers
+                    if on_sent is not None:
+                        on_sent()  # the body goes with the headers
                 sending = Handoff(self._attempt(content, headers, started, on_progress, named, routing))
                 try:
                     answer = await sending.result()
